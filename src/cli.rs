@@ -1,0 +1,549 @@
+//! The command-line interface: everything the app does, headless.
+//!
+//! Exit codes: 0 success, 1 data or model error (one clear line on stderr), 2 usage error.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::data::{self, Dataset, Expect};
+use crate::embedded;
+use crate::evaluate::{evaluate, write_submission};
+use crate::model_file::{self, ModelInfo};
+use crate::network::{Init, Mlp, argmax};
+use crate::preprocess::{load_image, preprocess_image};
+use crate::train::{self, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "digit-recognizer",
+    version,
+    about = "Train a from-scratch MLP on Kaggle's Digit Recognizer (MNIST), watch it learn, draw digits for it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the desktop app (the default when no command is given).
+    Gui(GuiArgs),
+    /// Train a network and save it.
+    Train(TrainArgs),
+    /// Accuracy, per-class precision and recall, and the confusion matrix on labelled data.
+    Eval(EvalArgs),
+    /// Predict a test CSV and write a Kaggle submission.
+    Predict(PredictArgs),
+    /// Classify pictures of digits (PNG or JPEG, any size, either polarity).
+    Classify(ClassifyArgs),
+    /// Validate a CSV file and describe it.
+    Inspect(InspectArgs),
+    /// Regenerate the embedded sample and model (assets/) from the full training data.
+    MakeAssets(MakeAssetsArgs),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct GuiArgs {
+    /// Training CSV to load at start (plain or .gz).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Test CSV to load at start, for the submission.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Model to load at start (safetensors).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training CSV (plain or .gz); the embedded sample when omitted.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Starting point for the settings; the flags below override it.
+    #[arg(long, default_value = "seed")]
+    preset: Preset,
+    /// Hidden layer sizes, e.g. 512,256 ("none" for no hidden layer).
+    #[arg(long)]
+    hidden: Option<String>,
+    /// Learning rate.
+    #[arg(long)]
+    alpha: Option<f32>,
+    /// Number of optimizer steps.
+    #[arg(long, conflicts_with = "epochs")]
+    iterations: Option<usize>,
+    /// Number of passes over the training rows.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Rows per step (0 = full batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    optimizer: Option<Optimizer>,
+    /// L2 weight decay.
+    #[arg(long)]
+    l2: Option<f32>,
+    /// Dropout probability of hidden units.
+    #[arg(long)]
+    dropout: Option<f32>,
+    /// Random shifts of up to N pixels (augmentation).
+    #[arg(long)]
+    shift: Option<u8>,
+    /// Learning-rate schedule: constant, cosine, or exp:G (times G per epoch).
+    #[arg(long)]
+    schedule: Option<String>,
+    #[arg(long)]
+    init: Option<Init>,
+    /// Rows held out as the dev set.
+    #[arg(long)]
+    dev_size: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to save the model.
+    #[arg(long, default_value = "model.safetensors")]
+    out: PathBuf,
+    /// Print one JSON object with the results on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model file; the embedded model when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Labelled CSV (plain or .gz).
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// CSV to predict (Kaggle's test.csv); the embedded sample when omitted.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where to write the submission.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// PNG or JPEG files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// One JSON object per line: file, label, probabilities.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    file: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MakeAssetsArgs {
+    /// The full Kaggle train.csv (plain or .gz).
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value = "assets")]
+    out_dir: PathBuf,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Gui(GuiArgs::default())) {
+        Command::Gui(args) => crate::app::run(args),
+        Command::Train(args) => run_train(args),
+        Command::Eval(args) => run_eval(args),
+        Command::Predict(args) => run_predict(args),
+        Command::Classify(args) => run_classify(args),
+        Command::Inspect(args) => run_inspect(args),
+        Command::MakeAssets(args) => run_make_assets(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Loads a CSV with a progress bar on a terminal; returns the data and the seconds it took.
+pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
+    let start = Instant::now();
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("loading {msg} {wide_bar} {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.display().to_string());
+        bar
+    });
+    let mut progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let data = data::load_path(path, expect, &mut progress, &AtomicBool::new(false));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok((data?, start.elapsed().as_secs_f64()))
+}
+
+fn load_model(path: Option<&Path>) -> Result<Mlp> {
+    Ok(match path {
+        Some(path) => model_file::load(path)?.0,
+        None => {
+            embedded::model()
+                .context("the embedded model is missing; pass --model")?
+                .0
+        }
+    })
+}
+
+/// Applies the flags given over the preset's settings.
+fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut config = TrainConfig::preset(args.preset);
+    if let Some(hidden) = &args.hidden {
+        config.hidden = parse_hidden(hidden)?;
+    }
+    if let Some(v) = args.alpha {
+        config.alpha = v;
+    }
+    if let Some(v) = args.batch_size {
+        config.batch_size = v;
+    }
+    if let Some(v) = args.iterations {
+        config.length = Length::Iterations(v);
+    }
+    if let Some(v) = args.epochs {
+        config.length = Length::Epochs(v);
+    }
+    if let Some(v) = args.optimizer {
+        config.optimizer = v;
+    }
+    if let Some(v) = args.l2 {
+        config.l2 = v;
+    }
+    if let Some(v) = args.dropout {
+        config.dropout = v;
+    }
+    if let Some(v) = args.shift {
+        config.augment_shift = v;
+    }
+    if let Some(v) = &args.schedule {
+        config.schedule = parse_schedule(v)?;
+    }
+    if let Some(v) = args.init {
+        config.init = v;
+    }
+    if let Some(v) = args.dev_size {
+        config.dev_size = v;
+    }
+    if let Some(v) = args.seed {
+        config.seed = v;
+    }
+    let overridden = [
+        args.hidden.is_some(),
+        args.alpha.is_some(),
+        args.batch_size.is_some(),
+        args.optimizer.is_some(),
+    ];
+    if overridden.iter().any(|&o| o) {
+        config.preset = Preset::Custom;
+    }
+    config.validate().map_err(|e| anyhow!(e))?;
+    Ok(config)
+}
+
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| anyhow!("--hidden: {s:?} is not a layer size (e.g. 512,256)"))
+        })
+        .collect()
+}
+
+fn parse_schedule(text: &str) -> Result<Schedule> {
+    match text {
+        "constant" => Ok(Schedule::Constant),
+        "cosine" => Ok(Schedule::Cosine),
+        _ => match text.strip_prefix("exp:").map(str::parse::<f32>) {
+            Some(Ok(g)) => Ok(Schedule::Exponential(g)),
+            _ => bail!("--schedule: {text:?} is not constant, cosine or exp:G"),
+        },
+    }
+}
+
+fn run_train(args: TrainArgs) -> Result<()> {
+    let config = train_config(&args)?;
+    let (data, load_seconds) = match &args.data {
+        Some(path) => load_data(path, Expect::Train)?,
+        None => {
+            let start = Instant::now();
+            (embedded::sample()?, start.elapsed().as_secs_f64())
+        }
+    };
+    let split = data.split(config.dev_size, config.seed);
+    if split.train.rows() == 0 {
+        bail!(
+            "--dev-size {} leaves no rows to train on ({} rows loaded)",
+            config.dev_size,
+            data.rows()
+        );
+    }
+    let mut model = train::init_model(&config);
+    eprintln!(
+        "training {} on {} rows ({} dev), {} parameters",
+        config.label(),
+        split.train.rows(),
+        split.dev.rows(),
+        model.parameter_count()
+    );
+    let bar = (std::io::stderr().is_terminal() && !args.json).then(indicatif::ProgressBar::hidden);
+    let mut print_every = 100;
+    let mut on_event = |event: &TrainEvent| match event {
+        TrainEvent::Started {
+            total_steps,
+            steps_per_epoch,
+            ..
+        } => {
+            // Print like the notebook (every 100 iterations), or once per epoch for mini-batches.
+            print_every = if *steps_per_epoch > 1 { *steps_per_epoch } else { 100 };
+            if let Some(bar) = &bar {
+                bar.set_length(*total_steps as u64);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} steps {msg} ({eta} left)")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+        }
+        TrainEvent::Progress(p) => {
+            let dev = p.dev_accuracy.map_or(String::new(), |d| format!("  dev {d:.4}"));
+            let line = format!("loss {:.4}  train {:.4}{dev}", p.loss, p.train_accuracy);
+            if let Some(bar) = &bar {
+                bar.set_position(p.step as u64);
+                bar.set_message(line);
+            } else if p.step % print_every == 0 || p.step == p.total_steps {
+                eprintln!(
+                    "step {:>6}/{}  epoch {:.2}  {line}  {:.1} s",
+                    p.step,
+                    p.total_steps,
+                    p.epoch,
+                    p.elapsed.as_secs_f64()
+                );
+            }
+        }
+        TrainEvent::Finished(_) => {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+        }
+    };
+    let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut on_event);
+    eprintln!("{}", report.message());
+    if !report.diverged() {
+        let info = ModelInfo {
+            preset: Some(config.preset.to_string()),
+            config: Some(config.clone()),
+            dev_accuracy: report.dev_accuracy,
+        };
+        model_file::save(&args.out, &model, &info)?;
+        eprintln!("saved {}", args.out.display());
+    }
+    if let Some(dev) = report.dev_accuracy {
+        eprintln!("dev accuracy {dev:.4}, train accuracy {:.4}", report.train_accuracy);
+    }
+    if args.json {
+        let out = json!({
+            "dev_accuracy": report.dev_accuracy,
+            "train_accuracy": report.train_accuracy,
+            "final_loss": report.final_loss,
+            "iterations": report.steps,
+            "epochs": report.epochs,
+            "train_seconds": report.train_seconds,
+            "load_seconds": load_seconds,
+            "diverged": report.diverged(),
+            "parameters": report.parameters,
+            "train_rows": split.train.rows(),
+            "dev_rows": split.dev.rows(),
+            "preset": config.preset,
+            "config": config,
+            "model": (!report.diverged()).then(|| args.out.display().to_string()),
+        });
+        println!("{out}");
+    }
+    if report.diverged() {
+        bail!("{}; no model was saved", report.message());
+    }
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs) -> Result<()> {
+    let model = load_model(args.model.as_deref())?;
+    let (data, load_seconds) = load_data(&args.data, Expect::Train)?;
+    let e = evaluate(&model, &data);
+    if args.json {
+        println!(
+            "{}",
+            json!({"accuracy": e.accuracy, "rows": e.rows, "confusion": e.confusion, "precision": e.precision, "recall": e.recall, "load_seconds": load_seconds})
+        );
+        return Ok(());
+    }
+    println!("accuracy {:.4} on {} rows", e.accuracy, e.rows);
+    println!("digit  precision  recall");
+    for c in 0..data::CLASSES {
+        let show = |v: Option<f32>| v.map_or("     -".to_string(), |v| format!("{v:.4}"));
+        println!("{c:>5}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
+    }
+    println!("confusion (rows: true digit, columns: predicted)");
+    println!("     {}", (0..10).map(|c| format!("{c:>5}")).collect::<String>());
+    for (t, row) in e.confusion.iter().enumerate() {
+        println!("{t:>5}{}", row.iter().map(|n| format!("{n:>5}")).collect::<String>());
+    }
+    Ok(())
+}
+
+fn run_predict(args: PredictArgs) -> Result<()> {
+    let model = load_model(args.model.as_deref())?;
+    let data = match &args.data {
+        Some(path) => load_data(path, Expect::Any)?.0,
+        None => embedded::sample()?,
+    };
+    let predictions = model.predict(&data.pixels);
+    write_submission(&args.out, &predictions).with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!("wrote {} ({} rows)", args.out.display(), predictions.len());
+    Ok(())
+}
+
+fn run_classify(args: ClassifyArgs) -> Result<()> {
+    let model = load_model(args.model.as_deref())?;
+    let mut failures = 0;
+    let mut stdout = std::io::stdout().lock();
+    for path in &args.images {
+        let result = load_image(path).and_then(|img| preprocess_image(&img));
+        let image = match result {
+            Ok(image) => image,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                failures += 1;
+                continue;
+            }
+        };
+        let probs = model.predict_proba(&image);
+        let probs = probs.row(0).to_vec();
+        let label = argmax(&probs);
+        if args.json {
+            writeln!(
+                stdout,
+                "{}",
+                json!({"file": path.display().to_string(), "label": label, "probabilities": probs})
+            )?;
+        } else {
+            writeln!(stdout, "{}: {label} ({:.1}%)", path.display(), probs[label] * 100.0)?;
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} images could not be classified", args.images.len());
+    }
+    Ok(())
+}
+
+fn run_inspect(args: InspectArgs) -> Result<()> {
+    let (data, load_seconds) = load_data(&args.file, Expect::Any)?;
+    let counts = data.label_counts();
+    if args.json {
+        let label_counts = (data.kind == data::DataKind::Train).then_some(counts);
+        println!(
+            "{}",
+            json!({"file": args.file.display().to_string(), "kind": data.kind, "rows": data.rows(), "label_counts": label_counts, "load_seconds": load_seconds})
+        );
+    } else {
+        println!(
+            "{}: {} data, {} rows, valid, loaded in {:.3} s",
+            args.file.display(),
+            data.kind,
+            data.rows(),
+            load_seconds
+        );
+        if data.kind == data::DataKind::Train {
+            let shown: Vec<String> = counts.iter().enumerate().map(|(d, n)| format!("{d}: {n}")).collect();
+            println!("labels  {}", shown.join("  "));
+        }
+    }
+    Ok(())
+}
+
+fn run_make_assets(args: MakeAssetsArgs) -> Result<()> {
+    let (data, _) = load_data(&args.data, Expect::Train)?;
+    let mut config = TrainConfig::preset(Preset::Best);
+    config.dev_size = embedded::SAMPLE_ROWS;
+    let split = data.split(config.dev_size, config.seed);
+    let mut model = train::init_model(&config);
+    eprintln!(
+        "training {} on {} rows, holding out {} for the sample",
+        config.label(),
+        split.train.rows(),
+        split.dev.rows()
+    );
+    let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut |e| {
+        if let TrainEvent::Progress(p) = e
+            && let Some(dev) = p.dev_accuracy
+        {
+            eprintln!("epoch {:.2}  loss {:.4}  held-out {dev:.4}", p.epoch, p.loss);
+        }
+    });
+    eprintln!("{}; held-out accuracy {:?}", report.message(), report.dev_accuracy);
+    std::fs::create_dir_all(&args.out_dir)?;
+    let info = ModelInfo {
+        preset: Some("best".into()),
+        config: Some(config),
+        dev_accuracy: report.dev_accuracy,
+    };
+    model_file::save(&args.out_dir.join("model.safetensors"), &model, &info)?;
+    crate::atomic::write_atomic(&args.out_dir.join("sample_train.csv.gz"), |w| {
+        let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::best());
+        data::write_csv(&split.dev, &mut gz)?;
+        gz.finish().map(|_| ())
+    })?;
+    eprintln!(
+        "wrote {}/model.safetensors and {}/sample_train.csv.gz",
+        args.out_dir.display(),
+        args.out_dir.display()
+    );
+    Ok(())
+}

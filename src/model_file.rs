@@ -1,0 +1,267 @@
+//! Model files: safetensors with the weights as `W1, b1, W2, b2, ...` (f32, little-endian) and
+//! the architecture, preset, training config and format version in the header's metadata.
+//!
+//! `W{k}` is stored in the notebook's orientation `(outputs, inputs)` (so `Z = W·X + b` with
+//! samples in columns) and `b{k}` as `(outputs)`. Python reads a model with
+//! `safetensors.numpy.load_file("model.safetensors")`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use ndarray::{Array1, Array2};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::atomic::write_atomic;
+use crate::data::{CLASSES, PIXELS};
+use crate::network::{Layer, Mlp};
+use crate::train::TrainConfig;
+
+/// The value of the `format` metadata key.
+pub const FORMAT: &str = "digit-recognizer-mlp";
+/// Bumped when the layout changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+/// Files larger than this are refused before reading (the largest allowed network is far smaller).
+const MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// What a model file says about itself besides the weights.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelInfo {
+    pub preset: Option<String>,
+    pub config: Option<TrainConfig>,
+    pub dev_accuracy: Option<f32>,
+}
+
+#[derive(Debug)]
+pub enum ModelError {
+    Io(String, std::io::Error),
+    Invalid(String, String),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::Io(file, e) => write!(f, "{file}: {e}"),
+            ModelError::Invalid(file, why) => write!(f, "{file}: not a valid digit-recognizer model: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// The file's bytes for `model`.
+pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
+    let mut metadata = HashMap::new();
+    metadata.insert("format".to_string(), FORMAT.to_string());
+    metadata.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+    let sizes: Vec<String> = model.sizes().iter().map(usize::to_string).collect();
+    metadata.insert("layers".to_string(), sizes.join(","));
+    metadata.insert("activation".to_string(), "relu".to_string());
+    metadata.insert("output".to_string(), "softmax".to_string());
+    if let Some(preset) = &info.preset {
+        metadata.insert("preset".to_string(), preset.clone());
+    }
+    if let Some(config) = &info.config
+        && let Ok(json) = serde_json::to_string(config)
+    {
+        metadata.insert("config".to_string(), json);
+    }
+    if let Some(acc) = info.dev_accuracy {
+        metadata.insert("dev_accuracy".to_string(), format!("{acc}"));
+    }
+    // Little-endian bytes of W (transposed to (outputs, inputs)) and b for each layer.
+    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = model
+        .layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, layer)| {
+            let w = layer.w.t();
+            let w_bytes: Vec<u8> = w
+                .rows()
+                .into_iter()
+                .flat_map(|r| r.to_vec())
+                .flat_map(f32::to_le_bytes)
+                .collect();
+            let b_bytes: Vec<u8> = layer.b.iter().flat_map(|v| v.to_le_bytes()).collect();
+            [
+                (format!("W{}", i + 1), vec![layer.outputs(), layer.inputs()], w_bytes),
+                (format!("b{}", i + 1), vec![layer.outputs()], b_bytes),
+            ]
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            (
+                name.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes).expect("shape matches the data"),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("in-memory serialization of f32 tensors")
+}
+
+/// Saves atomically (temporary file, then rename).
+pub fn save(path: &Path, model: &Mlp, info: &ModelInfo) -> Result<(), ModelError> {
+    let bytes = to_bytes(model, info);
+    write_atomic(path, |w| std::io::Write::write_all(w, &bytes))
+        .map_err(|e| ModelError::Io(path.display().to_string(), e))
+}
+
+pub fn load(path: &Path) -> Result<(Mlp, ModelInfo), ModelError> {
+    let name = path.display().to_string();
+    let len = std::fs::metadata(path)
+        .map_err(|e| ModelError::Io(name.clone(), e))?
+        .len();
+    if len > MAX_FILE_BYTES {
+        return Err(ModelError::Invalid(
+            name,
+            format!("file is {len} bytes, larger than any model"),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Io(name.clone(), e))?;
+    from_bytes(&name, &bytes)
+}
+
+/// Parses and validates a model file's bytes: format, architecture, every tensor's dtype and
+/// shape, and finite values.
+pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelError> {
+    let invalid = |why: String| ModelError::Invalid(name.to_string(), why);
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not a safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| invalid(e.to_string()))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    match metadata.get("format").map(String::as_str) {
+        Some(FORMAT) => {}
+        Some(other) => return Err(invalid(format!("format is {other:?}, expected {FORMAT:?}"))),
+        None => {
+            return Err(invalid(
+                "no 'format' metadata (a safetensors file from another program?)".into(),
+            ));
+        }
+    }
+    let version: u32 = metadata.get("format_version").and_then(|v| v.parse().ok()).unwrap_or(0);
+    if version != FORMAT_VERSION {
+        return Err(invalid(format!(
+            "format version {version} is not supported (this program reads {FORMAT_VERSION})"
+        )));
+    }
+    let sizes: Vec<usize> = metadata
+        .get("layers")
+        .ok_or_else(|| invalid("no 'layers' metadata".into()))?
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid("'layers' metadata is not a list of sizes".into()))?;
+    if sizes.len() < 2 || sizes[0] != PIXELS || sizes[sizes.len() - 1] != CLASSES || sizes.contains(&0) {
+        return Err(invalid(format!(
+            "layers {sizes:?} must start at {PIXELS} and end at {CLASSES}"
+        )));
+    }
+    if tensors.len() != 2 * (sizes.len() - 1) {
+        return Err(invalid(format!(
+            "{} tensors for {} layers (expected W and b per layer)",
+            tensors.len(),
+            sizes.len() - 1
+        )));
+    }
+    let mut layers = Vec::new();
+    for (i, pair) in sizes.windows(2).enumerate() {
+        let (inputs, outputs) = (pair[0], pair[1]);
+        let w = read_tensor(&tensors, &format!("W{}", i + 1), &[outputs, inputs]).map_err(&invalid)?;
+        let b = read_tensor(&tensors, &format!("b{}", i + 1), &[outputs]).map_err(&invalid)?;
+        let w = Array2::from_shape_vec((outputs, inputs), w).map_err(|e| invalid(e.to_string()))?;
+        layers.push(Layer {
+            w: w.reversed_axes().as_standard_layout().into_owned(),
+            b: Array1::from(b),
+        });
+    }
+    let info = ModelInfo {
+        preset: metadata.get("preset").cloned(),
+        config: metadata.get("config").and_then(|c| serde_json::from_str(c).ok()),
+        dev_accuracy: metadata.get("dev_accuracy").and_then(|a| a.parse().ok()),
+    };
+    Ok((Mlp { layers }, info))
+}
+
+fn read_tensor(tensors: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    let view = tensors.tensor(name).map_err(|_| format!("tensor {name} is missing"))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(format!("tensor {name} is {:?}, expected F32", view.dtype()));
+    }
+    if view.shape() != shape {
+        return Err(format!(
+            "tensor {name} has shape {:?}, the layers say {shape:?}",
+            view.shape()
+        ));
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(format!("tensor {name} holds NaN or infinite values"));
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Init;
+    use crate::train::Preset;
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            preset: Some("seed".into()),
+            config: Some(TrainConfig::preset(Preset::Seed)),
+            dev_accuracy: Some(0.85),
+        }
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact() {
+        let model = Mlp::new(&[784, 32, 16, 10], Init::He, 4);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        save(&path, &model, &info()).unwrap();
+        let (loaded, loaded_info) = load(&path).unwrap();
+        assert_eq!(loaded, model);
+        assert_eq!(loaded_info, info());
+    }
+
+    #[test]
+    fn stored_in_notebook_orientation() {
+        let model = Mlp::new(&[784, 10, 10], Init::Uniform, 0);
+        let bytes = to_bytes(&model, &ModelInfo::default());
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.tensor("W1").unwrap().shape(), &[10, 784]);
+        assert_eq!(st.tensor("b2").unwrap().shape(), &[10]);
+    }
+
+    fn error_for(bytes: &[u8]) -> String {
+        from_bytes("m.safetensors", bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        assert!(error_for(b"hello world, not a model").contains("not a safetensors file"));
+        let model = Mlp::new(&[784, 8, 10], Init::He, 1);
+        let good = to_bytes(&model, &ModelInfo::default());
+        assert!(error_for(&good[..good.len() - 7]).contains("not a safetensors file"));
+        // A safetensors file from another program.
+        let data = vec![0u8; 8];
+        let other =
+            safetensors::serialize([("x", TensorView::new(Dtype::F32, vec![2], &data).unwrap())], None).unwrap();
+        assert!(error_for(&other).contains("format"));
+        // Shapes disagreeing with the metadata.
+        let mut edited = good.clone();
+        let at = edited.windows(8).position(|w| w == b"784,8,10").unwrap();
+        edited[at + 4] = b'9';
+        assert!(error_for(&edited).contains("shape"), "{}", error_for(&edited));
+        // NaN weights.
+        let mut nan = model.clone();
+        nan.layers[1].w[(0, 0)] = f32::NAN;
+        assert!(error_for(&to_bytes(&nan, &ModelInfo::default())).contains("NaN"));
+    }
+}

@@ -1,0 +1,553 @@
+//! The multilayer perceptron: ReLU hidden layers, a softmax output, cross-entropy loss; forward
+//! pass, one-hot targets and backprop written by hand on ndarray, in f32.
+//!
+//! Layout: one sample per row. A batch `X` is `(n, 784)`; layer `l` has weights `W` of shape
+//! `(inputs, outputs)` and bias `b` of shape `(outputs)`, so `Z = X·W + b` is `(n, outputs)`.
+//! (The notebook keeps samples in columns and writes `Z1 = W1·X + b1`; the model file stores `W`
+//! in the notebook's `(outputs, inputs)` orientation.)
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip, s};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::data::{CLASSES, PIXELS, SIDE};
+
+/// How the weights are drawn before training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// The notebook's `np.random.rand(..) - 0.5`: U(-0.5, 0.5) for weights and biases.
+    Uniform,
+    /// He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)), zero biases: suits ReLU.
+    He,
+    /// Xavier (Glorot) uniform, U(-sqrt(6/(fan_in+fan_out)), ..), zero biases.
+    Xavier,
+}
+
+impl std::str::FromStr for Init {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "uniform" => Ok(Init::Uniform),
+            "he" => Ok(Init::He),
+            "xavier" | "glorot" => Ok(Init::Xavier),
+            _ => Err(format!("unknown init {s:?} (uniform, he, xavier)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Init {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Init::Uniform => "uniform",
+            Init::He => "he",
+            Init::Xavier => "xavier",
+        })
+    }
+}
+
+/// One fully connected layer: `Z = A_prev·W + b`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// `(inputs, outputs)`
+    pub w: Array2<f32>,
+    /// `(outputs)`
+    pub b: Array1<f32>,
+}
+
+impl Layer {
+    pub fn zeros(inputs: usize, outputs: usize) -> Layer {
+        Layer {
+            w: Array2::zeros((inputs, outputs)),
+            b: Array1::zeros(outputs),
+        }
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.w.nrows()
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.w.ncols()
+    }
+}
+
+/// A multilayer perceptron 784 → hidden... → 10.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp {
+    pub layers: Vec<Layer>,
+}
+
+/// Gradients have the same shapes as the parameters.
+pub type Gradients = Mlp;
+
+/// Loss and accuracy counts of a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchStats {
+    /// Sum over the rows of the cross-entropy loss.
+    pub loss_sum: f64,
+    /// Rows whose most probable class is the label.
+    pub correct: usize,
+    pub rows: usize,
+}
+
+impl BatchStats {
+    pub fn add(&mut self, other: BatchStats) {
+        self.loss_sum += other.loss_sum;
+        self.correct += other.correct;
+        self.rows += other.rows;
+    }
+
+    pub fn loss(&self) -> f32 {
+        (self.loss_sum / self.rows.max(1) as f64) as f32
+    }
+
+    pub fn accuracy(&self) -> f32 {
+        self.correct as f32 / self.rows.max(1) as f32
+    }
+}
+
+impl Mlp {
+    /// A network with layer sizes `sizes` (e.g. `[784, 10, 10]`), weights drawn with `init`.
+    pub fn new(sizes: &[usize], init: Init, seed: u64) -> Mlp {
+        assert!(sizes.len() >= 2, "a network needs an input and an output size");
+        let mut rng = StdRng::seed_from_u64(seed);
+        let layers = sizes
+            .windows(2)
+            .map(|pair| {
+                let (inputs, outputs) = (pair[0], pair[1]);
+                let (limit, bias_limit) = match init {
+                    Init::Uniform => (0.5, 0.5),
+                    Init::He => ((6.0 / inputs as f32).sqrt(), 0.0),
+                    Init::Xavier => ((6.0 / (inputs + outputs) as f32).sqrt(), 0.0),
+                };
+                let mut draw = |limit: f32| {
+                    if limit == 0.0 {
+                        0.0
+                    } else {
+                        rng.random_range(-limit..limit)
+                    }
+                };
+                // The notebook draws W1 as (outputs, inputs); draw in that order, store transposed.
+                let w_out_in = Array2::from_shape_fn((outputs, inputs), |_| draw(limit));
+                let b = Array1::from_shape_fn(outputs, |_| draw(bias_limit));
+                Layer {
+                    w: w_out_in.reversed_axes().as_standard_layout().into_owned(),
+                    b,
+                }
+            })
+            .collect();
+        Mlp { layers }
+    }
+
+    /// Zeros shaped like `self` (for gradients and optimizer state).
+    pub fn zeros_like(&self) -> Mlp {
+        Mlp {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Layer::zeros(l.inputs(), l.outputs()))
+                .collect(),
+        }
+    }
+
+    /// Layer sizes, input first: `[784, 10, 10]`.
+    pub fn sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.layers[0].inputs()];
+        sizes.extend(self.layers.iter().map(Layer::outputs));
+        sizes
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.layers.iter().map(|l| l.w.len() + l.b.len()).sum()
+    }
+
+    /// True when every parameter is a finite number.
+    pub fn is_finite(&self) -> bool {
+        self.layers
+            .iter()
+            .all(|l| l.w.iter().chain(l.b.iter()).all(|v| v.is_finite()))
+    }
+
+    pub fn fill_zero(&mut self) {
+        for layer in &mut self.layers {
+            layer.w.fill(0.0);
+            layer.b.fill(0.0);
+        }
+    }
+
+    /// `self += other`, layer by layer.
+    pub fn add_assign(&mut self, other: &Mlp) {
+        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
+            a.w += &b.w;
+            a.b += &b.b;
+        }
+    }
+
+    /// Forward pass of `x` `(n, 784)` scaled to [0, 1]: class probabilities `(n, 10)`.
+    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut ws = Workspace::new(self, x.nrows());
+        let n = x.nrows();
+        self.forward_into(x, &mut ws, 0.0);
+        let mut out = ws.acts.pop().unwrap_or_default().slice_move(s![..n, ..]);
+        for mut row in out.rows_mut() {
+            softmax_in_place(row.as_slice_mut().expect("rows are contiguous"));
+        }
+        out
+    }
+
+    /// Class probabilities for u8 images (`rows * 784` values), computed in cache-sized chunks.
+    pub fn predict_proba(&self, pixels: &[u8]) -> Array2<f32> {
+        let rows = pixels.len() / PIXELS;
+        let mut out = Array2::zeros((rows, CLASSES));
+        let chunk = 256;
+        let mut x = Array2::zeros((chunk, PIXELS));
+        for start in (0..rows).step_by(chunk) {
+            let n = chunk.min(rows - start);
+            fill_inputs(
+                &mut x.slice_mut(s![..n, ..]),
+                &pixels[start * PIXELS..(start + n) * PIXELS],
+            );
+            let probs = self.forward(x.slice(s![..n, ..]));
+            out.slice_mut(s![start..start + n, ..]).assign(&probs);
+        }
+        out
+    }
+
+    /// The most probable digit of each image.
+    pub fn predict(&self, pixels: &[u8]) -> Vec<u8> {
+        self.predict_proba(pixels)
+            .rows()
+            .into_iter()
+            .map(|p| argmax(p.as_slice().unwrap_or(&[])) as u8)
+            .collect()
+    }
+
+    /// Forward pass into the workspace: `ws.acts[l]` holds `A_l` (ReLU output) for hidden
+    /// layers and the logits `Z_L` for the last. `dropout` is the drop probability of hidden
+    /// units (0 = off); kept units are scaled by `1/(1-p)` so inference needs no change.
+    fn forward_into(&self, x: ArrayView2<f32>, ws: &mut Workspace, dropout: f32) {
+        let n = x.nrows();
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (before, after) = ws.acts.split_at_mut(l);
+            let input = if l == 0 { x } else { before[l - 1].slice(s![..n, ..]) };
+            let mut z = after[0].slice_mut(s![..n, ..]);
+            // Z_l = A_{l-1}·W_l + b_l
+            general_mat_mul(1.0, &input, &layer.w, 0.0, &mut z);
+            if l < last {
+                let keep_scale = 1.0 / (1.0 - dropout);
+                let rng = &mut ws.rng;
+                for mut row in z.rows_mut() {
+                    Zip::from(&mut row)
+                        .and(&layer.b)
+                        .for_each(|z, &b| *z = (*z + b).max(0.0));
+                    if dropout > 0.0 {
+                        for a in row.iter_mut() {
+                            *a = if rng.random::<f32>() < dropout {
+                                0.0
+                            } else {
+                                *a * keep_scale
+                            };
+                        }
+                    }
+                }
+            } else {
+                z += &layer.b;
+            }
+        }
+    }
+
+    /// Forward and backward pass over one chunk `x` `(n, 784)` with labels `(n)`: adds the
+    /// gradient of the summed loss to `grads` (the caller divides by the batch size) and returns
+    /// the chunk's loss and accuracy counts.
+    pub fn accumulate_gradients(
+        &self,
+        x: ArrayView2<f32>,
+        labels: &[u8],
+        ws: &mut Workspace,
+        grads: &mut Gradients,
+        dropout: f32,
+    ) -> BatchStats {
+        let n = x.nrows();
+        let last = self.layers.len() - 1;
+        self.forward_into(x, ws, dropout);
+
+        // Output: P = softmax(Z_L); the loss is log-sum-exp(Z) - Z[label] (stable log-softmax);
+        // dZ_L = P - one_hot(Y), written over the logits.
+        let mut stats = BatchStats {
+            rows: n,
+            ..BatchStats::default()
+        };
+        {
+            let mut dz = ws.acts[last].slice_mut(s![..n, ..]);
+            for (mut row, &label) in dz.rows_mut().into_iter().zip(labels) {
+                let row = row.as_slice_mut().expect("rows are contiguous");
+                if argmax(row) == label as usize {
+                    stats.correct += 1;
+                }
+                let z_label = row[label as usize];
+                let log_sum_exp = softmax_in_place(row);
+                stats.loss_sum += f64::from(log_sum_exp - z_label);
+                row[label as usize] -= 1.0;
+            }
+        }
+
+        // Backward, last layer first. dZ_l lives in acts[l]; dA_{l-1} is written into
+        // deltas[l-1], then masked by the ReLU derivative (A_{l-1} > 0) to give dZ_{l-1}.
+        for l in (0..=last).rev() {
+            let (acts_before, acts_rest) = ws.acts.split_at_mut(l);
+            let dz_source = if l == last { &acts_rest[0] } else { &ws.deltas[l] };
+            let dz = dz_source.slice(s![..n, ..]);
+            let input = if l == 0 {
+                x
+            } else {
+                acts_before[l - 1].slice(s![..n, ..])
+            };
+            let grad = &mut grads.layers[l];
+            // dW_l += A_{l-1}ᵀ·dZ_l    (inputs, n)·(n, outputs)
+            general_mat_mul(1.0, &input.t(), &dz, 1.0, &mut grad.w);
+            // db_l += Σ_rows dZ_l      (one value per unit)
+            grad.b += &dz.sum_axis(Axis(0));
+            if l > 0 {
+                let (deltas_before, deltas_rest) = ws.deltas.split_at_mut(l);
+                let dz = if l == last {
+                    acts_rest[0].slice(s![..n, ..])
+                } else {
+                    deltas_rest[0].slice(s![..n, ..])
+                };
+                let mut da = deltas_before[l - 1].slice_mut(s![..n, ..]);
+                // dA_{l-1} = dZ_l·W_lᵀ    (n, outputs)·(outputs, inputs)
+                general_mat_mul(1.0, &dz, &self.layers[l].w.t(), 0.0, &mut da);
+                let keep_scale = 1.0 / (1.0 - dropout);
+                Zip::from(&mut da)
+                    .and(&acts_before[l - 1].slice(s![..n, ..]))
+                    .for_each(|d, &a| {
+                        // ReLU'(Z) = (A > 0); a dropped unit has A = 0, a kept one was scaled.
+                        *d = if a > 0.0 { *d * keep_scale } else { 0.0 };
+                    });
+            }
+        }
+        stats
+    }
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Replaces logits with probabilities, subtracting the maximum before `exp` so huge logits
+/// cannot overflow. Returns log-sum-exp of the original logits.
+pub fn softmax_in_place(z: &mut [f32]) -> f32 {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= sum;
+    }
+    max + sum.ln()
+}
+
+/// Scales u8 pixels to [0, 1] into `x` `(n, 784)`.
+pub fn fill_inputs(x: &mut ArrayViewMut2<f32>, pixels: &[u8]) {
+    for (mut row, image) in x.rows_mut().into_iter().zip(pixels.chunks_exact(PIXELS)) {
+        for (v, &p) in row.iter_mut().zip(image) {
+            *v = f32::from(p) * (1.0 / 255.0);
+        }
+    }
+}
+
+/// Like [`fill_inputs`] for one image, shifted by `(dx, dy)` pixels (zeros shifted in): the
+/// cheap augmentation used by the `best` preset.
+pub fn fill_shifted(row: &mut [f32], image: &[u8], dx: i32, dy: i32) {
+    row.fill(0.0);
+    for y in 0..SIDE as i32 {
+        let sy = y - dy;
+        if !(0..SIDE as i32).contains(&sy) {
+            continue;
+        }
+        for x in 0..SIDE as i32 {
+            let sx = x - dx;
+            if (0..SIDE as i32).contains(&sx) {
+                row[(y * SIDE as i32 + x) as usize] =
+                    f32::from(image[(sy * SIDE as i32 + sx) as usize]) * (1.0 / 255.0);
+            }
+        }
+    }
+}
+
+/// Buffers for one chunk of up to `capacity` rows, reused across steps so the training loop does
+/// not allocate.
+pub struct Workspace {
+    /// `acts[l]`: `(capacity, outputs_l)`, A_l for hidden layers, logits then dZ for the last.
+    acts: Vec<Array2<f32>>,
+    /// `deltas[l]`: `(capacity, outputs_l)`, dZ_l for hidden layers.
+    deltas: Vec<Array2<f32>>,
+    /// Inputs scaled to [0, 1]: `(capacity, 784)`.
+    pub x: Array2<f32>,
+    /// Draws dropout masks and augmentation shifts.
+    pub rng: StdRng,
+}
+
+impl Workspace {
+    pub fn new(net: &Mlp, capacity: usize) -> Workspace {
+        let buffers = || {
+            net.layers
+                .iter()
+                .map(|l| Array2::zeros((capacity, l.outputs())))
+                .collect()
+        };
+        Workspace {
+            acts: buffers(),
+            deltas: buffers(),
+            x: Array2::zeros((capacity, net.layers[0].inputs())),
+            rng: StdRng::seed_from_u64(0),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.x.nrows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mean_loss(net: &Mlp, x: &Array2<f32>, labels: &[u8]) -> f64 {
+        let mut ws = Workspace::new(net, x.nrows());
+        let mut grads = net.zeros_like();
+        net.accumulate_gradients(x.view(), labels, &mut ws, &mut grads, 0.0)
+            .loss_sum
+            / x.nrows() as f64
+    }
+
+    #[test]
+    fn softmax_is_stable_with_huge_logits() {
+        let mut z = [1000.0f32, 1000.0, -1000.0, 3.0e38];
+        let lse = softmax_in_place(&mut z);
+        assert!(z.iter().all(|p| p.is_finite()));
+        assert_eq!(z[3], 1.0);
+        assert!((lse - 3.0e38).abs() / 3.0e38 < 1e-6);
+        let mut z = [1000.0f32, 1000.0];
+        softmax_in_place(&mut z);
+        assert_eq!(z, [0.5, 0.5]);
+    }
+
+    #[test]
+    fn loss_is_finite_for_confident_wrong_predictions() {
+        let mut net = Mlp::new(&[4, 3], Init::He, 1);
+        net.layers[0].w.fill(0.0);
+        net.layers[0].b.assign(&ndarray::arr1(&[500.0, -500.0, 0.0]));
+        let x = Array2::from_elem((1, 4), 0.5);
+        let loss = mean_loss(&net, &x, &[1]);
+        assert!((loss - 1000.0).abs() < 1e-3, "{loss}");
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let sizes = [6, 5, 4, 3];
+        let net = Mlp::new(&sizes, Init::Uniform, 3);
+        let x = Array2::from_shape_fn((7, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin().abs());
+        let labels = [0u8, 1, 2, 1, 0, 2, 2];
+        let mut ws = Workspace::new(&net, 7);
+        let mut grads = net.zeros_like();
+        net.accumulate_gradients(x.view(), &labels, &mut ws, &mut grads, 0.0);
+        let eps = 1e-3f32;
+        let mut checked = 0;
+        for l in 0..net.layers.len() {
+            let (rows, cols) = net.layers[l].w.dim();
+            let mut params: Vec<(bool, usize, usize)> =
+                (0..rows).flat_map(|r| (0..cols).map(move |c| (true, r, c))).collect();
+            params.extend((0..cols).map(|c| (false, 0, c)));
+            for (is_w, r, c) in params {
+                let bump = |delta: f32| {
+                    let mut n = net.clone();
+                    if is_w {
+                        n.layers[l].w[(r, c)] += delta;
+                    } else {
+                        n.layers[l].b[c] += delta;
+                    }
+                    mean_loss(&n, &x, &labels) * x.nrows() as f64
+                };
+                let numeric = (bump(eps) - bump(-eps)) / (2.0 * f64::from(eps));
+                let analytic = f64::from(if is_w {
+                    grads.layers[l].w[(r, c)]
+                } else {
+                    grads.layers[l].b[c]
+                });
+                let err = (numeric - analytic).abs() / (numeric.abs() + analytic.abs()).max(1e-2);
+                assert!(
+                    err < 1e-2,
+                    "layer {l} {} ({r},{c}): numeric {numeric} analytic {analytic}",
+                    if is_w { "W" } else { "b" }
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3);
+    }
+
+    #[test]
+    fn bias_gradients_are_per_unit() {
+        let net = Mlp::new(&[3, 4, 3], Init::He, 9);
+        let x = Array2::from_shape_fn((5, 3), |(i, j)| (i + j) as f32 * 0.1);
+        let mut ws = Workspace::new(&net, 5);
+        let mut grads = net.zeros_like();
+        net.accumulate_gradients(x.view(), &[0, 1, 2, 0, 1], &mut ws, &mut grads, 0.0);
+        let db = &grads.layers[1].b;
+        // The output bias gradient is Σ_rows (P - Y): it sums to zero over the units but the
+        // units differ (the notebook's scalar bias gradient would make them all equal).
+        assert!(db.sum().abs() < 1e-5);
+        assert!(db.iter().any(|&v| (v - db[0]).abs() > 1e-4));
+    }
+
+    #[test]
+    fn init_schemes_have_their_ranges() {
+        let uniform = Mlp::new(&[784, 10, 10], Init::Uniform, 0);
+        assert!(uniform.layers[0].w.iter().all(|v| v.abs() <= 0.5));
+        assert!(uniform.layers[0].b.iter().any(|&v| v != 0.0));
+        let he = Mlp::new(&[784, 512, 10], Init::He, 0);
+        let limit = (6.0f32 / 784.0).sqrt();
+        assert!(he.layers[0].w.iter().all(|v| v.abs() <= limit));
+        assert!(he.layers[0].b.iter().all(|&v| v == 0.0));
+        assert_eq!(he.parameter_count(), 784 * 512 + 512 + 512 * 10 + 10);
+        assert_eq!(
+            Mlp::new(&[784, 10, 10], Init::Xavier, 5),
+            Mlp::new(&[784, 10, 10], Init::Xavier, 5)
+        );
+    }
+
+    #[test]
+    fn predict_proba_rows_sum_to_one() {
+        let net = Mlp::new(&[784, 16, 10], Init::He, 2);
+        let pixels: Vec<u8> = (0..PIXELS * 300).map(|i| (i % 251) as u8).collect();
+        let probs = net.predict_proba(&pixels);
+        assert_eq!(probs.dim(), (300, 10));
+        for row in probs.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-5);
+        }
+        assert_eq!(net.predict(&pixels).len(), 300);
+    }
+
+    #[test]
+    fn shifted_fill_moves_pixels() {
+        let mut image = vec![0u8; PIXELS];
+        image[14 * SIDE + 14] = 255;
+        let mut row = vec![0.0; PIXELS];
+        fill_shifted(&mut row, &image, 2, -1);
+        assert_eq!(row[13 * SIDE + 16], 1.0);
+        assert_eq!(row.iter().filter(|&&v| v > 0.0).count(), 1);
+    }
+}

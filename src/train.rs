@@ -1,0 +1,795 @@
+//! Training: full-batch gradient descent (the notebook), mini-batch SGD, momentum and Adam, with
+//! L2 weight decay, dropout, shift augmentation and a learning-rate schedule.
+//!
+//! [`train`] runs on the caller's thread (the app puts it on a worker) and reports typed
+//! [`TrainEvent`]s through a callback. A shared [`TrainControl`] pauses, resumes, cancels and
+//! changes the learning rate from another thread. Results are deterministic for a given seed and
+//! config: rows are split into fixed chunks, each chunk has its own seeded random stream, and the
+//! per-thread gradients are summed in a fixed order.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use ndarray::s;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, PIXELS, Split};
+use crate::network::{BatchStats, Gradients, Init, Mlp, Workspace, fill_inputs, fill_shifted};
+
+/// How the parameters are updated from the gradient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Plain gradient descent: `W -= alpha * dW`.
+    Gd,
+    /// Heavy-ball momentum 0.9: `V = 0.9 V + dW; W -= alpha * V`.
+    Momentum,
+    /// Adam (beta1 0.9, beta2 0.999, eps 1e-8) with bias correction.
+    Adam,
+}
+
+impl std::str::FromStr for Optimizer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "gd" | "sgd" => Ok(Optimizer::Gd),
+            "momentum" => Ok(Optimizer::Momentum),
+            "adam" => Ok(Optimizer::Adam),
+            _ => Err(format!("unknown optimizer {s:?} (gd, momentum, adam)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Optimizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Optimizer::Gd => "gd",
+            Optimizer::Momentum => "momentum",
+            Optimizer::Adam => "adam",
+        })
+    }
+}
+
+/// How the learning rate changes over the run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay from alpha to 0 over the run.
+    Cosine,
+    /// Multiply alpha by this factor after every epoch.
+    Exponential(f32),
+}
+
+/// Presets: `seed` is the notebook; `best` the most accurate MLP trained here in about a minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Seed,
+    Best,
+    Custom,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "seed" => Ok(Preset::Seed),
+            "best" => Ok(Preset::Best),
+            "custom" => Ok(Preset::Custom),
+            _ => Err(format!("unknown preset {s:?} (seed, best)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Preset::Seed => "seed",
+            Preset::Best => "best",
+            Preset::Custom => "custom",
+        })
+    }
+}
+
+/// How long to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Length {
+    /// Optimizer steps (for full batch, one step = one pass over the data).
+    Iterations(usize),
+    /// Passes over the training rows.
+    Epochs(usize),
+}
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub preset: Preset,
+    /// Hidden layer widths; the input (784) and output (10) are implied.
+    pub hidden: Vec<usize>,
+    pub init: Init,
+    pub optimizer: Optimizer,
+    /// Learning rate.
+    pub alpha: f32,
+    pub schedule: Schedule,
+    pub length: Length,
+    /// Rows per step; 0 means the whole training set (full-batch gradient descent).
+    pub batch_size: usize,
+    /// L2 weight decay: adds `l2 * W` to each weight gradient.
+    pub l2: f32,
+    /// Probability of dropping a hidden unit during training.
+    pub dropout: f32,
+    /// Random shifts of up to this many pixels (0 = none).
+    pub augment_shift: u8,
+    /// Rows held out for the dev set.
+    pub dev_size: usize,
+    pub seed: u64,
+    /// Emit a progress event every this many steps.
+    pub report_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig::preset(Preset::Seed)
+    }
+}
+
+impl TrainConfig {
+    pub fn preset(preset: Preset) -> TrainConfig {
+        match preset {
+            Preset::Seed | Preset::Custom => TrainConfig {
+                preset,
+                hidden: vec![10],
+                init: Init::Uniform,
+                optimizer: Optimizer::Gd,
+                alpha: 0.10,
+                schedule: Schedule::Constant,
+                length: Length::Iterations(500),
+                batch_size: 0,
+                l2: 0.0,
+                dropout: 0.0,
+                augment_shift: 0,
+                dev_size: 1000,
+                seed: 0,
+                report_every: 10,
+            },
+            Preset::Best => TrainConfig {
+                preset,
+                hidden: vec![512, 256],
+                init: Init::He,
+                optimizer: Optimizer::Adam,
+                alpha: 1e-3,
+                schedule: Schedule::Cosine,
+                length: Length::Epochs(16),
+                batch_size: 128,
+                l2: 1e-5,
+                dropout: 0.0,
+                augment_shift: 1,
+                dev_size: 1000,
+                seed: 0,
+                report_every: 20,
+            },
+        }
+    }
+
+    /// `[784, hidden..., 10]`
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![PIXELS];
+        sizes.extend(&self.hidden);
+        sizes.push(crate::data::CLASSES);
+        sizes
+    }
+
+    /// Checks the values a user can type; returns a message for the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.hidden.contains(&0) {
+            return Err("hidden layer sizes must be at least 1".into());
+        }
+        if self.hidden.iter().any(|&h| h > 8192) || self.hidden.len() > 8 {
+            return Err("at most 8 hidden layers of at most 8192 units".into());
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(format!("alpha must be a positive number, got {}", self.alpha));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return Err(format!("l2 must be zero or positive, got {}", self.l2));
+        }
+        if !(0.0..0.95).contains(&self.dropout) {
+            return Err(format!("dropout must be in [0, 0.95), got {}", self.dropout));
+        }
+        match self.length {
+            Length::Iterations(0) | Length::Epochs(0) => return Err("train for at least one step".into()),
+            _ => {}
+        }
+        if let Schedule::Exponential(g) = self.schedule
+            && !(g.is_finite() && g > 0.0 && g <= 1.0)
+        {
+            return Err(format!("learning-rate decay must be in (0, 1], got {g}"));
+        }
+        Ok(())
+    }
+
+    /// A short label for plots and logs, e.g. `784-10-10 gd a=0.1`.
+    pub fn label(&self) -> String {
+        let sizes: Vec<String> = self.layer_sizes().iter().map(usize::to_string).collect();
+        let batch = if self.batch_size == 0 {
+            "full".to_string()
+        } else {
+            format!("b{}", self.batch_size)
+        };
+        format!("{} {} {} a={}", sizes.join("-"), self.optimizer, batch, self.alpha)
+    }
+}
+
+/// What the training loop reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainEvent {
+    Started {
+        total_steps: usize,
+        steps_per_epoch: usize,
+        parameters: usize,
+        train_rows: usize,
+        dev_rows: usize,
+    },
+    Progress(Progress),
+    Finished(TrainReport),
+}
+
+/// A progress report: loss and train accuracy averaged over the steps since the last report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub step: usize,
+    pub total_steps: usize,
+    pub epoch: f32,
+    pub loss: f32,
+    pub train_accuracy: f32,
+    /// Accuracy on the dev set, when it was evaluated for this report.
+    pub dev_accuracy: Option<f32>,
+    pub alpha: f32,
+    /// Training time so far, pauses excluded.
+    pub elapsed: Duration,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status")]
+pub enum StopReason {
+    Completed,
+    Cancelled,
+    /// The loss became NaN or infinite; the model holds the last good parameters.
+    Diverged {
+        step: usize,
+    },
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainReport {
+    pub stop: StopReason,
+    pub steps: usize,
+    pub epochs: f32,
+    pub final_loss: f32,
+    pub train_accuracy: f32,
+    pub dev_accuracy: Option<f32>,
+    pub train_seconds: f64,
+    pub parameters: usize,
+}
+
+impl TrainReport {
+    pub fn diverged(&self) -> bool {
+        matches!(self.stop, StopReason::Diverged { .. })
+    }
+
+    pub fn message(&self) -> String {
+        match self.stop {
+            StopReason::Completed => format!("finished {} steps in {:.1} s", self.steps, self.train_seconds),
+            StopReason::Cancelled => format!("stopped at step {}", self.steps),
+            StopReason::Diverged { step } => {
+                format!("diverged at step {step}: the loss became NaN or infinite, try a smaller alpha")
+            }
+        }
+    }
+}
+
+/// Pause, resume, cancel and learning-rate changes from another thread.
+#[derive(Debug, Default)]
+pub struct TrainControl {
+    cancelled: AtomicBool,
+    paused: Mutex<bool>,
+    wake: Condvar,
+    new_alpha: Mutex<Option<f32>>,
+}
+
+impl TrainControl {
+    pub fn new() -> TrainControl {
+        TrainControl::default()
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        self.wake.notify_all();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancelled
+    }
+
+    pub fn pause(&self) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    pub fn resume(&self) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.wake.notify_all();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes effect at the next step.
+    pub fn set_alpha(&self, alpha: f32) {
+        if alpha.is_finite() && alpha > 0.0 {
+            *self.new_alpha.lock().unwrap_or_else(|e| e.into_inner()) = Some(alpha);
+        }
+    }
+
+    fn take_alpha(&self) -> Option<f32> {
+        self.new_alpha.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Blocks (without spinning) while paused; returns the time spent waiting.
+    fn wait_while_paused(&self) -> Duration {
+        let start = Instant::now();
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        while *paused && !self.is_cancelled() {
+            paused = self.wake.wait(paused).unwrap_or_else(|e| e.into_inner());
+        }
+        start.elapsed()
+    }
+}
+
+/// Rows per chunk: small enough that a chunk's activations stay in cache.
+const CHUNK_ROWS: usize = 256;
+
+/// Number of worker threads for gradients (both cores on this machine).
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
+}
+
+/// Per-layer optimizer state.
+struct OptimizerState {
+    first: Mlp,
+    second: Mlp,
+    t: i32,
+}
+
+/// Trains `model` (already initialised, e.g. by [`Mlp::new`]) on `split.train`, evaluating on
+/// `split.dev`. Call [`init_model`] for a fresh model from the config.
+pub fn train(
+    model: &mut Mlp,
+    config: &TrainConfig,
+    split: &Split,
+    control: &TrainControl,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> TrainReport {
+    let train = &split.train;
+    let dev = &split.dev;
+    let n = train.rows();
+    let batch = if config.batch_size == 0 || config.batch_size >= n {
+        n
+    } else {
+        config.batch_size
+    };
+    let steps_per_epoch = n.div_ceil(batch.max(1)).max(1);
+    let total_steps = match config.length {
+        Length::Iterations(k) => k,
+        Length::Epochs(e) => e * steps_per_epoch,
+    };
+    let parameters = model.parameter_count();
+    on_event(&TrainEvent::Started {
+        total_steps,
+        steps_per_epoch,
+        parameters,
+        train_rows: n,
+        dev_rows: dev.rows(),
+    });
+
+    let threads = threads();
+    let capacity = CHUNK_ROWS.min(batch.div_ceil(threads)).max(1);
+    let mut workers: Vec<(Workspace, Gradients)> = (0..threads)
+        .map(|_| (Workspace::new(model, capacity), model.zeros_like()))
+        .collect();
+    let mut state = OptimizerState {
+        first: model.zeros_like(),
+        second: model.zeros_like(),
+        t: 0,
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut shuffle_rng = StdRng::seed_from_u64(config.seed ^ 0x5EED_0F0D);
+    let mut base_alpha = config.alpha;
+    let mut last_good = model.clone();
+    let mut since_report = BatchStats::default();
+    let mut last_stats = BatchStats::default();
+    let mut last_dev = None;
+    let mut paused_time = Duration::ZERO;
+    let start = Instant::now();
+    let dev_every = if batch == n {
+        config.report_every.max(1)
+    } else {
+        (steps_per_epoch / 4).max(config.report_every).max(1)
+    };
+    let mut stop = StopReason::Completed;
+    let mut step = 0;
+
+    while step < total_steps {
+        paused_time += control.wait_while_paused();
+        if control.is_cancelled() || n == 0 {
+            stop = StopReason::Cancelled;
+            break;
+        }
+        if let Some(alpha) = control.take_alpha() {
+            base_alpha = alpha;
+        }
+        let in_epoch = step % steps_per_epoch;
+        if in_epoch == 0 && batch < n {
+            order.shuffle(&mut shuffle_rng);
+        }
+        let rows = &order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
+        let Some(stats) = batch_gradients(model, train, rows, config, step, &mut workers, control.cancel_flag()) else {
+            stop = StopReason::Cancelled;
+            break;
+        };
+        if !stats.loss_sum.is_finite() {
+            model.clone_from(&last_good);
+            stop = StopReason::Diverged { step: step + 1 };
+            break;
+        }
+        let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
+        let (_, grads) = &workers[0];
+        apply_update(model, grads, &mut state, config, alpha, rows.len());
+        step += 1;
+        since_report.add(stats);
+        last_stats = stats;
+
+        if step % config.report_every.max(1) == 0 || step == total_steps {
+            if !model.is_finite() {
+                model.clone_from(&last_good);
+                stop = StopReason::Diverged { step };
+                break;
+            }
+            last_good.clone_from(model);
+            let evaluate_dev = dev.rows() > 0 && (step % dev_every == 0 || step == total_steps);
+            if evaluate_dev {
+                last_dev = Some(accuracy(model, dev));
+            }
+            on_event(&TrainEvent::Progress(Progress {
+                step,
+                total_steps,
+                epoch: step as f32 / steps_per_epoch as f32,
+                loss: since_report.loss(),
+                train_accuracy: since_report.accuracy(),
+                dev_accuracy: if evaluate_dev { last_dev } else { None },
+                alpha,
+                elapsed: start.elapsed().saturating_sub(paused_time),
+            }));
+            since_report = BatchStats::default();
+        }
+    }
+    let train_seconds = start.elapsed().saturating_sub(paused_time).as_secs_f64();
+    if stop == StopReason::Cancelled && !model.is_finite() {
+        model.clone_from(&last_good);
+    }
+    let report = TrainReport {
+        final_loss: last_stats.loss(),
+        train_accuracy: if n > 0 && !matches!(stop, StopReason::Diverged { .. }) {
+            accuracy(model, train)
+        } else {
+            last_stats.accuracy()
+        },
+        dev_accuracy: if dev.rows() > 0 {
+            Some(accuracy(model, dev))
+        } else {
+            None
+        },
+        stop,
+        steps: step,
+        epochs: step as f32 / steps_per_epoch as f32,
+        train_seconds,
+        parameters,
+    };
+    let _ = last_dev;
+    on_event(&TrainEvent::Finished(report.clone()));
+    report
+}
+
+/// A freshly initialised model for `config`.
+pub fn init_model(config: &TrainConfig) -> Mlp {
+    Mlp::new(&config.layer_sizes(), config.init, config.seed)
+}
+
+/// Accuracy of `model` on labelled `data`.
+pub fn accuracy(model: &Mlp, data: &Dataset) -> f32 {
+    if data.rows() == 0 {
+        return 0.0;
+    }
+    let predictions = model.predict(&data.pixels);
+    let correct = predictions.iter().zip(&data.labels).filter(|(p, l)| p == l).count();
+    correct as f32 / data.rows() as f32
+}
+
+fn scheduled_alpha(config: &TrainConfig, base: f32, step: usize, total: usize, steps_per_epoch: usize) -> f32 {
+    match config.schedule {
+        Schedule::Constant => base,
+        Schedule::Cosine => {
+            let progress = step as f32 / total.max(1) as f32;
+            base * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos())
+        }
+        Schedule::Exponential(gamma) => base * gamma.powi((step / steps_per_epoch) as i32),
+    }
+}
+
+/// Sums the loss gradient over `rows` into `workers[0].1`, splitting the rows into fixed chunks
+/// dealt round-robin to the threads. Returns `None` if cancelled midway.
+fn batch_gradients(
+    model: &Mlp,
+    data: &Dataset,
+    rows: &[usize],
+    config: &TrainConfig,
+    step: usize,
+    workers: &mut [(Workspace, Gradients)],
+    cancel: &AtomicBool,
+) -> Option<BatchStats> {
+    let capacity = workers[0].0.capacity();
+    let chunks: Vec<&[usize]> = rows.chunks(capacity).collect();
+    let threads = workers.len().min(chunks.len()).max(1);
+    let run = |t: usize, ws: &mut Workspace, grads: &mut Gradients| -> Option<BatchStats> {
+        grads.fill_zero();
+        let mut stats = BatchStats::default();
+        let mut labels = Vec::with_capacity(capacity);
+        for (c, chunk) in chunks.iter().enumerate().skip(t).step_by(threads) {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            // One random stream per (seed, step, chunk): independent of which thread runs it.
+            ws.rng = StdRng::seed_from_u64(
+                config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
+            );
+            labels.clear();
+            labels.extend(chunk.iter().map(|&r| data.labels[r]));
+            let k = chunk.len();
+            load_chunk(ws, data, chunk, config.augment_shift);
+            let x = std::mem::take(&mut ws.x);
+            stats.add(model.accumulate_gradients(x.slice(s![..k, ..]), &labels, ws, grads, config.dropout));
+            ws.x = x;
+        }
+        Some(stats)
+    };
+    let (first, rest) = workers.split_at_mut(1);
+    let mut results = vec![None; threads];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter_mut()
+            .take(threads - 1)
+            .enumerate()
+            .map(|(i, (ws, grads))| scope.spawn(move || run(i + 1, ws, grads)))
+            .collect();
+        results[0] = run(0, &mut first[0].0, &mut first[0].1);
+        for (i, handle) in handles.into_iter().enumerate() {
+            results[i + 1] = handle.join().ok().flatten();
+        }
+    });
+    let mut total = BatchStats::default();
+    for r in results {
+        total.add(r?);
+    }
+    for (_, grads) in rest.iter().take(threads - 1) {
+        first[0].1.add_assign(grads);
+    }
+    Some(total)
+}
+
+/// Scales the chunk's u8 pixels into `ws.x`, shifting each image by a random offset when
+/// augmenting.
+fn load_chunk(ws: &mut Workspace, data: &Dataset, rows: &[usize], shift: u8) {
+    if shift == 0 {
+        for (i, &r) in rows.iter().enumerate() {
+            fill_inputs(&mut ws.x.slice_mut(s![i..i + 1, ..]), data.image(r));
+        }
+        return;
+    }
+    let max = i32::from(shift);
+    for (i, &r) in rows.iter().enumerate() {
+        let dx = ws.rng.random_range(-max..=max);
+        let dy = ws.rng.random_range(-max..=max);
+        let mut row = ws.x.row_mut(i);
+        fill_shifted(row.as_slice_mut().expect("rows are contiguous"), data.image(r), dx, dy);
+    }
+}
+
+/// One optimizer step with the gradient of the summed loss over `batch` rows.
+fn apply_update(
+    model: &mut Mlp,
+    grads: &Gradients,
+    state: &mut OptimizerState,
+    config: &TrainConfig,
+    alpha: f32,
+    batch: usize,
+) {
+    state.t += 1;
+    let rule = UpdateRule {
+        optimizer: config.optimizer,
+        alpha,
+        scale: 1.0 / batch.max(1) as f32,
+        correction1: 1.0 - ADAM_BETA1.powi(state.t),
+        correction2: 1.0 - ADAM_BETA2.powi(state.t),
+    };
+    for (l, layer) in model.layers.iter_mut().enumerate() {
+        let (g, m, v) = (
+            &grads.layers[l],
+            &mut state.first.layers[l],
+            &mut state.second.layers[l],
+        );
+        rule.apply(
+            slice_mut(&mut layer.w),
+            slice(&g.w),
+            slice_mut(&mut m.w),
+            slice_mut(&mut v.w),
+            config.l2,
+        );
+        // No weight decay on biases.
+        rule.apply(
+            slice_mut(&mut layer.b),
+            slice(&g.b),
+            slice_mut(&mut m.b),
+            slice_mut(&mut v.b),
+            0.0,
+        );
+    }
+}
+
+fn slice<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> &[f32] {
+    a.as_slice().expect("parameters are contiguous")
+}
+
+fn slice_mut<D: ndarray::Dimension>(a: &mut ndarray::Array<f32, D>) -> &mut [f32] {
+    a.as_slice_mut().expect("parameters are contiguous")
+}
+
+const MOMENTUM: f32 = 0.9;
+const ADAM_BETA1: f32 = 0.9;
+const ADAM_BETA2: f32 = 0.999;
+const ADAM_EPS: f32 = 1e-8;
+
+struct UpdateRule {
+    optimizer: Optimizer,
+    alpha: f32,
+    /// 1 / batch size: the accumulated gradient is a sum over rows.
+    scale: f32,
+    correction1: f32,
+    correction2: f32,
+}
+
+impl UpdateRule {
+    /// Updates parameters `w` from the summed gradient `dw`; `m` and `v` are the optimizer's
+    /// first and second moment buffers.
+    fn apply(&self, w: &mut [f32], dw: &[f32], m: &mut [f32], v: &mut [f32], l2: f32) {
+        let (alpha, scale) = (self.alpha, self.scale);
+        match self.optimizer {
+            Optimizer::Gd => {
+                for (w, &dw) in w.iter_mut().zip(dw) {
+                    *w -= alpha * (dw * scale + l2 * *w);
+                }
+            }
+            Optimizer::Momentum => {
+                for ((w, &dw), m) in w.iter_mut().zip(dw).zip(m) {
+                    *m = MOMENTUM * *m + dw * scale + l2 * *w;
+                    *w -= alpha * *m;
+                }
+            }
+            Optimizer::Adam => {
+                let (c1, c2) = (self.correction1, self.correction2);
+                for (((w, &dw), m), v) in w.iter_mut().zip(dw).zip(m).zip(v) {
+                    let g = dw * scale + l2 * *w;
+                    *m = ADAM_BETA1 * *m + (1.0 - ADAM_BETA1) * g;
+                    *v = ADAM_BETA2 * *v + (1.0 - ADAM_BETA2) * g * g;
+                    *w -= alpha * (*m / c1) / ((*v / c2).sqrt() + ADAM_EPS);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minimises f(w) = 0.5 * sum((w - target)^2), whose gradient is w - target.
+    fn minimise(optimizer: Optimizer, alpha: f32, steps: usize) -> Vec<f32> {
+        let target = [3.0f32, -2.0, 0.5];
+        let mut w = vec![0.0f32; 3];
+        let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
+        for t in 1..=steps {
+            let rule = UpdateRule {
+                optimizer,
+                alpha,
+                scale: 0.5,
+                correction1: 1.0 - ADAM_BETA1.powi(t as i32),
+                correction2: 1.0 - ADAM_BETA2.powi(t as i32),
+            };
+            // A summed gradient over a "batch" of 2 identical rows, scaled back by 1/2.
+            let dw: Vec<f32> = w.iter().zip(target).map(|(w, t)| 2.0 * (w - t)).collect();
+            rule.apply(&mut w, &dw, &mut m, &mut v, 0.0);
+        }
+        w.iter().zip(target).map(|(w, t)| (w - t).abs()).collect()
+    }
+
+    #[test]
+    fn optimizers_converge_on_a_quadratic() {
+        assert!(minimise(Optimizer::Gd, 0.1, 200).iter().all(|&e| e < 1e-4));
+        assert!(minimise(Optimizer::Momentum, 0.05, 300).iter().all(|&e| e < 1e-4));
+        assert!(minimise(Optimizer::Adam, 0.05, 2000).iter().all(|&e| e < 1e-2));
+    }
+
+    #[test]
+    fn gd_step_is_exact() {
+        let rule = UpdateRule {
+            optimizer: Optimizer::Gd,
+            alpha: 0.1,
+            scale: 0.5,
+            correction1: 1.0,
+            correction2: 1.0,
+        };
+        let mut w = [1.0f32];
+        rule.apply(&mut w, &[4.0], &mut [0.0], &mut [0.0], 0.5);
+        // w - alpha * (dw/2 + l2*w) = 1 - 0.1 * (2 + 0.5)
+        assert!((w[0] - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn first_adam_step_moves_by_alpha() {
+        let rule = UpdateRule {
+            optimizer: Optimizer::Adam,
+            alpha: 0.01,
+            scale: 1.0,
+            correction1: 0.1,
+            correction2: 0.001,
+        };
+        let mut w = [1.0f32, 1.0];
+        rule.apply(&mut w, &[5.0, -0.001], &mut [0.0, 0.0], &mut [0.0, 0.0], 0.0);
+        assert!((w[0] - 0.99).abs() < 1e-5 && (w[1] - 1.01).abs() < 1e-4, "{w:?}");
+    }
+
+    #[test]
+    fn schedules() {
+        let mut config = TrainConfig::preset(Preset::Best);
+        assert_eq!(scheduled_alpha(&config, 1.0, 0, 100, 10), 1.0);
+        assert!(scheduled_alpha(&config, 1.0, 50, 100, 10) - 0.5 < 1e-6);
+        config.schedule = Schedule::Exponential(0.5);
+        assert_eq!(scheduled_alpha(&config, 1.0, 25, 100, 10), 0.25);
+    }
+
+    #[test]
+    fn validate_rejects_bad_values() {
+        let mut config = TrainConfig::default();
+        assert!(config.validate().is_ok());
+        config.alpha = f32::NAN;
+        assert!(config.validate().is_err());
+        config.alpha = 0.1;
+        config.hidden = vec![0];
+        assert!(config.validate().is_err());
+        config.hidden = vec![10];
+        config.length = Length::Epochs(0);
+        assert!(config.validate().is_err());
+    }
+}
