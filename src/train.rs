@@ -166,7 +166,7 @@ impl TrainConfig {
                 optimizer: Optimizer::Adam,
                 alpha: 1e-3,
                 schedule: Schedule::Cosine,
-                length: Length::Epochs(16),
+                length: Length::Epochs(20),
                 batch_size: 128,
                 l2: 1e-5,
                 dropout: 0.0,
