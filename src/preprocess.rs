@@ -13,8 +13,8 @@ use crate::data::{PIXELS, SIDE};
 
 /// The digit's longer side after scaling, as in MNIST.
 const BOX: u32 = 20;
-/// Where the centre of mass goes (pixel-index coordinates of the 28x28 image).
-const CENTRE: f32 = 13.5;
+/// Where the centre of mass goes, in pixel-index coordinates: (14, 14), measured on the Kaggle rows.
+const CENTRE: f32 = 14.0;
 /// Largest accepted image side; a bigger (or decompression-bomb) image is refused.
 pub const MAX_SIDE: u32 = 12_000;
 /// Largest allocation the decoder may make.
