@@ -9,6 +9,7 @@ pub mod cli;
 pub mod data;
 pub mod embedded;
 pub mod evaluate;
+pub mod kernels;
 pub mod model_file;
 pub mod network;
 pub mod preprocess;

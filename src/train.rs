@@ -17,8 +17,9 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, PIXELS, Split};
-use crate::network::{BatchStats, Gradients, Init, Mlp, Workspace, fill_inputs, fill_shifted};
+use crate::data::{Dataset, PIXELS, SIDE, Split};
+use crate::kernels::Csr;
+use crate::network::{BatchStats, Gradients, Init, Input, Mlp, Workspace, fill_shifted};
 
 /// How the parameters are updated from the gradient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +133,21 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Emit a progress event every this many steps.
     pub report_every: usize,
+    /// How the first layer reads its inputs (a speed choice; results are the same).
+    pub first_layer: FirstLayer,
+}
+
+/// How the first layer reads the pixels. Both give the same results up to rounding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirstLayer {
+    /// Sparse for first layers of at most 64 units, dense above.
+    #[default]
+    Auto,
+    /// A dense matrix product over all 784 pixels.
+    Dense,
+    /// Only the non-zero pixels (MNIST is 81% zeros).
+    Sparse,
 }
 
 impl Default for TrainConfig {
@@ -158,6 +174,7 @@ impl TrainConfig {
                 dev_size: 1000,
                 seed: 0,
                 report_every: 10,
+                first_layer: FirstLayer::Auto,
             },
             Preset::Best => TrainConfig {
                 preset,
@@ -174,6 +191,7 @@ impl TrainConfig {
                 dev_size: 1000,
                 seed: 0,
                 report_every: 20,
+                first_layer: FirstLayer::Auto,
             },
         }
     }
@@ -291,7 +309,9 @@ impl TrainReport {
             StopReason::Completed => format!("finished {} steps in {:.1} s", self.steps, self.train_seconds),
             StopReason::Cancelled => format!("stopped at step {}", self.steps),
             StopReason::Diverged { step } => {
-                format!("diverged at step {step}: the loss became NaN or infinite, try a smaller alpha")
+                format!(
+                    "diverged at step {step}: the loss exploded (NaN, infinite or far above its start), try a smaller alpha"
+                )
             }
         }
     }
@@ -405,6 +425,7 @@ pub fn train(
         dev_rows: dev.rows(),
     });
 
+    let inputs = Inputs::new(train, model, config.first_layer);
     let threads = threads();
     let capacity = CHUNK_ROWS.min(batch.div_ceil(threads)).max(1);
     let mut workers: Vec<(Workspace, Gradients)> = (0..threads)
@@ -431,6 +452,7 @@ pub fn train(
     };
     let mut stop = StopReason::Completed;
     let mut step = 0;
+    let mut first_loss = None;
 
     while step < total_steps {
         paused_time += control.wait_while_paused();
@@ -446,11 +468,13 @@ pub fn train(
             order.shuffle(&mut shuffle_rng);
         }
         let rows = &order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
-        let Some(stats) = batch_gradients(model, train, rows, config, step, &mut workers, control.cancel_flag()) else {
+        let Some(stats) = batch_gradients(model, &inputs, rows, config, step, &mut workers, control.cancel_flag())
+        else {
             stop = StopReason::Cancelled;
             break;
         };
-        if !stats.loss_sum.is_finite() {
+        let first_loss = *first_loss.get_or_insert(stats.loss());
+        if diverging(stats.loss(), first_loss) {
             model.clone_from(&last_good);
             stop = StopReason::Diverged { step: step + 1 };
             break;
@@ -513,6 +537,14 @@ pub fn train(
     report
 }
 
+/// A run diverges when its loss becomes NaN or infinite, or explodes: the stable log-softmax
+/// keeps the loss finite where the notebook's softmax overflowed, so a learning rate far too
+/// large shows instead as a loss many times its starting value (and far above chance,
+/// ln 10 = 2.3), after which the ReLUs die and the network outputs garbage.
+fn diverging(loss: f32, first_loss: f32) -> bool {
+    !loss.is_finite() || (loss > 10.0 * first_loss && loss > 10.0 * std::f32::consts::LN_10)
+}
+
 /// A freshly initialised model for `config`.
 pub fn init_model(config: &TrainConfig) -> Mlp {
     Mlp::new(&config.layer_sizes(), config.init, config.seed)
@@ -543,7 +575,7 @@ fn scheduled_alpha(config: &TrainConfig, base: f32, step: usize, total: usize, s
 /// dealt round-robin to the threads. Returns `None` if cancelled midway.
 fn batch_gradients(
     model: &Mlp,
-    data: &Dataset,
+    data: &Inputs<'_>,
     rows: &[usize],
     config: &TrainConfig,
     step: usize,
@@ -566,12 +598,8 @@ fn batch_gradients(
                 config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
             );
             labels.clear();
-            labels.extend(chunk.iter().map(|&r| data.labels[r]));
-            let k = chunk.len();
-            load_chunk(ws, data, chunk, config.augment_shift);
-            let x = std::mem::take(&mut ws.x);
-            stats.add(model.accumulate_gradients(x.slice(s![..k, ..]), &labels, ws, grads, config.dropout));
-            ws.x = x;
+            labels.extend(chunk.iter().map(|&r| data.data.labels[r]));
+            stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, grads));
         }
         Some(stats)
     };
@@ -599,21 +627,137 @@ fn batch_gradients(
     Some(total)
 }
 
-/// Scales the chunk's u8 pixels into `ws.x`, shifting each image by a random offset when
-/// augmenting.
-fn load_chunk(ws: &mut Workspace, data: &Dataset, rows: &[usize], shift: u8) {
-    if shift == 0 {
-        for (i, &r) in rows.iter().enumerate() {
-            fill_inputs(&mut ws.x.slice_mut(s![i..i + 1, ..]), data.image(r));
+/// First layers at most this wide take their inputs as non-zero pixels only (measured: the
+/// sparse product wins for narrow layers like the notebook's 10 units; wide layers are faster as
+/// a dense matrix product, whose blocking reuses the weights from cache).
+const SPARSE_MAX_OUTPUTS: usize = 64;
+
+/// The training rows as the network consumes them.
+struct Inputs<'a> {
+    data: &'a Dataset,
+    /// Non-zero pixels of every row, found once per run, when the first layer is narrow.
+    nonzero: Option<NonZeroPixels>,
+}
+
+impl<'a> Inputs<'a> {
+    fn new(data: &'a Dataset, model: &Mlp, mode: FirstLayer) -> Inputs<'a> {
+        let sparse = match mode {
+            FirstLayer::Auto => model.layers[0].outputs() <= SPARSE_MAX_OUTPUTS,
+            FirstLayer::Dense => false,
+            FirstLayer::Sparse => true,
+        };
+        Inputs {
+            data,
+            nonzero: sparse.then(|| NonZeroPixels::new(data)),
         }
-        return;
     }
-    let max = i32::from(shift);
-    for (i, &r) in rows.iter().enumerate() {
-        let dx = ws.rng.random_range(-max..=max);
-        let dy = ws.rng.random_range(-max..=max);
-        let mut row = ws.x.row_mut(i);
-        fill_shifted(row.as_slice_mut().expect("rows are contiguous"), data.image(r), dx, dy);
+
+    /// Loads the chunk's rows (shifted at random when augmenting) and adds their gradient.
+    fn accumulate_chunk(
+        &self,
+        model: &Mlp,
+        rows: &[usize],
+        labels: &[u8],
+        config: &TrainConfig,
+        ws: &mut Workspace,
+        grads: &mut Gradients,
+    ) -> BatchStats {
+        let max = i32::from(config.augment_shift);
+        let shift = |ws: &mut Workspace| {
+            if max == 0 {
+                (0, 0)
+            } else {
+                (ws.rng.random_range(-max..=max), ws.rng.random_range(-max..=max))
+            }
+        };
+        match &self.nonzero {
+            // Consecutive rows without augmentation (full batch): a view of the stored rows.
+            Some(nonzero) if max == 0 && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
+                let csr = nonzero.rows(rows[0], rows[0] + rows.len());
+                model.accumulate_gradients(Input::Sparse(csr), labels, ws, grads, config.dropout)
+            }
+            Some(nonzero) => {
+                let mut batch = std::mem::take(&mut ws.sparse);
+                batch.clear();
+                for &r in rows {
+                    let (dx, dy) = shift(ws);
+                    batch.push_row(nonzero.shifted_row(r, dx, dy));
+                }
+                let stats = model.accumulate_gradients(Input::Sparse(batch.csr()), labels, ws, grads, config.dropout);
+                ws.sparse = batch;
+                stats
+            }
+            None => {
+                let mut x = std::mem::take(&mut ws.x);
+                for (i, &r) in rows.iter().enumerate() {
+                    let (dx, dy) = shift(ws);
+                    let mut row = x.row_mut(i);
+                    fill_shifted(
+                        row.as_slice_mut().expect("rows are contiguous"),
+                        self.data.image(r),
+                        dx,
+                        dy,
+                    );
+                }
+                let k = rows.len();
+                let stats =
+                    model.accumulate_gradients(Input::Dense(x.slice(s![..k, ..])), labels, ws, grads, config.dropout);
+                ws.x = x;
+                stats
+            }
+        }
+    }
+}
+
+/// The non-zero pixels of every image (CSR, scaled to [0, 1]), about a fifth of the pixels.
+struct NonZeroPixels {
+    offsets: Vec<usize>,
+    columns: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl NonZeroPixels {
+    fn new(data: &Dataset) -> NonZeroPixels {
+        let nonzero = data.pixels.iter().filter(|&&p| p != 0).count();
+        let mut out = NonZeroPixels {
+            offsets: Vec::with_capacity(data.rows() + 1),
+            columns: Vec::with_capacity(nonzero),
+            values: Vec::with_capacity(nonzero),
+        };
+        out.offsets.push(0);
+        for image in data.pixels.chunks_exact(PIXELS) {
+            for (column, &value) in image.iter().enumerate() {
+                if value != 0 {
+                    out.columns.push(column as u32);
+                    out.values.push(f32::from(value) * (1.0 / 255.0));
+                }
+            }
+            out.offsets.push(out.columns.len());
+        }
+        out
+    }
+
+    /// Rows `start..end` as a view, without copying.
+    fn rows(&self, start: usize, end: usize) -> Csr<'_> {
+        Csr {
+            offsets: &self.offsets[start..=end],
+            columns: &self.columns,
+            values: &self.values,
+        }
+    }
+
+    /// Row `r`'s entries moved by `(dx, dy)` pixels; pixels shifted off the 28x28 field are
+    /// dropped.
+    fn shifted_row(&self, r: usize, dx: i32, dy: i32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let range = self.offsets[r]..self.offsets[r + 1];
+        self.columns[range.clone()]
+            .iter()
+            .zip(&self.values[range])
+            .filter_map(move |(&column, &value)| {
+                let (x, y) = (column as i32 % SIDE as i32 + dx, column as i32 / SIDE as i32 + dy);
+                let inside = (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y);
+                inside.then_some(((y * SIDE as i32 + x) as u32, value))
+            })
     }
 }
 
@@ -777,6 +921,99 @@ mod tests {
         assert!(scheduled_alpha(&config, 1.0, 50, 100, 10) - 0.5 < 1e-6);
         config.schedule = Schedule::Exponential(0.5);
         assert_eq!(scheduled_alpha(&config, 1.0, 25, 100, 10), 0.25);
+    }
+
+    fn small_split() -> Split {
+        let data = crate::embedded::sample().unwrap();
+        data.select(&(0..1200).collect::<Vec<_>>()).split(200, 3)
+    }
+
+    fn run(config: &TrainConfig, split: &Split) -> (Mlp, TrainReport) {
+        let mut model = init_model(config);
+        let report = train(&mut model, config, split, &TrainControl::new(), &mut |_| {});
+        (model, report)
+    }
+
+    #[test]
+    fn same_seed_same_model() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Best);
+        config.hidden = vec![32];
+        config.length = Length::Iterations(15);
+        config.dropout = 0.1;
+        let (a, ra) = run(&config, &split);
+        let (b, rb) = run(&config, &split);
+        assert_eq!(a, b);
+        assert_eq!(ra.final_loss, rb.final_loss);
+        config.seed = 1;
+        assert_ne!(run(&config, &split).0, a);
+    }
+
+    #[test]
+    fn sparse_and_dense_first_layers_agree() {
+        let split = small_split();
+        for shift in [0, 1] {
+            let mut config = TrainConfig::preset(Preset::Seed);
+            config.length = Length::Iterations(30);
+            config.augment_shift = shift;
+            config.first_layer = FirstLayer::Sparse;
+            let (sparse, _) = run(&config, &split);
+            config.first_layer = FirstLayer::Dense;
+            let (dense, _) = run(&config, &split);
+            for (a, b) in sparse.layers.iter().zip(&dense.layers) {
+                let diff = a.w.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                assert!(diff < 1e-4, "shift {shift}: max weight difference {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn seed_preset_learns_and_reports() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(200);
+        let mut events = Vec::new();
+        let (_, report) = {
+            let mut model = init_model(&config);
+            let report = train(&mut model, &config, &split, &TrainControl::new(), &mut |e| {
+                events.push(e.clone())
+            });
+            (model, report)
+        };
+        assert_eq!(report.stop, StopReason::Completed);
+        assert!(report.dev_accuracy.unwrap() > 0.6, "{report:?}");
+        let progress: Vec<&Progress> = events
+            .iter()
+            .filter_map(|e| if let TrainEvent::Progress(p) = e { Some(p) } else { None })
+            .collect();
+        assert_eq!(progress.len(), 20);
+        assert!(progress.last().unwrap().loss < progress[0].loss);
+        assert!(matches!(events[0], TrainEvent::Started { total_steps: 200, .. }));
+        assert!(matches!(events.last(), Some(TrainEvent::Finished(_))));
+    }
+
+    #[test]
+    fn huge_alpha_diverges_and_keeps_finite_weights() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.alpha = 10.0;
+        config.length = Length::Iterations(300);
+        let (model, report) = run(&config, &split);
+        assert!(report.diverged(), "{report:?}");
+        assert!(model.is_finite());
+        assert!(report.message().contains("try a smaller alpha"));
+    }
+
+    #[test]
+    fn divergence_rule() {
+        assert!(diverging(f32::NAN, 2.3));
+        assert!(diverging(f32::INFINITY, 2.3));
+        assert!(diverging(500.0, 3.0));
+        assert!(!diverging(2.4, 2.3));
+        assert!(
+            !diverging(25.0, 9.0),
+            "a loss that starts high is not divergence by itself"
+        );
     }
 
     #[test]
