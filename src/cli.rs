@@ -187,10 +187,23 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e:#}");
-            1
+            if e.is::<UsageError>() { 2 } else { 1 }
         }
     }
 }
+
+/// A flag value that parses but makes no sense (`--alpha nan`, `--hidden 0`): a usage error
+/// (exit code 2) like the ones clap finds itself, not a data error.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Loads a CSV with a progress bar on a terminal; returns the data and the seconds it took.
 pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
@@ -309,7 +322,7 @@ fn parse_schedule(text: &str) -> Result<Schedule> {
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
-    let config = train_config(&args)?;
+    let config = train_config(&args).map_err(|e| UsageError(format!("{e:#}")))?;
     let (data, load_seconds) = match &args.data {
         Some(path) => load_data(path, Expect::Train)?,
         None => {

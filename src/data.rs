@@ -179,7 +179,9 @@ impl fmt::Display for LoadErrorKind {
             LoadErrorKind::Empty => f.write_str("the file is empty"),
             LoadErrorKind::NoRows => f.write_str("the file has a header but no data rows"),
             LoadErrorKind::Binary => f.write_str("this is not a CSV text file (binary data)"),
-            LoadErrorKind::TruncatedGzip => f.write_str("the gzip stream is truncated (incomplete download?)"),
+            LoadErrorKind::TruncatedGzip => {
+                f.write_str("the gzip stream is truncated here (incomplete download?)")
+            }
             LoadErrorKind::Gzip(e) => write!(f, "corrupt gzip data: {e}"),
             LoadErrorKind::BadHeader(e) => write!(f, "bad header: {e}"),
             LoadErrorKind::WrongFieldCount { expected, found } => {
@@ -326,34 +328,49 @@ pub fn load_reader<R: Read + Send>(
     }
 }
 
-fn read_error(name: &str, e: io::Error) -> LoadError {
-    let kind = match e.kind() {
-        io::ErrorKind::UnexpectedEof => LoadErrorKind::TruncatedGzip,
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => LoadErrorKind::Gzip(e.to_string()),
-        _ => LoadErrorKind::Io(e.to_string()),
+/// A failed read. A truncated or corrupt gzip stream breaks off at a line of the content; that
+/// line is named (`line`: where the stream broke), so the user sees how far the file got.
+fn read_error(name: &str, e: io::Error, line: usize) -> LoadError {
+    let (kind, line) = match e.kind() {
+        io::ErrorKind::UnexpectedEof => (LoadErrorKind::TruncatedGzip, Some(line)),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => (LoadErrorKind::Gzip(e.to_string()), Some(line)),
+        _ => (LoadErrorKind::Io(e.to_string()), None),
     };
-    file_error(name, kind)
+    LoadError {
+        file: name.to_string(),
+        line,
+        column: None,
+        kind,
+    }
 }
 
-/// Fills `buf` from `reader` until it is full or the stream ends; returns bytes read.
-fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+/// Fills `buf` from `reader` until it is full or the stream ends; returns the bytes read, and the
+/// error that stopped it early, if any (the bytes before it are kept).
+fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut got = 0;
     while got < buf.len() {
         match reader.read(&mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (got, Some(e)),
         }
     }
-    Ok(got)
+    (got, None)
+}
+
+fn count_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// The header (or first data row) decides the kind; then chunks of whole lines are parsed on
 /// two threads while this thread keeps reading (and decompressing).
 fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &AtomicBool) -> Result<Dataset, LoadError> {
     let mut buf = vec![0u8; CHUNK_BYTES];
-    let len = fill(&mut reader, &mut buf).map_err(|e| read_error(name, e))?;
+    let (len, error) = fill(&mut reader, &mut buf);
+    if let Some(e) = error {
+        return Err(read_error(name, e, 1 + count_lines(&buf[..len])));
+    }
     if len == 0 {
         return Err(file_error(name, LoadErrorKind::Empty));
     }
@@ -362,22 +379,24 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
         start = 3;
     }
     // The first line: header or (for header-less files) the first data row.
-    let header_end = match memchr(b'\n', &buf[start..len]) {
-        Some(i) => start + i,
+    let newline = memchr(b'\n', &buf[start..len]).map(|i| start + i);
+    let at_line_1 = |kind| LoadError {
+        file: name.into(),
+        line: Some(1),
+        column: None,
+        kind,
+    };
+    // NUL bytes never occur in CSV text: binary data (checked before the line's length, so that
+    // e.g. a disk image is called binary rather than a long line).
+    if buf[start..newline.unwrap_or(len)].contains(&0) {
+        return Err(at_line_1(LoadErrorKind::Binary));
+    }
+    let header_end = match newline {
+        Some(i) => i,
         None if len < buf.len() => len,
-        None => {
-            return Err(LoadError {
-                file: name.into(),
-                line: Some(1),
-                column: None,
-                kind: LoadErrorKind::LineTooLong,
-            });
-        }
+        None => return Err(at_line_1(LoadErrorKind::LineTooLong)),
     };
     let first_line = trim_cr(&buf[start..header_end]);
-    if first_line.contains(&0) {
-        return Err(file_error(name, LoadErrorKind::Binary));
-    }
     let (kind, has_header) = detect_kind(name, first_line)?;
     match (expect, kind) {
         (Expect::Train, DataKind::Test) | (Expect::Test, DataKind::Train) => {
@@ -421,8 +440,11 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
             if !eof && pending.len() < CHUNK_BYTES {
                 let old = pending.len();
                 pending.resize(old + CHUNK_BYTES, 0);
-                let n = fill(&mut reader, &mut pending[old..]).map_err(|e| read_error(name, e))?;
+                let (n, error) = fill(&mut reader, &mut pending[old..]);
                 pending.truncate(old + n);
+                if let Some(e) = error {
+                    return Err(read_error(name, e, line + count_lines(&pending)));
+                }
                 eof = n < CHUNK_BYTES;
             }
             // Cut after the last newline; at the end of the stream the rest is the last line.
@@ -447,7 +469,7 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
             }
             let rest = pending.split_off(cut);
             let bytes = std::mem::replace(&mut pending, rest);
-            let lines = bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!bytes.ends_with(b"\n"));
+            let lines = count_lines(&bytes) + usize::from(!bytes.ends_with(b"\n"));
             let chunk = Chunk {
                 index,
                 first_line: line,
