@@ -1,0 +1,77 @@
+//! Frame-time measurement. Always collects (cheap); with `DIGIT_RECOGNIZER_FRAME_STATS=1` the app
+//! repaints continuously while training (to measure the frame rate it can reach, not the rate
+//! events happen to arrive), shows the numbers in the status bar and logs them to stderr every 5 s.
+
+use std::time::{Duration, Instant};
+
+pub const ENV: &str = "DIGIT_RECOGNIZER_FRAME_STATS";
+
+#[derive(Debug)]
+pub struct FrameStats {
+    pub enabled: bool,
+    last_frame: Option<Instant>,
+    /// Time between frame starts (ms), while training.
+    intervals: Vec<f32>,
+    /// CPU time of each frame (ms): ui + tessellation + painting, as eframe measures it.
+    cpu: Vec<f32>,
+    window_start: Instant,
+    /// The last summary: (label, p50 interval, p95 interval, p50 cpu, p95 cpu, frames).
+    pub summary: Option<String>,
+}
+
+impl FrameStats {
+    pub fn from_env() -> FrameStats {
+        FrameStats {
+            enabled: std::env::var(ENV).is_ok_and(|v| !v.is_empty() && v != "0"),
+            last_frame: None,
+            intervals: Vec::new(),
+            cpu: Vec::new(),
+            window_start: Instant::now(),
+            summary: None,
+        }
+    }
+
+    /// Call once per frame.
+    pub fn frame(&mut self, cpu_seconds: Option<f32>, training: Option<&str>) {
+        let now = Instant::now();
+        let Some(label) = training else {
+            self.last_frame = None;
+            self.intervals.clear();
+            self.cpu.clear();
+            self.window_start = now;
+            return;
+        };
+        if let Some(last) = self.last_frame {
+            self.intervals.push((now - last).as_secs_f32() * 1000.0);
+        }
+        if let Some(cpu) = cpu_seconds {
+            self.cpu.push(cpu * 1000.0);
+        }
+        self.last_frame = Some(now);
+        if now - self.window_start >= Duration::from_secs(5) && self.intervals.len() >= 10 {
+            let (i50, i95) = percentiles(&mut self.intervals);
+            let (c50, c95) = percentiles(&mut self.cpu);
+            let text = format!(
+                "frame times while training [{label}]: {} frames, interval p50 {i50:.1} ms p95 {i95:.1} ms ({:.0} fps at p50), cpu p50 {c50:.1} ms p95 {c95:.1} ms",
+                self.intervals.len(),
+                1000.0 / i50.max(0.001)
+            );
+            if self.enabled {
+                eprintln!("{text}");
+            }
+            self.summary = Some(text);
+            self.intervals.clear();
+            self.cpu.clear();
+            self.window_start = now;
+        }
+    }
+}
+
+fn percentiles(values: &mut [f32]) -> (f32, f32) {
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    values.sort_by(f32::total_cmp);
+    let at = |q: f32| values[((values.len() - 1) as f32 * q).round() as usize];
+    (at(0.5), at(0.95))
+}

@@ -1,0 +1,159 @@
+//! Random dev samples with predicted vs true labels, mistakes in red; click one for its
+//! probabilities. The notebook's `test_prediction` helper, for 24 digits at a time.
+
+use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, TextureHandle, TextureOptions, Vec2};
+use rand::seq::SliceRandom;
+
+use crate::data::{Dataset, SIDE};
+
+use super::worker::EvalResult;
+
+pub const COLS: usize = 6;
+pub const ROWS: usize = 4;
+const CELL: f32 = 84.0;
+
+#[derive(Default)]
+pub struct SampleGrid {
+    pub mistakes_only: bool,
+    /// Only samples with this (true, predicted) pair: set by clicking the confusion matrix.
+    pub filter: Option<(u8, u8)>,
+    /// Dev rows in a random order.
+    order: Vec<usize>,
+    /// Identity of the dev set `order` was made for.
+    order_key: u64,
+    selected: Option<usize>,
+    atlas: Option<TextureHandle>,
+    atlas_rows: Vec<usize>,
+}
+
+impl SampleGrid {
+    pub fn reshuffle(&mut self) {
+        self.order.shuffle(&mut rand::rng());
+    }
+
+    /// The dev rows shown now.
+    pub fn visible(&self, dev: &Dataset, eval: Option<&EvalResult>) -> Vec<usize> {
+        self.order
+            .iter()
+            .copied()
+            .filter(|&row| {
+                let label = dev.label(row).unwrap_or(0);
+                let predicted = eval.and_then(|e| e.predictions.get(row).copied());
+                let mistake_ok = !self.mistakes_only || predicted.is_some_and(|p| p != label);
+                let filter_ok = self.filter.is_none_or(|(t, p)| label == t && predicted == Some(p));
+                mistake_ok && filter_ok
+            })
+            .take(COLS * ROWS)
+            .collect()
+    }
+
+    /// `dev_key` changes whenever the dev set does.
+    pub fn ui(&mut self, ui: &mut egui::Ui, dev: &Dataset, dev_key: u64, eval: Option<&EvalResult>) {
+        if self.order_key != dev_key || self.order.len() != dev.rows() {
+            self.order = (0..dev.rows()).collect();
+            self.reshuffle();
+            self.order_key = dev_key;
+            self.selected = None;
+        }
+        ui.horizontal(|ui| {
+            ui.heading("Dev samples");
+            if ui
+                .button("Reshuffle")
+                .on_hover_text("Show other random samples")
+                .clicked()
+            {
+                self.reshuffle();
+            }
+            ui.checkbox(&mut self.mistakes_only, "Mistakes only");
+            if let Some((t, p)) = self.filter
+                && ui
+                    .button(format!("true {t}, predicted {p} (clear filter)"))
+                    .on_hover_text("Remove the confusion-matrix filter")
+                    .clicked()
+            {
+                self.filter = None;
+            }
+        });
+        let visible = self.visible(dev, eval);
+        if visible.is_empty() {
+            ui.label(if eval.is_none() {
+                "No predictions yet."
+            } else {
+                "No samples match the filter."
+            });
+            return;
+        }
+        if self.atlas_rows != visible || self.atlas.is_none() {
+            let mut gray = vec![0u8; COLS * SIDE * ROWS * SIDE];
+            for (i, &row) in visible.iter().enumerate() {
+                let (cx, cy) = (i % COLS, i / COLS);
+                for (y, line) in dev.image(row).chunks(SIDE).enumerate() {
+                    let start = (cy * SIDE + y) * COLS * SIDE + cx * SIDE;
+                    gray[start..start + SIDE].copy_from_slice(line);
+                }
+            }
+            let image = ColorImage::from_gray([COLS * SIDE, ROWS * SIDE], &gray);
+            match &mut self.atlas {
+                Some(t) => t.set(image, TextureOptions::NEAREST),
+                None => self.atlas = Some(ui.ctx().load_texture("sample_atlas", image, TextureOptions::NEAREST)),
+            }
+            self.atlas_rows = visible.clone();
+        }
+        let Some(atlas) = self.atlas.clone() else { return };
+        egui::Grid::new("sample_grid").spacing([8.0, 6.0]).show(ui, |ui| {
+            for (i, &row) in visible.iter().enumerate() {
+                let label = dev.label(row).unwrap_or(0);
+                let predicted = eval.and_then(|e| e.predictions.get(row).copied());
+                let wrong = predicted.is_some_and(|p| p != label);
+                ui.vertical(|ui| {
+                    let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL), Sense::click());
+                    let (cx, cy) = ((i % COLS) as f32, (i / COLS) as f32);
+                    let uv = Rect::from_min_max(
+                        Pos2::new(cx / COLS as f32, cy / ROWS as f32),
+                        Pos2::new((cx + 1.0) / COLS as f32, (cy + 1.0) / ROWS as f32),
+                    );
+                    ui.painter().image(atlas.id(), rect, uv, Color32::WHITE);
+                    let stroke = if self.selected == Some(row) {
+                        egui::Stroke::new(3.0, Color32::from_rgb(250, 200, 60))
+                    } else if wrong {
+                        egui::Stroke::new(2.0, Color32::from_rgb(220, 60, 50))
+                    } else {
+                        egui::Stroke::new(1.0, Color32::from_gray(70))
+                    };
+                    ui.painter().rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Outside);
+                    if response.on_hover_text("Click for its probabilities").clicked() {
+                        self.selected = Some(row);
+                    }
+                    let caption = match predicted {
+                        Some(p) => format!("pred {p} · true {label}"),
+                        None => format!("true {label}"),
+                    };
+                    let text = RichText::new(caption);
+                    ui.label(if wrong {
+                        text.color(Color32::from_rgb(230, 80, 70)).strong()
+                    } else {
+                        text
+                    });
+                });
+                if i % COLS == COLS - 1 {
+                    ui.end_row();
+                }
+            }
+        });
+        ui.add_space(6.0);
+        match (self.selected, eval) {
+            (Some(row), Some(eval)) if row < eval.probs.len() => {
+                let label = dev.label(row);
+                ui.label(format!(
+                    "Dev row {row}: true {}, predicted {}",
+                    label.map_or("?".into(), |l| l.to_string()),
+                    eval.predictions[row]
+                ));
+                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], label, 160.0);
+            }
+            _ => {
+                ui.weak("Click a sample to see its 10 probabilities.");
+            }
+        }
+    }
+}

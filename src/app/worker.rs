@@ -1,0 +1,342 @@
+//! Background work: loading, training, evaluating, saving and exporting run on their own threads
+//! and report back over one mpsc channel. Every sender asks egui to repaint, so the UI thread only
+//! drains the channel and draws.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use crate::data::{self, CLASSES, Dataset, Expect, PIXELS, Split};
+use crate::evaluate::{self, Evaluation};
+use crate::model_file::{self, ModelInfo};
+use crate::network::{Mlp, argmax};
+use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
+
+use super::files::Pick;
+
+/// What a file being loaded is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataRole {
+    /// Labelled training data (File > Open training CSV, `--train`).
+    Train,
+    /// Unlabelled test data for the submission (File > Open test CSV, `--test`).
+    Test,
+    /// A dropped file: its kind decides where it goes.
+    Any,
+}
+
+/// A long task shown in the status bar with a progress bar and a Cancel button.
+#[derive(Debug)]
+pub struct Task {
+    pub id: u64,
+    pub label: String,
+    /// 0..=1, or None while the size is unknown.
+    pub progress: Option<f32>,
+    pub cancel: Arc<AtomicBool>,
+    pub started: Instant,
+}
+
+/// Messages from the worker threads to the UI thread. (Few and short-lived: variant sizes do not
+/// matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum WorkerEvent {
+    Progress {
+        id: u64,
+        fraction: f32,
+    },
+    DataLoaded {
+        id: u64,
+        path: PathBuf,
+        role: DataRole,
+        dataset: Arc<Dataset>,
+        /// The dev split for training data, made with `split_key`.
+        split: Option<Arc<Split>>,
+        split_key: (usize, u64),
+        seconds: f64,
+    },
+    ModelLoaded {
+        id: u64,
+        path: PathBuf,
+        model: Mlp,
+        info: ModelInfo,
+    },
+    ModelSaved {
+        id: u64,
+        path: PathBuf,
+    },
+    Exported {
+        id: u64,
+        path: PathBuf,
+        rows: usize,
+    },
+    /// A task failed or was cancelled; the state before it stays.
+    Failed {
+        id: u64,
+        message: String,
+    },
+    Evaluated {
+        generation: u64,
+        eval: EvalResult,
+    },
+    /// The training thread made a new dev split (dev size or seed changed).
+    TrainSplit {
+        key: (usize, u64),
+        split: Arc<Split>,
+    },
+    Train(TrainEvent),
+    TrainDone {
+        model: Mlp,
+        report: TrainReport,
+        config: TrainConfig,
+    },
+    Picked {
+        what: Pick,
+        path: Option<PathBuf>,
+    },
+}
+
+/// Predictions of the current model on the dev set.
+#[derive(Clone, Debug)]
+pub struct EvalResult {
+    pub probs: Vec<[f32; CLASSES]>,
+    pub predictions: Vec<u8>,
+    pub evaluation: Evaluation,
+}
+
+/// Sends events and wakes the UI.
+#[derive(Clone)]
+pub struct Emitter {
+    tx: Sender<WorkerEvent>,
+    ctx: egui::Context,
+}
+
+impl Emitter {
+    pub fn send(&self, event: WorkerEvent) {
+        // The receiver only goes away when the app closes; nothing to do then.
+        let _ = self.tx.send(event);
+        self.ctx.request_repaint();
+    }
+
+    /// For frequent events: coalesces repaints to about 60 per second.
+    fn send_soon(&self, event: WorkerEvent) {
+        let _ = self.tx.send(event);
+        self.ctx.request_repaint_after(Duration::from_millis(16));
+    }
+}
+
+/// The UI's handle on the background threads.
+pub struct Worker {
+    emitter: Emitter,
+    rx: Receiver<WorkerEvent>,
+    next_id: u64,
+}
+
+impl Worker {
+    pub fn new(ctx: egui::Context) -> Worker {
+        let (tx, rx) = channel();
+        Worker {
+            emitter: Emitter { tx, ctx },
+            rx,
+            next_id: 1,
+        }
+    }
+
+    pub fn emitter(&self) -> Emitter {
+        self.emitter.clone()
+    }
+
+    /// Events that arrived since the last call.
+    pub fn drain(&self) -> Vec<WorkerEvent> {
+        self.rx.try_iter().collect()
+    }
+
+    fn task(&mut self, label: String) -> Task {
+        let id = self.next_id;
+        self.next_id += 1;
+        Task {
+            id,
+            label,
+            progress: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            started: Instant::now(),
+        }
+    }
+
+    /// Loads a CSV (plain or gzip); training data is split into train and dev with `split_key`.
+    pub fn load_data(&mut self, path: PathBuf, role: DataRole, split_key: (usize, u64)) -> Task {
+        let task = self.task(format!("Loading {}", file_name(&path)));
+        let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let expect = match role {
+                DataRole::Train => Expect::Train,
+                DataRole::Test => Expect::Test,
+                DataRole::Any => Expect::Any,
+            };
+            let mut last_sent = 0.0f32;
+            let mut progress = |done: u64, total: u64| {
+                if total > 0 {
+                    let fraction = (done as f32 / total as f32).min(1.0);
+                    if fraction - last_sent >= 0.01 {
+                        last_sent = fraction;
+                        out.send_soon(WorkerEvent::Progress { id, fraction });
+                    }
+                }
+            };
+            match data::load_path(&path, expect, &mut progress, &cancel) {
+                Ok(dataset) => {
+                    let split = (dataset.kind == data::DataKind::Train)
+                        .then(|| Arc::new(dataset.split(split_key.0, split_key.1)));
+                    out.send(WorkerEvent::DataLoaded {
+                        id,
+                        path,
+                        role,
+                        dataset: Arc::new(dataset),
+                        split,
+                        split_key,
+                        seconds: start.elapsed().as_secs_f64(),
+                    });
+                }
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: e.to_string(),
+                }),
+            }
+        });
+        task
+    }
+
+    pub fn load_model(&mut self, path: PathBuf) -> Task {
+        let task = self.task(format!("Opening model {}", file_name(&path)));
+        let (id, out) = (task.id, self.emitter());
+        std::thread::spawn(move || match model_file::load(&path) {
+            Ok((model, info)) => out.send(WorkerEvent::ModelLoaded { id, path, model, info }),
+            Err(e) => out.send(WorkerEvent::Failed {
+                id,
+                message: e.to_string(),
+            }),
+        });
+        task
+    }
+
+    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo) -> Task {
+        let task = self.task(format!("Saving model to {}", file_name(&path)));
+        let (id, out) = (task.id, self.emitter());
+        std::thread::spawn(move || match model_file::save(&path, &model, &info) {
+            Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
+            Err(e) => out.send(WorkerEvent::Failed {
+                id,
+                message: format!("saving the model failed: {e}"),
+            }),
+        });
+        task
+    }
+
+    /// Predicts every row of `test` and writes a Kaggle submission atomically.
+    pub fn export(&mut self, path: PathBuf, model: Arc<Mlp>, test: Arc<Dataset>) -> Task {
+        let task = self.task(format!("Exporting {}", file_name(&path)));
+        let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
+        std::thread::spawn(move || {
+            let rows = test.rows();
+            let chunk = 1000;
+            let mut predictions = Vec::with_capacity(rows);
+            for start in (0..rows).step_by(chunk) {
+                if cancel.load(Ordering::Relaxed) {
+                    out.send(WorkerEvent::Failed {
+                        id,
+                        message: "export cancelled: nothing was written".into(),
+                    });
+                    return;
+                }
+                let end = (start + chunk).min(rows);
+                predictions.extend(model.predict(&test.pixels[start * PIXELS..end * PIXELS]));
+                out.send_soon(WorkerEvent::Progress {
+                    id,
+                    fraction: end as f32 / rows.max(1) as f32,
+                });
+            }
+            match evaluate::write_submission(&path, &predictions) {
+                Ok(()) => out.send(WorkerEvent::Exported { id, path, rows }),
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("{}: cannot write the submission: {e}", path.display()),
+                }),
+            }
+        });
+        task
+    }
+
+    /// Predicts the dev set (small: not shown as a task).
+    pub fn evaluate(&self, generation: u64, model: Arc<Mlp>, split: Arc<Split>) {
+        let out = self.emitter();
+        std::thread::spawn(move || {
+            let dev = &split.dev;
+            let proba = model.predict_proba(&dev.pixels);
+            let mut probs = Vec::with_capacity(dev.rows());
+            let mut predictions = Vec::with_capacity(dev.rows());
+            for row in proba.rows() {
+                let mut p = [0.0; CLASSES];
+                for (dst, src) in p.iter_mut().zip(row.iter()) {
+                    *dst = *src;
+                }
+                predictions.push(argmax(&p) as u8);
+                probs.push(p);
+            }
+            let evaluation = evaluate::Evaluation::from_predictions(&predictions, &dev.labels);
+            out.send(WorkerEvent::Evaluated {
+                generation,
+                eval: EvalResult {
+                    probs,
+                    predictions,
+                    evaluation,
+                },
+            });
+        });
+    }
+
+    /// Trains a fresh model for `config` on a thread; `split` is reused when it was made with the
+    /// config's dev size and seed.
+    pub fn train(
+        &self,
+        config: TrainConfig,
+        dataset: Arc<Dataset>,
+        split: Option<Arc<Split>>,
+        control: Arc<TrainControl>,
+    ) {
+        let out = self.emitter();
+        std::thread::spawn(move || {
+            let split = match split {
+                Some(split) => split,
+                None => {
+                    let split = Arc::new(dataset.split(config.dev_size, config.seed));
+                    out.send(WorkerEvent::TrainSplit {
+                        key: (config.dev_size, config.seed),
+                        split: split.clone(),
+                    });
+                    split
+                }
+            };
+            let mut model = train::init_model(&config);
+            let report = train::train(&mut model, &config, &split, &control, &mut |event| {
+                out.send_soon(WorkerEvent::Train(event.clone()));
+            });
+            out.send(WorkerEvent::TrainDone { model, report, config });
+        });
+    }
+
+    /// Opens a file dialog on its own thread (dialogs block their thread).
+    pub fn pick(&self, picker: Arc<dyn super::files::FilePicker>, what: Pick) {
+        let out = self.emitter();
+        std::thread::spawn(move || {
+            let path = picker.pick(what);
+            out.send(WorkerEvent::Picked { what, path });
+        });
+    }
+}
+
+pub fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
