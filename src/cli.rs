@@ -46,6 +46,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Regenerate the embedded sample and model (assets/) from the full training data.
     MakeAssets(MakeAssetsArgs),
+    /// Measure loading and training speed (bench/run.sh compares with the Python references).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -182,6 +184,7 @@ pub fn main() -> i32 {
         Command::Classify(args) => run_classify(args),
         Command::Inspect(args) => run_inspect(args),
         Command::MakeAssets(args) => run_make_assets(args),
+        Command::Bench(args) => crate::bench::run(args),
     };
     match result {
         Ok(()) => 0,

@@ -647,6 +647,59 @@ fn parse_number(field: &[u8]) -> Option<u32> {
     Some(value)
 }
 
+/// The fast path for the common row: 1-3 digit numbers separated by commas, each in range, the
+/// right number of them. Appends the row and returns true, or appends nothing and returns false.
+fn parse_plain_row(line: &[u8], kind: DataKind, out: &mut ParsedChunk) -> bool {
+    let (pixels_before, labels_before) = (out.pixels.len(), out.labels.len());
+    let mut fields = 0;
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    let mut ok = true;
+    let mut finish_field = |value: u32, digits: u32, out: &mut ParsedChunk| -> bool {
+        fields += 1;
+        if digits == 0 {
+            return false;
+        }
+        if kind == DataKind::Train && fields == 1 {
+            out.labels.push(value as u8);
+            value <= 9
+        } else {
+            out.pixels.push(value as u8);
+            value <= 255
+        }
+    };
+    for &b in line {
+        let digit = b.wrapping_sub(b'0');
+        if digit <= 9 {
+            value = value * 10 + u32::from(digit);
+            digits += 1;
+            if digits > 3 {
+                ok = false;
+                break;
+            }
+        } else if b == b',' {
+            if !finish_field(value, digits, out) {
+                ok = false;
+                break;
+            }
+            (value, digits) = (0, 0);
+        } else {
+            ok = false;
+            break;
+        }
+    }
+    ok = ok && finish_field(value, digits, out);
+    if ok
+        && out.pixels.len() - pixels_before == PIXELS
+        && out.labels.len() - labels_before == usize::from(kind == DataKind::Train)
+    {
+        return true;
+    }
+    out.pixels.truncate(pixels_before);
+    out.labels.truncate(labels_before);
+    false
+}
+
 fn parse_chunk(name: &str, kind: DataKind, chunk: &Chunk) -> Result<ParsedChunk, LoadError> {
     let columns = kind.columns();
     let estimate = chunk.bytes.len() / 1500 + 1;
@@ -668,6 +721,11 @@ fn parse_chunk(name: &str, kind: DataKind, chunk: &Chunk) -> Result<ParsedChunk,
         if line.len() > MAX_LINE_BYTES {
             return Err(err(None, LoadErrorKind::LineTooLong));
         }
+        if parse_plain_row(line, kind, &mut out) {
+            continue;
+        }
+        // Anything unusual (spaces, quotes, "12.0", a bad value): the careful field-by-field
+        // parse below, which also makes the error message.
         let row_start = out.pixels.len();
         let mut found = 0;
         for field in line.split(|&b| b == b',') {

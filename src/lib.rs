@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod atomic;
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod embedded;

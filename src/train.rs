@@ -135,6 +135,9 @@ pub struct TrainConfig {
     pub report_every: usize,
     /// How the first layer reads its inputs (a speed choice; results are the same).
     pub first_layer: FirstLayer,
+    /// Worker threads for the gradient (0 = one per core, at most 2). The result depends on it
+    /// only through rounding.
+    pub threads: usize,
 }
 
 /// How the first layer reads the pixels. Both give the same results up to rounding.
@@ -175,6 +178,7 @@ impl TrainConfig {
                 seed: 0,
                 report_every: 10,
                 first_layer: FirstLayer::Auto,
+                threads: 0,
             },
             Preset::Best => TrainConfig {
                 preset,
@@ -192,6 +196,7 @@ impl TrainConfig {
                 seed: 0,
                 report_every: 20,
                 first_layer: FirstLayer::Auto,
+                threads: 0,
             },
         }
     }
@@ -382,8 +387,8 @@ impl TrainControl {
 /// Rows per chunk: small enough that a chunk's activations stay in cache.
 const CHUNK_ROWS: usize = 256;
 
-/// Number of worker threads for gradients (both cores on this machine).
-pub fn threads() -> usize {
+/// Number of worker threads for gradients when the config leaves it to us: both cores here.
+pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
 }
 
@@ -426,7 +431,11 @@ pub fn train(
     });
 
     let inputs = Inputs::new(train, model, config.first_layer);
-    let threads = threads();
+    let threads = if config.threads == 0 {
+        default_threads()
+    } else {
+        config.threads.min(64)
+    };
     let capacity = CHUNK_ROWS.min(batch.div_ceil(threads)).max(1);
     let mut workers: Vec<(Workspace, Gradients)> = (0..threads)
         .map(|_| (Workspace::new(model, capacity), model.zeros_like()))
