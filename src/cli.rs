@@ -17,7 +17,7 @@ use crate::evaluate::{evaluate, write_submission};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Init, Mlp, argmax};
 use crate::preprocess::{load_image, preprocess_image};
-use crate::train::{self, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
+use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -107,6 +107,12 @@ pub struct TrainArgs {
     dev_size: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
+    /// How the first layer reads pixels: auto, dense or sparse (speed only).
+    #[arg(long)]
+    first_layer: Option<FirstLayer>,
+    /// Gradient threads (0 = one per core, at most 2).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Where to save the model.
     #[arg(long, default_value = "model.safetensors")]
     out: PathBuf,
@@ -285,6 +291,12 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.seed {
         config.seed = v;
+    }
+    if let Some(v) = args.first_layer {
+        config.first_layer = v;
+    }
+    if let Some(v) = args.threads {
+        config.threads = v;
     }
     let overridden = [
         args.hidden.is_some(),

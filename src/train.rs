@@ -140,6 +140,18 @@ pub struct TrainConfig {
     pub threads: usize,
 }
 
+impl std::str::FromStr for FirstLayer {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(FirstLayer::Auto),
+            "dense" => Ok(FirstLayer::Dense),
+            "sparse" => Ok(FirstLayer::Sparse),
+            _ => Err(format!("unknown first-layer mode {s:?} (auto, dense, sparse)")),
+        }
+    }
+}
+
 /// How the first layer reads the pixels. Both give the same results up to rounding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
