@@ -7,7 +7,7 @@
 //! in the notebook's `(outputs, inputs)` orientation.)
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip, s};
+use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -312,7 +312,9 @@ impl Mlp {
                 Input::Sparse(x) => x.accumulate_transposed_product(&dz, &mut grad.w, &mut ws.scratch),
             }
             // db_l += Σ_rows dZ_l      (one value per unit)
-            grad.b += &dz.sum_axis(Axis(0));
+            for dz_row in dz.rows() {
+                grad.b += &dz_row;
+            }
             if l > 0 {
                 let (deltas_before, deltas_rest) = ws.deltas.split_at_mut(l);
                 let dz = if l == last {
