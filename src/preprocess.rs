@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, GrayImage, ImageReader, Limits};
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, Limits};
 
 use crate::data::{PIXELS, SIDE};
 
@@ -17,8 +17,10 @@ const BOX: u32 = 20;
 const CENTRE: f32 = 14.0;
 /// Largest accepted image side; a bigger (or decompression-bomb) image is refused.
 pub const MAX_SIDE: u32 = 12_000;
+/// Largest accepted number of pixels (a 50 MP phone photo; 200 MB as RGBA).
+pub const MAX_PIXELS: u64 = 50_000_000;
 /// Largest allocation the decoder may make.
-const MAX_DECODE_BYTES: u64 = 512 << 20;
+const MAX_DECODE_BYTES: u64 = 256 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PreprocessError {
@@ -39,22 +41,35 @@ impl fmt::Display for PreprocessError {
 
 impl std::error::Error for PreprocessError {}
 
-/// Reads a PNG or JPEG with size limits (so a huge image or a decompression bomb is refused
-/// before it is decoded).
+/// Reads a PNG or JPEG with size limits, so that a huge image or a decompression bomb (a small
+/// file claiming a huge picture) is refused from its header, before it is decoded.
 pub fn load_image(path: &Path) -> Result<DynamicImage, PreprocessError> {
     let name = path.display();
+    // Decoder messages may span lines; the user gets one line per picture.
+    let fail = |e: &dyn fmt::Display| {
+        let text = e.to_string();
+        PreprocessError::Image(format!("{name}: {}", text.trim().replace('\n', "; ")))
+    };
     let mut reader = ImageReader::open(path)
-        .map_err(|e| PreprocessError::Image(format!("{name}: {e}")))?
+        .map_err(|e| fail(&e))?
         .with_guessed_format()
-        .map_err(|e| PreprocessError::Image(format!("{name}: {e}")))?;
+        .map_err(|e| fail(&e))?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| PreprocessError::Image(format!("{name}: {e}")))
+    let decoder = reader.into_decoder().map_err(|e| fail(&e))?;
+    // The side limit alone still lets a 12,000 x 12,000 picture through (432 MB as RGB, and
+    // several times that while preprocessing): the pixel count is limited too.
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(PreprocessError::Image(format!(
+            "{name}: {width} x {height} pixels is larger than the limit of {} megapixels",
+            MAX_PIXELS / 1_000_000
+        )));
+    }
+    DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))
 }
 
 /// Preprocesses a decoded picture of any size, polarity and colour (with or without alpha).
