@@ -312,3 +312,50 @@ fn samples_confusion_and_weights_views() {
     h.run_ok();
     h.get_by_label_contains("input weights");
 }
+
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropped_files_are_routed_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    // A test CSV (no label column) and a model file.
+    let rows = digit_recognizer::embedded::sample().unwrap().select(&[0, 1, 2, 3]);
+    let test = digit_recognizer::data::Dataset {
+        kind: digit_recognizer::data::DataKind::Test,
+        pixels: rows.pixels,
+        labels: Vec::new(),
+    };
+    let csv = dir.path().join("dropped.csv");
+    let mut bytes = Vec::new();
+    digit_recognizer::data::write_csv(&test, &mut bytes).unwrap();
+    std::fs::write(&csv, bytes).unwrap();
+    let model_path = dir.path().join("dropped.safetensors");
+    let model = train::init_model(&tiny_config(1));
+    digit_recognizer::model_file::save(&model_path, &model, &ModelInfo::default()).unwrap();
+
+    let mut h = harness();
+    h.run_ok();
+    h.input_mut().dropped_files.push(Arc::new(Dropped(csv)));
+    h.input_mut().dropped_files.push(Arc::new(Dropped(model_path)));
+    h.step();
+    wait_for(&mut h, "both files", 30, |app| !app.busy());
+    assert_eq!(
+        h.state().test_data().map(|t| t.dataset.rows()),
+        Some(4),
+        "{:?}",
+        h.state().error()
+    );
+    assert_eq!(h.state().model().unwrap().name, "dropped.safetensors");
+    // The training data did not change.
+    assert_eq!(h.state().train_data().unwrap().dataset.rows(), 5000);
+}

@@ -28,6 +28,9 @@ const TRAIN: Color32 = Color32::from_rgb(70, 140, 240);
 const DEV: Color32 = Color32::from_rgb(60, 190, 90);
 /// Earlier runs keep only a little of their colour.
 const FADE: f32 = 0.35;
+/// Grid lines at least this far apart (egui_plot's default 8 px draws hundreds of faint lines, which
+/// costs frame time under software rendering).
+const GRID_SPACING: egui::Rangef = egui::Rangef { min: 28.0, max: 300.0 };
 /// Earlier runs kept on the plot.
 const MAX_RUNS: usize = 8;
 
@@ -91,48 +94,58 @@ impl PlotsPanel {
         let last = self.runs.len().saturating_sub(1);
         Plot::new("loss_plot")
             .height(height)
-            .legend(Legend::default())
+            .grid_spacing(GRID_SPACING)
+            .legend(Legend::default().follow_insertion_order(true))
             .x_axis_label("step")
             .y_axis_label("loss")
             .link_axis(link, [true, false])
+            .include_x(0.0)
             .include_y(0.0)
             .show(ui, |plot| {
                 for (i, run) in self.runs.iter().enumerate() {
                     let current = i == last;
-                    let name = if current {
-                        format!("loss {}", run.label)
-                    } else {
-                        format!("earlier {} loss", run.label)
-                    };
-                    plot.line(series(name, &run.loss, LOSS, current));
+                    plot.line(series(name("loss", &run.label, current), &run.loss, LOSS, current));
                 }
             });
         Plot::new("accuracy_plot")
             .height(height)
-            .legend(Legend::default().position(egui_plot::Corner::RightBottom))
+            .grid_spacing(GRID_SPACING)
+            .legend(
+                Legend::default()
+                    .follow_insertion_order(true)
+                    .position(egui_plot::Corner::RightBottom),
+            )
             .x_axis_label("step")
             .y_axis_label("accuracy")
             .link_axis(link, [true, false])
+            .include_x(0.0)
             .include_y(0.0)
             .include_y(1.0)
             .show(ui, |plot| {
                 for (i, run) in self.runs.iter().enumerate() {
                     let current = i == last;
-                    let prefix = if current { "" } else { "earlier " };
                     plot.line(series(
-                        format!("{prefix}train {}", run.label),
+                        name("train", &run.label, current),
                         &run.train_accuracy,
                         TRAIN,
                         current,
                     ));
                     plot.line(series(
-                        format!("{prefix}dev {}", run.label),
+                        name("dev", &run.label, current),
                         &run.dev_accuracy,
                         DEV,
                         current,
                     ));
                 }
             });
+    }
+}
+
+fn name(what: &str, label: &str, current: bool) -> String {
+    if current {
+        format!("{what} {label}")
+    } else {
+        format!("{what} {label} (earlier)")
     }
 }
 

@@ -36,19 +36,22 @@ pub fn probability_chart(ui: &mut egui::Ui, id: &str, probs: &[f32; CLASSES], tr
         .allow_scroll(false)
         .allow_double_click_reset(false)
         .allow_boxed_zoom(false)
-        .show_grid([false, true])
-        .include_y(0.0)
+        .x_axis_label("digit")
         .include_y(1.0)
         .include_x(-0.6)
         .include_x(9.6)
-        .x_grid_spacer(|_| {
-            (0..CLASSES)
-                .map(|d| egui_plot::GridMark {
-                    value: d as f64,
-                    step_size: 1.0,
-                })
-                .collect()
-        })
+        .include_y(-0.12)
+        .show_axes([false, true])
+        .show_grid([false, true])
         .y_axis_label("probability")
-        .show(ui, |plot| plot.bar_chart(BarChart::new("probability", bars)));
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("probability", bars));
+            for digit in 0..CLASSES {
+                plot.text(egui_plot::Text::new(
+                    format!("digit {digit}"),
+                    egui_plot::PlotPoint::new(digit as f64, -0.06),
+                    egui::RichText::new(digit.to_string()).size(14.0),
+                ));
+            }
+        });
 }

@@ -10,7 +10,6 @@ use super::worker::EvalResult;
 
 pub const COLS: usize = 6;
 pub const ROWS: usize = 4;
-const CELL: f32 = 84.0;
 
 #[derive(Default)]
 pub struct SampleGrid {
@@ -100,13 +99,16 @@ impl SampleGrid {
             self.atlas_rows = visible.clone();
         }
         let Some(atlas) = self.atlas.clone() else { return };
-        egui::Grid::new("sample_grid").spacing([8.0, 6.0]).show(ui, |ui| {
+        let spacing = 8.0;
+        let cell = ((ui.available_width() - spacing * (COLS as f32 - 1.0) - 4.0) / COLS as f32).clamp(40.0, 100.0);
+        egui::Grid::new("sample_grid").spacing([spacing, 6.0]).show(ui, |ui| {
             for (i, &row) in visible.iter().enumerate() {
                 let label = dev.label(row).unwrap_or(0);
                 let predicted = eval.and_then(|e| e.predictions.get(row).copied());
                 let wrong = predicted.is_some_and(|p| p != label);
                 ui.vertical(|ui| {
-                    let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL), Sense::click());
+                    ui.set_max_width(cell);
+                    let (rect, response) = ui.allocate_exact_size(Vec2::splat(cell), Sense::click());
                     let (cx, cy) = ((i % COLS) as f32, (i / COLS) as f32);
                     let uv = Rect::from_min_max(
                         Pos2::new(cx / COLS as f32, cy / ROWS as f32),
@@ -128,12 +130,15 @@ impl SampleGrid {
                         Some(p) => format!("pred {p} · true {label}"),
                         None => format!("true {label}"),
                     };
-                    let text = RichText::new(caption);
-                    ui.label(if wrong {
-                        text.color(Color32::from_rgb(230, 80, 70)).strong()
-                    } else {
-                        text
-                    });
+                    let text = RichText::new(caption).size(if cell < 80.0 { 10.5 } else { 12.5 });
+                    ui.add(
+                        egui::Label::new(if wrong {
+                            text.color(Color32::from_rgb(230, 80, 70)).strong()
+                        } else {
+                            text
+                        })
+                        .truncate(),
+                    );
                 });
                 if i % COLS == COLS - 1 {
                     ui.end_row();

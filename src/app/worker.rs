@@ -169,6 +169,7 @@ impl Worker {
         let task = self.task(format!("Loading {}", file_name(&path)));
         let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
         std::thread::spawn(move || {
+            lower_priority();
             let start = Instant::now();
             let expect = match role {
                 DataRole::Train => Expect::Train,
@@ -239,6 +240,7 @@ impl Worker {
         let task = self.task(format!("Exporting {}", file_name(&path)));
         let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
         std::thread::spawn(move || {
+            lower_priority();
             let rows = test.rows();
             let chunk = 1000;
             let mut predictions = Vec::with_capacity(rows);
@@ -272,6 +274,7 @@ impl Worker {
     pub fn evaluate(&self, generation: u64, model: Arc<Mlp>, split: Arc<Split>) {
         let out = self.emitter();
         std::thread::spawn(move || {
+            lower_priority();
             let dev = &split.dev;
             let proba = model.predict_proba(&dev.pixels);
             let mut probs = Vec::with_capacity(dev.rows());
@@ -307,6 +310,7 @@ impl Worker {
     ) {
         let out = self.emitter();
         std::thread::spawn(move || {
+            lower_priority();
             let split = match split {
                 Some(split) => split,
                 None => {
@@ -333,6 +337,23 @@ impl Worker {
             let path = picker.pick(what);
             out.send(WorkerEvent::Picked { what, path });
         });
+    }
+}
+
+/// Lowers the calling thread's CPU priority so background work never starves the UI thread of
+/// the CPU (on Linux the nice value is per thread, and threads it spawns, such as the trainer's
+/// gradient workers and the loader's parsers, inherit it).
+pub fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        unsafe extern "C" {
+            fn setpriority(which: i32, who: u32, prio: i32) -> i32;
+        }
+        // SAFETY: a plain libc call with no pointers; PRIO_PROCESS (0) with who = 0 names the
+        // calling thread on Linux. Failure only leaves the priority unchanged.
+        unsafe {
+            setpriority(0, 0, 10);
+        }
     }
 }
 
