@@ -359,3 +359,29 @@ fn dropped_files_are_routed_by_content() {
     // The training data did not change.
     assert_eq!(h.state().train_data().unwrap().dataset.rows(), 5000);
 }
+
+#[test]
+fn divergence_is_explained_and_the_last_good_model_kept() {
+    let mut h = harness();
+    let mut config = tiny_config(50);
+    // The alpha slider's top (1.0) with Adam blows up at once.
+    config.optimizer = digit_recognizer::train::Optimizer::Adam;
+    config.alpha = 1.0;
+    config.report_every = 1;
+    h.state_mut().settings.config = config;
+    h.run_ok();
+    h.get_by_label("Train").click();
+    wait_for(&mut h, "the run to end", 60, |app| !app.is_training());
+    let error = h
+        .state()
+        .error()
+        .unwrap_or_else(|| panic!("no error; run: {:?}", h.state().last_run()))
+        .to_string();
+    assert!(
+        error.contains("diverged at step") && error.contains("smaller alpha"),
+        "{error}"
+    );
+    assert!(h.get_all_by_label_contains("diverged at step").count() >= 1);
+    let model = &h.state().model().unwrap().model;
+    assert!(model.is_finite(), "the last good model is kept");
+}

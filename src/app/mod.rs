@@ -791,7 +791,7 @@ impl App {
                 };
                 ui.add(bar.desired_width(240.0));
                 ui.weak(format!("{:.1} s", task.started.elapsed().as_secs_f32()));
-                if ui.button("Cancel").clicked() {
+                if task.cancellable && ui.button("Cancel").clicked() {
                     cancel = Some(task.id);
                 }
             });

@@ -35,6 +35,8 @@ pub struct Task {
     /// 0..=1, or None while the size is unknown.
     pub progress: Option<f32>,
     pub cancel: Arc<AtomicBool>,
+    /// Whether the task checks `cancel` (saving and opening a model are too short to bother).
+    pub cancellable: bool,
     pub started: Instant,
 }
 
@@ -160,6 +162,7 @@ impl Worker {
             label,
             progress: None,
             cancel: Arc::new(AtomicBool::new(false)),
+            cancellable: true,
             started: Instant::now(),
         }
     }
@@ -210,7 +213,8 @@ impl Worker {
     }
 
     pub fn load_model(&mut self, path: PathBuf) -> Task {
-        let task = self.task(format!("Opening model {}", file_name(&path)));
+        let mut task = self.task(format!("Opening model {}", file_name(&path)));
+        task.cancellable = false;
         let (id, out) = (task.id, self.emitter());
         std::thread::spawn(move || match model_file::load(&path) {
             Ok((model, info)) => out.send(WorkerEvent::ModelLoaded { id, path, model, info }),
@@ -223,7 +227,8 @@ impl Worker {
     }
 
     pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo) -> Task {
-        let task = self.task(format!("Saving model to {}", file_name(&path)));
+        let mut task = self.task(format!("Saving model to {}", file_name(&path)));
+        task.cancellable = false;
         let (id, out) = (task.id, self.emitter());
         std::thread::spawn(move || match model_file::save(&path, &model, &info) {
             Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
