@@ -1,6 +1,7 @@
 //! Frame-time measurement. Always collects (cheap); with `DIGIT_RECOGNIZER_FRAME_STATS=1` the app
 //! repaints continuously while training (to measure the frame rate it can reach, not the rate
 //! events happen to arrive), shows the numbers in the status bar and logs them to stderr every 5 s.
+//! With `=always` it measures when idle too (a baseline for the renderer alone).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,8 @@ pub const ENV: &str = "DIGIT_RECOGNIZER_FRAME_STATS";
 #[derive(Debug)]
 pub struct FrameStats {
     pub enabled: bool,
+    /// `=always`: measure (and repaint continuously) when idle too, for a baseline.
+    pub always: bool,
     last_frame: Option<Instant>,
     /// Time between frame starts (ms), while training.
     intervals: Vec<f32>,
@@ -21,8 +24,10 @@ pub struct FrameStats {
 
 impl FrameStats {
     pub fn from_env() -> FrameStats {
+        let value = std::env::var(ENV).unwrap_or_default();
         FrameStats {
-            enabled: std::env::var(ENV).is_ok_and(|v| !v.is_empty() && v != "0"),
+            enabled: !value.is_empty() && value != "0",
+            always: value == "always",
             last_frame: None,
             intervals: Vec::new(),
             cpu: Vec::new(),
@@ -52,7 +57,7 @@ impl FrameStats {
             let (i50, i95) = percentiles(&mut self.intervals);
             let (c50, c95) = percentiles(&mut self.cpu);
             let text = format!(
-                "frame times while training [{label}]: {} frames, interval p50 {i50:.1} ms p95 {i95:.1} ms ({:.0} fps at p50), cpu p50 {c50:.1} ms p95 {c95:.1} ms",
+                "frame times [{label}]: {} frames, interval p50 {i50:.1} ms p95 {i95:.1} ms ({:.0} fps at p50), cpu p50 {c50:.1} ms p95 {c95:.1} ms",
                 self.intervals.len(),
                 1000.0 / i50.max(0.001)
             );

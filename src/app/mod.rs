@@ -881,10 +881,12 @@ impl eframe::App for App {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        let training_label = self.training.as_ref().map(|t| t.label.clone());
-        self.frame_stats
-            .frame(frame.info().cpu_usage, training_label.as_deref());
-        if self.frame_stats.enabled && self.training.is_some() {
+        let mut label = self.training.as_ref().map(|t| t.label.clone());
+        if label.is_none() && self.frame_stats.always {
+            label = Some("idle".into());
+        }
+        self.frame_stats.frame(frame.info().cpu_usage, label.as_deref());
+        if self.frame_stats.enabled && label.is_some() {
             ui.ctx().request_repaint();
         }
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
@@ -895,7 +897,11 @@ impl eframe::App for App {
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.side_panel(ui));
             });
-        egui::CentralPanel::default().show(ui, |ui| self.central(ui));
+        // No panel fill: the window is cleared to the same colour (see `clear_color`), which saves
+        // a full-window blend per frame under software rendering.
+        egui::CentralPanel::no_frame()
+            .frame(egui::Frame::NONE.inner_margin(8.0))
+            .show(ui, |ui| self.central(ui));
         let hovering_files = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
         if hovering_files {
             let rect = ui.ctx().content_rect();
@@ -918,6 +924,10 @@ impl eframe::App for App {
                     Color32::WHITE,
                 );
         }
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
