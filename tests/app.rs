@@ -246,6 +246,16 @@ fn loads_test_data_and_exports_a_submission() {
     assert_eq!(lines[0], "ImageId,Label");
     assert_eq!(lines.len(), 4);
     assert!(lines[1].starts_with("1,"));
+
+    // Save model through the same path field; the file opens again through the core.
+    let saved = dir.path().join("saved.safetensors");
+    h.state_mut().settings.path = saved.display().to_string();
+    h.step();
+    h.get_by_label("Save model").click();
+    wait_for(&mut h, "the save", 30, |app| !app.busy());
+    let (model, _) = digit_recognizer::model_file::load(&saved).unwrap();
+    assert_eq!(model.sizes(), vec![784, 16, 10]);
+    assert!(h.state().notice().unwrap().contains("Saved the model"));
 }
 
 #[test]
