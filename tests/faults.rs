@@ -286,8 +286,6 @@ fn check_stops(what: &str, took: &[(u64, Duration)]) {
 }
 
 #[test]
-#[ignore = "fails until train.rs stops promptly: after a cancel it still scores the whole training set \
-            (and the dev set), and the sparse-input setup scans every row before the first cancel check"]
 fn stop_ends_full_batch_seed_on_42000_rows_within_100_ms() {
     let data = kaggle_sized();
     let split = Arc::new(data.split(1000, 0));
@@ -304,8 +302,6 @@ fn stop_ends_full_batch_seed_on_42000_rows_within_100_ms() {
 }
 
 #[test]
-#[ignore = "fails until train.rs stops promptly: after a cancel it still scores the whole training set \
-            (and the dev set), and the sparse-input setup scans every row before the first cancel check"]
 fn stop_ends_a_best_preset_run_within_100_ms() {
     let data = kaggle_sized();
     let split = Arc::new(data.split(1000, 0));
