@@ -23,9 +23,13 @@ use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainC
 #[command(
     name = "digit-recognizer",
     version,
+    args_conflicts_with_subcommands = true,
     about = "Train a from-scratch MLP on Kaggle's Digit Recognizer (MNIST), watch it learn, draw digits for it."
 )]
 pub struct Cli {
+    /// With no command: the app, with these files loaded at start.
+    #[command(flatten)]
+    pub gui: GuiArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -182,7 +186,7 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    let result = match cli.command.unwrap_or(Command::Gui(GuiArgs::default())) {
+    let result = match cli.command.unwrap_or(Command::Gui(cli.gui)) {
         Command::Gui(args) => crate::app::run(args),
         Command::Train(args) => run_train(args),
         Command::Eval(args) => run_eval(args),
