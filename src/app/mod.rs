@@ -31,7 +31,7 @@ use crate::train::{Progress, StopReason, TrainConfig, TrainControl, TrainEvent};
 
 use files::{FilePicker, Pick, RfdPicker};
 use training_panel::{RunState, TrainAction};
-use worker::{DataRole, EvalResult, Task, Worker, WorkerEvent, file_name};
+use worker::{DataRole, EvalResult, Job, Task, Worker, WorkerEvent, file_name};
 
 /// Opens the app window.
 pub fn run(args: GuiArgs) -> anyhow::Result<()> {
@@ -115,9 +115,24 @@ pub struct ModelState {
 struct Training {
     control: Arc<TrainControl>,
     label: String,
+    /// The learning rate the run uses now (the alpha slider while it runs).
+    alpha: f32,
     total_steps: usize,
     last: Option<Progress>,
     last_dev: Option<f32>,
+}
+
+/// A snapshot for tests ([`App::state_for_tests`]).
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct TestState {
+    pub run_label: Option<String>,
+    pub run_alpha: Option<f32>,
+    pub run_total_steps: Option<usize>,
+    pub paused: bool,
+    pub train_threads: usize,
+    pub tasks: usize,
+    pub dialog_open: bool,
 }
 
 pub struct App {
@@ -265,6 +280,26 @@ impl App {
         self.last_run.as_deref()
     }
 
+    /// Tests only: what the app holds about the current run and its workers.
+    #[doc(hidden)]
+    pub fn state_for_tests(&self) -> TestState {
+        TestState {
+            run_label: self.training.as_ref().map(|t| t.label.clone()),
+            run_alpha: self.training.as_ref().map(|t| t.alpha),
+            run_total_steps: self.training.as_ref().map(|t| t.total_steps),
+            paused: self.training.as_ref().is_some_and(|t| t.control.is_paused()),
+            train_threads: self.worker.train_threads(),
+            tasks: self.tasks.len(),
+            dialog_open: self.dialog_open,
+        }
+    }
+
+    /// Tests only: the next background job of kind `job` panics (see [`worker::Fault`]).
+    #[doc(hidden)]
+    pub fn inject_panic(&self, job: Job) {
+        self.worker.inject_panic(job);
+    }
+
     /// Replaces the model (as Open model does).
     pub fn set_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
         self.model = Some(ModelState {
@@ -370,8 +405,9 @@ impl App {
                 }
             }
             TrainAction::Alpha(alpha) => {
-                if let Some(t) = &self.training {
+                if let Some(t) = &mut self.training {
                     t.control.set_alpha(alpha);
+                    t.alpha = alpha;
                 }
             }
             TrainAction::Reset => self.notice = Some("Settings reset to the preset.".into()),
@@ -396,10 +432,12 @@ impl App {
         let control = Arc::new(TrainControl::new());
         let label = config.label();
         self.plots.start_run(label.clone());
+        let alpha = config.alpha;
         self.worker.train(config, data.dataset.clone(), split, control.clone());
         self.training = Some(Training {
             control,
             label,
+            alpha,
             total_steps: 0,
             last: None,
             last_dev: None,
@@ -493,12 +531,40 @@ impl App {
                     self.eval = Some(eval);
                 }
             }
-            WorkerEvent::TrainSplit { key, split } => {
-                if let Some(data) = &mut self.data {
+            WorkerEvent::TrainSplit { dataset, key, split } => {
+                // Only for the data the run started with: other data may have been loaded since.
+                if let Some(data) = &mut self.data
+                    && Arc::ptr_eq(&data.dataset, &dataset)
+                {
                     data.split = split;
                     data.split_key = key;
+                    self.changed();
                 }
-                self.changed();
+            }
+            WorkerEvent::Crashed { job, task, message } => {
+                let mut text = format!("Internal error while {}: {message}.", job.doing());
+                match job {
+                    Job::Train => {
+                        self.training = None;
+                        let run = "the run crashed · the previous model stays".to_string();
+                        self.last_run = Some(run.clone());
+                        self.notice = Some(run);
+                        text.push_str(" The run was abandoned; the data and model from before are kept.");
+                    }
+                    Job::Pick => {
+                        self.dialog_open = false;
+                        self.pending_export = false;
+                    }
+                    Job::Evaluate => text.push_str(" The dev predictions are not shown."),
+                    Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export => {
+                        self.pending_export = false;
+                        text.push_str(" The data and model from before are kept.");
+                    }
+                }
+                if let Some(id) = task {
+                    self.task_done(id);
+                }
+                self.error = Some(text);
             }
             WorkerEvent::Train(event) => {
                 let Some(training) = &mut self.training else { return };

@@ -21,6 +21,8 @@ pub struct Run {
 pub struct PlotsPanel {
     /// Earlier runs first; the last one is the current (or latest) run.
     pub runs: Vec<Run>,
+    /// Runs started so far (numbers the legend; `runs` keeps only the last few).
+    pub started: usize,
 }
 
 const LOSS: Color32 = Color32::from_rgb(230, 140, 40);
@@ -38,7 +40,8 @@ const MAX_RUNS: usize = 8;
 
 impl PlotsPanel {
     pub fn start_run(&mut self, label: String) {
-        let n = self.runs.len() + 1;
+        self.started += 1;
+        let n = self.started;
         self.runs.push(Run {
             label: format!("#{n} {label}"),
             ..Run::default()

@@ -40,32 +40,36 @@ impl TrainingPanel {
         let mut preset_changed = false;
         let hidden_text = self.hidden_text.get_or_insert_with(|| hidden_string(&config.hidden));
 
-        ui.horizontal(|ui| {
-            let label = ui.label("Preset");
-            let mut preset = config.preset;
-            egui::ComboBox::from_id_salt("preset")
-                .selected_text(preset.to_string())
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut preset, Preset::Seed, "seed").on_hover_text(
-                        "The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations",
-                    );
-                    ui.selectable_value(&mut preset, Preset::Best, "best").on_hover_text(
-                        "512-256 ReLU, Adam, mini-batches of 128, cosine decay, 16 epochs, shift augmentation",
-                    );
-                    ui.selectable_value(&mut preset, Preset::Custom, "custom");
-                })
-                .response
-                .labelled_by(label.id);
-            if preset != config.preset {
-                preset_changed = true;
-                if preset == Preset::Custom {
-                    config.preset = Preset::Custom;
-                } else {
-                    *config = TrainConfig::preset(preset);
-                    *hidden_text = hidden_string(&config.hidden);
-                    self.hidden_error = None;
+        // Not while training: a preset sets the fields that are locked during a run, and its alpha
+        // would show on the slider without reaching the run.
+        ui.add_enabled_ui(!run.training, |ui| {
+            ui.horizontal(|ui| {
+                let label = ui.label("Preset");
+                let mut preset = config.preset;
+                egui::ComboBox::from_id_salt("preset")
+                    .selected_text(preset.to_string())
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut preset, Preset::Seed, "seed").on_hover_text(
+                            "The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations",
+                        );
+                        ui.selectable_value(&mut preset, Preset::Best, "best").on_hover_text(
+                            "512-256 ReLU, Adam, mini-batches of 128, cosine decay, 16 epochs, shift augmentation",
+                        );
+                        ui.selectable_value(&mut preset, Preset::Custom, "custom");
+                    })
+                    .response
+                    .labelled_by(label.id);
+                if preset != config.preset {
+                    preset_changed = true;
+                    if preset == Preset::Custom {
+                        config.preset = Preset::Custom;
+                    } else {
+                        *config = TrainConfig::preset(preset);
+                        *hidden_text = hidden_string(&config.hidden);
+                        self.hidden_error = None;
+                    }
                 }
-            }
+            });
         });
 
         // Alpha: logarithmic, and live while training.

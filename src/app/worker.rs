@@ -2,9 +2,12 @@
 //! and report back over one mpsc channel. Every sender asks egui to repaint, so the UI thread only
 //! drains the channel and draws.
 
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
@@ -25,6 +28,33 @@ pub enum DataRole {
     Test,
     /// A dropped file: its kind decides where it goes.
     Any,
+}
+
+/// The kinds of background job (named in crash reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    LoadData,
+    LoadModel,
+    SaveModel,
+    Export,
+    Evaluate,
+    Train,
+    Pick,
+}
+
+impl Job {
+    /// "while ..." in an error message.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Job::LoadData => "loading data",
+            Job::LoadModel => "opening the model",
+            Job::SaveModel => "saving the model",
+            Job::Export => "exporting the submission",
+            Job::Evaluate => "predicting the dev set",
+            Job::Train => "training",
+            Job::Pick => "choosing a file",
+        }
+    }
 }
 
 /// A long task shown in the status bar with a progress bar and a Cancel button.
@@ -78,12 +108,20 @@ pub enum WorkerEvent {
         id: u64,
         message: String,
     },
+    /// A job panicked (a bug): nothing it was doing took effect. `task` is its status-bar task.
+    Crashed {
+        job: Job,
+        task: Option<u64>,
+        message: String,
+    },
     Evaluated {
         generation: u64,
         eval: EvalResult,
     },
     /// The training thread made a new dev split (dev size or seed changed).
     TrainSplit {
+        /// The data the split was made from (the app may have loaded other data meanwhile).
+        dataset: Arc<Dataset>,
         key: (usize, u64),
         split: Arc<Split>,
     },
@@ -133,6 +171,41 @@ pub struct Worker {
     emitter: Emitter,
     rx: Receiver<WorkerEvent>,
     next_id: u64,
+    /// Training threads alive (at most one unless the app has a bug).
+    train_threads: Arc<AtomicUsize>,
+    /// Tests only: the next job of this kind panics (see [`Fault`]).
+    inject_panic: Cell<Option<Job>>,
+}
+
+/// A point where a job panics when a test armed it ([`Worker::inject_panic`]); a no-op otherwise.
+pub struct Fault(bool);
+
+impl Fault {
+    pub fn point(&self) {
+        if self.0 {
+            panic!("injected fault (test build)");
+        }
+    }
+}
+
+/// Counts a training thread as alive until dropped (also when it unwinds).
+struct Alive(Arc<AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
 }
 
 impl Worker {
@@ -142,7 +215,40 @@ impl Worker {
             emitter: Emitter { tx, ctx },
             rx,
             next_id: 1,
+            train_threads: Arc::new(AtomicUsize::new(0)),
+            inject_panic: Cell::new(None),
         }
+    }
+
+    /// Tests only: makes the next job of kind `job` panic, to check that the app survives it.
+    #[doc(hidden)]
+    pub fn inject_panic(&self, job: Job) {
+        self.inject_panic.set(Some(job));
+    }
+
+    /// Training threads alive now.
+    pub fn train_threads(&self) -> usize {
+        self.train_threads.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` on its own thread; a panic in it is caught and reported as
+    /// [`WorkerEvent::Crashed`], so the UI never waits for an event that will not come.
+    fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
+        let out = self.emitter();
+        let armed = self.inject_panic.get() == Some(job);
+        if armed {
+            self.inject_panic.set(None);
+        }
+        std::thread::spawn(move || {
+            let fault = Fault(armed);
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(&out, &fault))) {
+                out.send(WorkerEvent::Crashed {
+                    job,
+                    task,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        });
     }
 
     pub fn emitter(&self) -> Emitter {
@@ -170,9 +276,10 @@ impl Worker {
     /// Loads a CSV (plain or gzip); training data is split into train and dev with `split_key`.
     pub fn load_data(&mut self, path: PathBuf, role: DataRole, split_key: (usize, u64)) -> Task {
         let task = self.task(format!("Loading {}", file_name(&path)));
-        let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
-        std::thread::spawn(move || {
+        let (id, cancel) = (task.id, task.cancel.clone());
+        self.spawn(Job::LoadData, Some(id), move |out, fault| {
             lower_priority();
+            fault.point();
             let start = Instant::now();
             let expect = match role {
                 DataRole::Train => Expect::Train,
@@ -215,13 +322,16 @@ impl Worker {
     pub fn load_model(&mut self, path: PathBuf) -> Task {
         let mut task = self.task(format!("Opening model {}", file_name(&path)));
         task.cancellable = false;
-        let (id, out) = (task.id, self.emitter());
-        std::thread::spawn(move || match model_file::load(&path) {
-            Ok((model, info)) => out.send(WorkerEvent::ModelLoaded { id, path, model, info }),
-            Err(e) => out.send(WorkerEvent::Failed {
-                id,
-                message: e.to_string(),
-            }),
+        let id = task.id;
+        self.spawn(Job::LoadModel, Some(id), move |out, fault| {
+            fault.point();
+            match model_file::load(&path) {
+                Ok((model, info)) => out.send(WorkerEvent::ModelLoaded { id, path, model, info }),
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: e.to_string(),
+                }),
+            }
         });
         task
     }
@@ -229,13 +339,16 @@ impl Worker {
     pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo) -> Task {
         let mut task = self.task(format!("Saving model to {}", file_name(&path)));
         task.cancellable = false;
-        let (id, out) = (task.id, self.emitter());
-        std::thread::spawn(move || match model_file::save(&path, &model, &info) {
-            Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
-            Err(e) => out.send(WorkerEvent::Failed {
-                id,
-                message: format!("saving the model failed: {e}"),
-            }),
+        let id = task.id;
+        self.spawn(Job::SaveModel, Some(id), move |out, fault| {
+            fault.point();
+            match model_file::save(&path, &model, &info) {
+                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("saving the model failed: {e}"),
+                }),
+            }
         });
         task
     }
@@ -243,9 +356,10 @@ impl Worker {
     /// Predicts every row of `test` and writes a Kaggle submission atomically.
     pub fn export(&mut self, path: PathBuf, model: Arc<Mlp>, test: Arc<Dataset>) -> Task {
         let task = self.task(format!("Exporting {}", file_name(&path)));
-        let (id, cancel, out) = (task.id, task.cancel.clone(), self.emitter());
-        std::thread::spawn(move || {
+        let (id, cancel) = (task.id, task.cancel.clone());
+        self.spawn(Job::Export, Some(id), move |out, fault| {
             lower_priority();
+            fault.point();
             let rows = test.rows();
             let chunk = 1000;
             let mut predictions = Vec::with_capacity(rows);
@@ -277,9 +391,9 @@ impl Worker {
 
     /// Predicts the dev set (small: not shown as a task).
     pub fn evaluate(&self, generation: u64, model: Arc<Mlp>, split: Arc<Split>) {
-        let out = self.emitter();
-        std::thread::spawn(move || {
+        self.spawn(Job::Evaluate, None, move |out, fault| {
             lower_priority();
+            fault.point();
             let dev = &split.dev;
             let proba = model.predict_proba(&dev.pixels);
             let mut probs = Vec::with_capacity(dev.rows());
@@ -313,14 +427,16 @@ impl Worker {
         split: Option<Arc<Split>>,
         control: Arc<TrainControl>,
     ) {
-        let out = self.emitter();
-        std::thread::spawn(move || {
+        self.train_threads.fetch_add(1, Ordering::SeqCst);
+        let alive = Alive(self.train_threads.clone());
+        self.spawn(Job::Train, None, move |out, fault| {
             lower_priority();
             let split = match split {
                 Some(split) => split,
                 None => {
                     let split = Arc::new(dataset.split(config.dev_size, config.seed));
                     out.send(WorkerEvent::TrainSplit {
+                        dataset: dataset.clone(),
                         key: (config.dev_size, config.seed),
                         split: split.clone(),
                     });
@@ -330,15 +446,21 @@ impl Worker {
             let mut model = train::init_model(&config);
             let report = train::train(&mut model, &config, &split, &control, &mut |event| {
                 out.send_soon(WorkerEvent::Train(event.clone()));
+                if let TrainEvent::Progress(_) = event {
+                    // Mid-run, after the plots have points.
+                    fault.point();
+                }
             });
+            // No longer counted once the app can see the run end.
+            drop(alive);
             out.send(WorkerEvent::TrainDone { model, report, config });
         });
     }
 
     /// Opens a file dialog on its own thread (dialogs block their thread).
     pub fn pick(&self, picker: Arc<dyn super::files::FilePicker>, what: Pick) {
-        let out = self.emitter();
-        std::thread::spawn(move || {
+        self.spawn(Job::Pick, None, move |out, fault| {
+            fault.point();
             let path = picker.pick(what);
             out.send(WorkerEvent::Picked { what, path });
         });

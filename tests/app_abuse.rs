@@ -1,0 +1,636 @@
+//! The app under abuse: its real widgets clicked in seeded random order while training runs, with
+//! the state checked after every step; and panics inside worker threads reported as errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use digit_recognizer::app::App;
+use digit_recognizer::app::files::FakePicker;
+use digit_recognizer::app::worker::Job;
+use digit_recognizer::cli::GuiArgs;
+use digit_recognizer::data::{DataKind, Dataset};
+use digit_recognizer::evaluate::Evaluation;
+use digit_recognizer::network::Mlp;
+use digit_recognizer::train::{self, Length, Preset, StopReason, TrainConfig, TrainControl};
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+
+type H = Harness<'static, App>;
+
+fn harness() -> H {
+    let picker = Arc::new(FakePicker::default());
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .build_eframe(move |cc| App::new(cc, GuiArgs::default(), picker))
+}
+
+/// Steps frames (the workers run meanwhile) until `done` holds; fails after `timeout_s`.
+fn wait_for(h: &mut H, what: &str, timeout_s: u64, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    h.step();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(timeout_s),
+            "timed out after {timeout_s} s waiting for {what}; error: {:?}, notice: {:?}, state: {:?}",
+            h.state().error(),
+            h.state().notice(),
+            h.state().state_for_tests()
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+/// A run of a fraction of a second on the embedded sample.
+fn tiny_config(iterations: usize, seed: u64, dev_size: usize) -> TrainConfig {
+    TrainConfig {
+        hidden: vec![16],
+        length: Length::Iterations(iterations),
+        batch_size: 64,
+        report_every: 2,
+        dev_size,
+        seed,
+        ..TrainConfig::preset(Preset::Custom)
+    }
+}
+
+/// SplitMix64: a seeded stream, enough for choosing actions.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn write_csv(path: &Path, data: &Dataset) {
+    let mut bytes = Vec::new();
+    digit_recognizer::data::write_csv(data, &mut bytes).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn open_path_field(h: &mut H) {
+    if h.query_by_role_and_label(Role::TextInput, "Path").is_none() {
+        h.get_by_label("Open or save by path").click();
+        h.step();
+        h.step();
+    }
+}
+
+/// Clicks a path-field button with `path` typed in the field.
+fn with_path(h: &mut H, button: &str, path: &Path) {
+    open_path_field(h);
+    h.state_mut().settings.path = path.display().to_string();
+    h.step();
+    h.get_by_label(button).click();
+    h.step();
+}
+
+fn is_disabled(h: &H, label: &str) -> bool {
+    h.get_by_label(label).accesskit_node().is_disabled()
+}
+
+/// The run the test started, as it knows it.
+struct Started {
+    config: TrainConfig,
+    dataset: Arc<Dataset>,
+    /// Alpha was changed while it ran (its result cannot be reproduced from the config).
+    alpha_changed: bool,
+}
+
+/// Dev-set predictions of `model`, computed here (not by the app).
+fn evaluate(model: &Mlp, dev: &Dataset) -> Evaluation {
+    Evaluation::from_predictions(&model.predict(&dev.pixels), &dev.labels)
+}
+
+struct Checker {
+    /// (model, dev set) pointers whose evaluation was already compared.
+    checked_eval: Option<(usize, usize)>,
+    completed_runs: usize,
+    reproduced_runs: usize,
+    evaluations_checked: usize,
+}
+
+impl Checker {
+    /// Everything that must hold between any two frames.
+    fn invariants(&mut self, h: &H, started: &Option<Started>, step: usize, action: &str) {
+        let ctx = format!("step {step} ({action})");
+        let app = h.state();
+        let ts = app.state_for_tests();
+
+        // At most one run, and the app knows about every live training thread.
+        assert!(ts.train_threads <= 1, "{ctx}: {} training threads", ts.train_threads);
+        if ts.train_threads == 1 {
+            assert!(
+                app.is_training(),
+                "{ctx}: a training thread runs but the app shows no run"
+            );
+        }
+        assert_eq!(app.is_training(), ts.run_label.is_some(), "{ctx}");
+
+        // The plots belong to the run shown.
+        if let Some(label) = &ts.run_label {
+            let started = started
+                .as_ref()
+                .unwrap_or_else(|| panic!("{ctx}: a run the test did not start"));
+            assert_eq!(
+                label,
+                &started.config.label(),
+                "{ctx}: the run shown is not the one started"
+            );
+            let run = app.plots.runs.last().expect("a run has curves");
+            assert!(
+                run.label.ends_with(&format!(" {label}")),
+                "{ctx}: current curves {:?} for run {label:?}",
+                run.label
+            );
+            let number = format!("#{} ", app.plots.started);
+            assert!(
+                run.label.starts_with(&number),
+                "{ctx}: run {number}is named {:?}",
+                run.label
+            );
+            let total = ts.run_total_steps.unwrap_or(0);
+            for pair in run.train_accuracy.windows(2) {
+                assert!(
+                    pair[0][0] < pair[1][0],
+                    "{ctx}: steps out of order in {}: {pair:?}",
+                    run.label
+                );
+            }
+            if total > 0
+                && let Some(last) = run.train_accuracy.last()
+            {
+                assert!(last[0] <= total as f64, "{ctx}: step {} of a {total}-step run", last[0]);
+            }
+            // The alpha slider shows the learning rate the run uses.
+            assert_eq!(
+                ts.run_alpha,
+                Some(app.settings.config.alpha),
+                "{ctx}: alpha slider and the run disagree"
+            );
+        }
+
+        // Buttons match the state.
+        let training = app.is_training();
+        let can_train = !training && app.train_data().is_some() && app.settings.config.validate().is_ok();
+        assert_eq!(is_disabled(h, "Train"), !can_train, "{ctx}: Train enabled is wrong");
+        assert_eq!(is_disabled(h, "Stop"), !training, "{ctx}: Stop");
+        assert_eq!(is_disabled(h, "Reset"), training, "{ctx}: Reset");
+        let pause = if ts.paused { "Resume" } else { "Pause" };
+        assert_eq!(is_disabled(h, pause), !training, "{ctx}: {pause}");
+
+        // The evaluation shown belongs to the model and dev set shown.
+        if let (Some(eval), Some(model), Some(data)) = (app.evaluation(), app.model(), app.train_data()) {
+            let dev = &data.split.dev;
+            assert_eq!(
+                eval.predictions.len(),
+                dev.rows(),
+                "{ctx}: predictions of another dev set"
+            );
+            let key = (Arc::as_ptr(&model.model) as usize, Arc::as_ptr(&data.split) as usize);
+            if self.checked_eval != Some(key) {
+                let expected = evaluate(&model.model, dev);
+                assert_eq!(
+                    eval.evaluation, expected,
+                    "{ctx}: the dev accuracy shown is not the model's"
+                );
+                self.checked_eval = Some(key);
+                self.evaluations_checked += 1;
+                let shown = format!("dev {:.2}%", expected.accuracy * 100.0);
+                assert!(
+                    h.query_all_by_label_contains(&shown).count() >= 1,
+                    "{ctx}: the side panel does not show {shown}"
+                );
+            }
+        }
+    }
+
+    /// A run just ended (the app no longer trains): its model must be the one shown.
+    fn run_ended(&mut self, h: &H, started: Started, step: usize) {
+        let ctx = format!("step {step} (run ended)");
+        let app = h.state();
+        let message = app.last_run().unwrap_or_default().to_string();
+        let Some(model) = app.model() else {
+            panic!("{ctx}: no model after the run: {message}");
+        };
+        if message.starts_with("finished") {
+            self.completed_runs += 1;
+            assert_eq!(model.name, format!("trained: {}", started.config.label()), "{ctx}");
+            assert_eq!(model.model.sizes(), started.config.layer_sizes(), "{ctx}");
+            let info_config = model.info.config.as_ref().expect("a trained model records its config");
+            assert_eq!(info_config.label(), started.config.label(), "{ctx}");
+            if !started.alpha_changed {
+                // Training is deterministic for a seed: the same run here gives the same model.
+                let split = started.dataset.split(started.config.dev_size, started.config.seed);
+                let mut expected = train::init_model(&started.config);
+                let report = train::train(
+                    &mut expected,
+                    &started.config,
+                    &split,
+                    &TrainControl::new(),
+                    &mut |_| {},
+                );
+                assert_eq!(report.stop, StopReason::Completed);
+                assert!(
+                    *model.model == expected,
+                    "{ctx}: the model shown is not the one the run made"
+                );
+                assert_eq!(
+                    model.info.dev_accuracy,
+                    Some(evaluate(&expected, &split.dev).accuracy),
+                    "{ctx}: the run's dev accuracy is not its model's"
+                );
+                self.reproduced_runs += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn random_clicks_while_training_keep_the_state_consistent() {
+    let started_at = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let sample = digit_recognizer::embedded::sample().unwrap();
+    // Two training files to switch between, and a test file for the submission.
+    let train_a = dir.path().join("train_a.csv");
+    let train_b = dir.path().join("train_b.csv.gz");
+    write_csv(&train_a, &sample.select(&(0..1200).collect::<Vec<_>>()));
+    {
+        use std::io::Write;
+        let mut bytes = Vec::new();
+        digit_recognizer::data::write_csv(&sample.select(&(1200..2000).collect::<Vec<_>>()), &mut bytes).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).unwrap();
+        std::fs::write(&train_b, gz.finish().unwrap()).unwrap();
+    }
+    let rows = sample.select(&(2000..2300).collect::<Vec<_>>());
+    let test_csv = dir.path().join("test.csv");
+    write_csv(
+        &test_csv,
+        &Dataset {
+            kind: DataKind::Test,
+            pixels: rows.pixels,
+            labels: Vec::new(),
+        },
+    );
+    let submission = dir.path().join("submission.csv");
+    let steps: usize = std::env::var("ABUSE_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    let seed: u64 = std::env::var("ABUSE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+
+    let mut h = harness();
+    h.state_mut().settings.config = tiny_config(40, 1, 500);
+    h.step();
+    with_path(&mut h, "Load test", &test_csv);
+    wait_for(&mut h, "the test data", 30, |app| app.test_data().is_some());
+
+    let mut rng = Rng(seed);
+    let mut checker = Checker {
+        checked_eval: None,
+        completed_runs: 0,
+        reproduced_runs: 0,
+        evaluations_checked: 0,
+    };
+    let mut started: Option<Started> = None;
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut exports = 0;
+    let mut loads_while_training = 0;
+    let mut exports_while_training = 0;
+
+    for step in 0..steps {
+        let action = match rng.below(100) {
+            0..=17 => "train",
+            18..=27 => "stop",
+            28..=35 => "pause",
+            36..=41 => "reset",
+            42..=53 => "alpha",
+            54..=61 => "preset",
+            62..=71 => "tiny config",
+            72..=77 => "open data",
+            78..=83 => "export",
+            84..=89 => "wait for the run",
+            90..=93 => "dismiss",
+            94..=95 => "clear runs",
+            _ => "idle",
+        };
+        *counts.entry(action).or_default() += 1;
+        let was_training = h.state().is_training();
+        match action {
+            "train" => {
+                let before = h.state().settings.config.clone();
+                let dataset = h.state().train_data().map(|d| d.dataset.clone());
+                let runs = h.state().plots.started;
+                h.get_by_label("Train").click();
+                h.step();
+                if h.state().plots.started != runs {
+                    // Also when the shown run ended in this very frame (its TrainDone drained
+                    // before the click landed): check that one first.
+                    if let Some(s) = started.take() {
+                        checker.run_ended(&h, s, step);
+                    }
+                    assert!(h.state().is_training(), "step {step}: a new curve without a run");
+                    started = Some(Started {
+                        config: before,
+                        dataset: dataset.unwrap(),
+                        alpha_changed: false,
+                    });
+                }
+            }
+            "stop" => {
+                h.get_by_label("Stop").click();
+                h.step();
+            }
+            "pause" => {
+                let label = if h.state().state_for_tests().paused {
+                    "Resume"
+                } else {
+                    "Pause"
+                };
+                h.get_by_label(label).click();
+                h.step();
+            }
+            "reset" => {
+                h.get_by_label("Reset").click();
+                h.step();
+            }
+            "alpha" => {
+                // Log-uniform over the slider's range, 1e-4..=1 (the top end diverges with Adam).
+                let alpha = 10f64.powf(-4.0 + 4.0 * rng.unit());
+                let before = h.state().settings.config.alpha;
+                h.get_by_role_and_label(Role::Slider, "alpha")
+                    .set_value_accesskit(alpha);
+                h.step();
+                if was_training
+                    && h.state().settings.config.alpha != before
+                    && let Some(s) = &mut started
+                {
+                    s.alpha_changed = true;
+                }
+            }
+            "preset" => {
+                let choice = ["seed", "best", "custom"][rng.below(3) as usize];
+                h.get_by_role_and_label(Role::ComboBox, "Preset").click();
+                h.step();
+                h.step();
+                let option = h
+                    .query_all_by_label(choice)
+                    .find(|n| n.accesskit_node().role() != Role::ComboBox);
+                match option {
+                    Some(node) => node.click(),
+                    // The combo did not open (disabled): close whatever is open.
+                    None => h.key_press(egui::Key::Escape),
+                }
+                h.step();
+                h.step();
+            }
+            "tiny config" => {
+                // What a user does by typing into the fields, which are only enabled between runs.
+                if !was_training {
+                    let iterations = 4 + rng.below(60) as usize;
+                    let seed = 1 + rng.below(2);
+                    let dev = [300, 500][rng.below(2) as usize];
+                    h.state_mut().settings.config = tiny_config(iterations, seed, dev);
+                }
+                h.step();
+            }
+            "open data" => {
+                let path = if rng.below(2) == 0 { &train_a } else { &train_b };
+                with_path(&mut h, "Load training", path);
+                loads_while_training += usize::from(was_training);
+            }
+            "export" => {
+                with_path(&mut h, "Export submission", &submission);
+                exports += 1;
+                exports_while_training += usize::from(was_training);
+            }
+            "wait for the run" => {
+                if was_training {
+                    let deadline = Instant::now() + Duration::from_secs(2);
+                    while h.state().is_training() && Instant::now() < deadline {
+                        h.step();
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    if h.state().is_training() {
+                        if h.state().state_for_tests().paused {
+                            h.get_by_label("Resume").click();
+                            h.step();
+                        }
+                        // A big preset: Stop must end it quickly.
+                        h.get_by_label("Stop").click();
+                        wait_for(&mut h, "Stop to end the run", 10, |app| !app.is_training());
+                    }
+                }
+                h.step();
+            }
+            "dismiss" => {
+                if let Some(node) = h.query_by_label("Dismiss") {
+                    node.click();
+                }
+                h.step();
+            }
+            "clear runs" => {
+                h.get_by_label("Clear earlier runs").click();
+                h.step();
+            }
+            _ => {
+                std::thread::sleep(Duration::from_millis(rng.below(20)));
+                h.step();
+            }
+        }
+        // One frame without input: the widgets then show the state the step left (a click is
+        // handled while its frame is drawn, so that frame's widgets show the state before it).
+        h.step();
+        if !h.state().is_training()
+            && let Some(s) = started.take()
+        {
+            checker.run_ended(&h, s, step);
+        }
+        checker.invariants(&h, &started, step, action);
+    }
+
+    // Wind down: end any run, let every task finish, then a clean run must still work.
+    if h.state().is_training() {
+        if h.state().state_for_tests().paused {
+            h.get_by_label("Resume").click();
+            h.step();
+        }
+        h.get_by_label("Stop").click();
+    }
+    wait_for(&mut h, "all work to end", 30, |app| !app.busy());
+    if let Some(s) = started.take() {
+        checker.run_ended(&h, s, steps);
+    }
+    assert_eq!(h.state().state_for_tests().train_threads, 0);
+    h.state_mut().settings.config = tiny_config(20, 1, 500);
+    h.step();
+    let dataset = h.state().train_data().unwrap().dataset.clone();
+    let config = h.state().settings.config.clone();
+    h.get_by_label("Train").click();
+    h.step();
+    assert!(h.state().is_training(), "Train works after the abuse");
+    started = Some(Started {
+        config,
+        dataset,
+        alpha_changed: false,
+    });
+    h.step();
+    checker.invariants(&h, &started, steps, "final train");
+    wait_for(&mut h, "the final run", 30, |app| !app.is_training());
+    checker.run_ended(&h, started.take().unwrap(), steps);
+    wait_for(&mut h, "the final evaluation", 30, |app| app.evaluation().is_some());
+    checker.invariants(&h, &started, steps, "final");
+
+    // The last export (if any) is a complete submission; no temporary files are left behind.
+    if exports > 0
+        && let Ok(text) = std::fs::read_to_string(&submission)
+    {
+        assert_eq!(text.lines().count(), 301, "{text}");
+    }
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| ![&train_a, &train_b, &test_csv, &submission].contains(&p))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    eprintln!(
+        "{steps} steps in {:.1} s: {counts:?}; {} runs completed ({} reproduced), {} evaluations \
+         checked, {loads_while_training} loads and {exports_while_training} exports while training",
+        started_at.elapsed().as_secs_f64(),
+        checker.completed_runs,
+        checker.reproduced_runs,
+        checker.evaluations_checked,
+    );
+    assert!(
+        checker.completed_runs >= 3,
+        "too few runs completed to check the model shown"
+    );
+    assert!(loads_while_training >= 1 && exports_while_training >= 1);
+}
+
+#[test]
+fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = digit_recognizer::embedded::sample().unwrap();
+    let train_csv = dir.path().join("train.csv");
+    write_csv(&train_csv, &sample.select(&(0..300).collect::<Vec<_>>()));
+    let test_csv = dir.path().join("test.csv");
+    let rows = sample.select(&(0..5).collect::<Vec<_>>());
+    write_csv(
+        &test_csv,
+        &Dataset {
+            kind: DataKind::Test,
+            pixels: rows.pixels,
+            labels: Vec::new(),
+        },
+    );
+    let submission = dir.path().join("submission.csv");
+
+    let mut h = harness();
+    h.state_mut().settings.config = tiny_config(20, 1, 500);
+    h.step();
+    h.get_by_label("Train").click();
+    h.step();
+    wait_for(&mut h, "the first run", 30, |app| !app.is_training());
+    wait_for(&mut h, "its evaluation", 30, |app| app.evaluation().is_some());
+    let model = h.state().model().unwrap().model.clone();
+    let data = h.state().train_data().unwrap().dataset.clone();
+    let points = h.state().plots.current_points();
+
+    // Training panics mid-run (after its first progress report).
+    h.state().inject_panic(Job::Train);
+    let mut config = tiny_config(2000, 1, 500);
+    config.report_every = 1;
+    h.state_mut().settings.config = config;
+    h.step();
+    h.get_by_label("Train").click();
+    h.step();
+    wait_for(&mut h, "the crashed run to end", 30, |app| !app.is_training());
+    let error = h.state().error().expect("the panic is shown as an error").to_string();
+    assert!(
+        error.contains("Internal error while training") && error.contains("injected fault"),
+        "{error}"
+    );
+    h.get_by_label_contains("Internal error while training");
+    assert!(
+        Arc::ptr_eq(&h.state().model().unwrap().model, &model),
+        "the model from before stays"
+    );
+    assert!(
+        Arc::ptr_eq(&h.state().train_data().unwrap().dataset, &data),
+        "the data stays"
+    );
+    assert!(h.state().evaluation().is_some(), "the dev predictions stay");
+    assert_eq!(h.state().state_for_tests().train_threads, 0);
+    assert!(h.state().last_run().unwrap().contains("crashed"));
+    assert!(
+        !is_disabled(&h, "Train") && is_disabled(&h, "Stop"),
+        "ready for the next action"
+    );
+    h.get_by_label("Dismiss").click();
+    h.step();
+    assert!(h.state().error().is_none());
+
+    // Loading data panics: the task ends, the data stays.
+    h.state().inject_panic(Job::LoadData);
+    with_path(&mut h, "Load training", &train_csv);
+    wait_for(&mut h, "the crashed load", 30, |app| !app.busy());
+    h.get_by_label_contains("Internal error while loading data");
+    assert!(Arc::ptr_eq(&h.state().train_data().unwrap().dataset, &data));
+    assert_eq!(h.state().state_for_tests().tasks, 0, "no task left spinning");
+
+    // Exporting panics: nothing is written.
+    with_path(&mut h, "Load test", &test_csv);
+    wait_for(&mut h, "the test data", 30, |app| app.test_data().is_some());
+    h.state().inject_panic(Job::Export);
+    with_path(&mut h, "Export submission", &submission);
+    wait_for(&mut h, "the crashed export", 30, |app| !app.busy());
+    h.get_by_label_contains("Internal error while exporting");
+    assert!(!submission.exists());
+
+    // The dev-set evaluation panics: reported; a later one works.
+    h.state().inject_panic(Job::Evaluate);
+    h.state_mut()
+        .set_model(Mlp::clone(&model), Default::default(), "reopened".into());
+    wait_for(&mut h, "the crashed evaluation", 30, |app| {
+        app.error().is_some_and(|e| e.contains("predicting the dev set"))
+    });
+
+    // Train still works, and then export too.
+    h.state_mut().settings.config = tiny_config(20, 2, 500);
+    h.step();
+    h.get_by_label("Train").click();
+    h.step();
+    assert!(h.state().is_training());
+    wait_for(&mut h, "a run after the crashes", 30, |app| !app.is_training());
+    assert!(
+        h.state().last_run().unwrap().starts_with("finished"),
+        "{:?}",
+        h.state().last_run()
+    );
+    assert!(h.state().plots.current_points() > 0 && points > 0);
+    assert!(!Arc::ptr_eq(&h.state().model().unwrap().model, &model));
+    wait_for(&mut h, "its evaluation", 30, |app| app.evaluation().is_some());
+    with_path(&mut h, "Export submission", &submission);
+    wait_for(&mut h, "the export", 30, |app| !app.busy());
+    assert_eq!(std::fs::read_to_string(&submission).unwrap().lines().count(), 6);
+}
