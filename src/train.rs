@@ -350,6 +350,9 @@ impl TrainControl {
 
     pub fn cancel(&self) {
         self.cancelled.store(true, Ordering::SeqCst);
+        // Taking the pause lock orders this with a waiter between its check and its wait, so
+        // the wake-up cannot be lost.
+        drop(self.paused.lock().unwrap_or_else(|e| e.into_inner()));
         self.wake.notify_all();
     }
 
@@ -463,7 +466,6 @@ pub fn train(
     let mut last_good = model.clone();
     let mut since_report = BatchStats::default();
     let mut last_stats = BatchStats::default();
-    let mut last_dev = None;
     let mut paused_time = Duration::ZERO;
     let start = Instant::now();
     let dev_every = if batch == n {
@@ -515,16 +517,14 @@ pub fn train(
             }
             last_good.clone_from(model);
             let evaluate_dev = dev.rows() > 0 && (step % dev_every == 0 || step == total_steps);
-            if evaluate_dev {
-                last_dev = Some(accuracy(model, dev));
-            }
+            let dev_accuracy = evaluate_dev.then(|| accuracy(model, dev));
             on_event(&TrainEvent::Progress(Progress {
                 step,
                 total_steps,
                 epoch: step as f32 / steps_per_epoch as f32,
                 loss: since_report.loss(),
                 train_accuracy: since_report.accuracy(),
-                dev_accuracy: if evaluate_dev { last_dev } else { None },
+                dev_accuracy,
                 alpha,
                 elapsed: start.elapsed().saturating_sub(paused_time),
             }));
@@ -535,8 +535,9 @@ pub fn train(
     if stop == StopReason::Cancelled && !model.is_finite() {
         model.clone_from(&last_good);
     }
-    // A finished run is scored on all its rows; a stopped or diverged one reports what it last
-    // measured, so Stop returns at once instead of scoring 41,000 rows.
+    // A finished run is scored on all its rows. A stopped or diverged one returns at once instead
+    // of scoring 41,000 rows: its train accuracy is the last batches', and it claims no dev
+    // accuracy (the last one measured belongs to earlier weights).
     let completed = stop == StopReason::Completed;
     let report = TrainReport {
         final_loss: last_stats.loss(),
@@ -545,10 +546,10 @@ pub fn train(
         } else {
             last_stats.accuracy()
         },
-        dev_accuracy: match dev.rows() {
-            0 => None,
-            _ if completed => Some(accuracy(model, dev)),
-            _ => last_dev,
+        dev_accuracy: if completed && dev.rows() > 0 {
+            Some(accuracy(model, dev))
+        } else {
+            None
         },
         stop,
         steps: step,
