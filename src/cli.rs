@@ -342,6 +342,19 @@ fn parse_schedule(text: &str) -> Result<Schedule> {
 
 fn run_train(args: TrainArgs) -> Result<()> {
     let config = train_config(&args).map_err(|e| UsageError(format!("{e:#}")))?;
+    // Refuse an unwritable destination before training, not after a minute of it.
+    let folder = args
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        bail!(
+            "cannot save the model to {}: the folder {} does not exist",
+            args.out.display(),
+            folder.display()
+        );
+    }
     let (data, load_seconds) = match &args.data {
         Some(path) => load_data(path, Expect::Train)?,
         None => {

@@ -672,3 +672,17 @@ fn sample_rows_fit_in_the_csv_writer() {
     let loaded = data::load_bytes("x.csv", &bytes, data::Expect::Train).unwrap();
     assert_eq!(loaded.pixels, sample().pixels[..5 * PIXELS]);
 }
+
+#[test]
+fn train_refuses_a_missing_output_folder_before_training() {
+    let start = std::time::Instant::now();
+    let err = fails(run(&[
+        "train",
+        "--iterations",
+        "100000",
+        "--out",
+        "/nonexistent/folder/m.safetensors",
+    ]));
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(start.elapsed().as_secs() < 10, "it trained before checking");
+}
