@@ -202,7 +202,7 @@ impl TrainConfig {
                 length: Length::Epochs(20),
                 batch_size: 128,
                 l2: 1e-5,
-                dropout: 0.0,
+                dropout: 0.1,
                 augment_shift: 1,
                 dev_size: 1000,
                 seed: 0,
