@@ -650,54 +650,45 @@ fn parse_number(field: &[u8]) -> Option<u32> {
 /// The fast path for the common row: 1-3 digit numbers separated by commas, each in range, the
 /// right number of them. Appends the row and returns true, or appends nothing and returns false.
 fn parse_plain_row(line: &[u8], kind: DataKind, out: &mut ParsedChunk) -> bool {
-    let (pixels_before, labels_before) = (out.pixels.len(), out.labels.len());
+    let columns = kind.columns();
+    // The row is parsed into a stack buffer and appended only when all of it is valid.
+    let mut values = [0u8; PIXELS + 1];
     let mut fields = 0;
-    let mut value: u32 = 0;
-    let mut digits = 0;
-    let mut ok = true;
-    let mut finish_field = |value: u32, digits: u32, out: &mut ParsedChunk| -> bool {
-        fields += 1;
-        if digits == 0 {
+    let mut i = 0;
+    loop {
+        let start = i;
+        let mut value: u32 = 0;
+        while let Some(digit) = line.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+            if i - start == 3 {
+                return false; // more than three digits
+            }
+            value = value * 10 + u32::from(digit);
+            i += 1;
+        }
+        if i == start || value > 255 || fields == columns {
             return false;
         }
-        if kind == DataKind::Train && fields == 1 {
-            out.labels.push(value as u8);
-            value <= 9
-        } else {
-            out.pixels.push(value as u8);
-            value <= 255
-        }
-    };
-    for &b in line {
-        let digit = b.wrapping_sub(b'0');
-        if digit <= 9 {
-            value = value * 10 + u32::from(digit);
-            digits += 1;
-            if digits > 3 {
-                ok = false;
-                break;
-            }
-        } else if b == b',' {
-            if !finish_field(value, digits, out) {
-                ok = false;
-                break;
-            }
-            (value, digits) = (0, 0);
-        } else {
-            ok = false;
-            break;
+        values[fields] = value as u8;
+        fields += 1;
+        match line.get(i) {
+            None => break,
+            Some(b',') => i += 1,
+            Some(_) => return false,
         }
     }
-    ok = ok && finish_field(value, digits, out);
-    if ok
-        && out.pixels.len() - pixels_before == PIXELS
-        && out.labels.len() - labels_before == usize::from(kind == DataKind::Train)
-    {
-        return true;
+    if fields != columns {
+        return false;
     }
-    out.pixels.truncate(pixels_before);
-    out.labels.truncate(labels_before);
-    false
+    if kind == DataKind::Train {
+        if values[0] > 9 {
+            return false;
+        }
+        out.labels.push(values[0]);
+        out.pixels.extend_from_slice(&values[1..columns]);
+    } else {
+        out.pixels.extend_from_slice(&values[..columns]);
+    }
+    true
 }
 
 fn parse_chunk(name: &str, kind: DataKind, chunk: &Chunk) -> Result<ParsedChunk, LoadError> {
