@@ -1,0 +1,75 @@
+//! Micro-benchmarks of the hot kernels: `cargo bench` (divan). The whole-program comparison with
+//! the Python references is `bench/run.sh`.
+
+use digit_recognizer::data::{Expect, PIXELS, load_bytes};
+use digit_recognizer::embedded;
+use digit_recognizer::network::{Init, Input, Mlp, SparseBatch, Workspace, fill_inputs};
+use divan::{Bencher, black_box};
+use ndarray::Array2;
+
+fn main() {
+    divan::main();
+}
+
+/// A chunk of real rows as dense inputs, sparse inputs and labels.
+fn chunk(rows: usize) -> (Array2<f32>, SparseBatch, Vec<u8>) {
+    let data = embedded::sample().unwrap();
+    let mut x = Array2::zeros((rows, PIXELS));
+    fill_inputs(&mut x.view_mut(), &data.pixels[..rows * PIXELS]);
+    let mut sparse = SparseBatch::new();
+    for row in x.rows() {
+        sparse.push_row(
+            row.iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(j, &v)| (j as u32, v)),
+        );
+    }
+    (x, sparse, data.labels[..rows].to_vec())
+}
+
+/// Forward + backward of one 256-row chunk through the notebook's 784-10-10, dense vs sparse.
+#[divan::bench(args = ["dense", "sparse"])]
+fn seed_chunk_gradient(bencher: Bencher, mode: &str) {
+    let net = Mlp::new(&[784, 10, 10], Init::Uniform, 0);
+    let (x, sparse, labels) = chunk(256);
+    let mut ws = Workspace::new(&net, 256);
+    let mut grads = net.zeros_like();
+    bencher.bench_local(|| {
+        let input = if mode == "dense" {
+            Input::Dense(x.view())
+        } else {
+            Input::Sparse(sparse.csr())
+        };
+        black_box(net.accumulate_gradients(input, &labels, &mut ws, &mut grads, 0.0))
+    });
+}
+
+/// Forward + backward of a 64-row half batch through 784-512-256-10 (one thread's share of a
+/// batch of 128), dense vs sparse first layer.
+#[divan::bench(args = ["dense", "sparse"])]
+fn best_half_batch_gradient(bencher: Bencher, mode: &str) {
+    let net = Mlp::new(&[784, 512, 256, 10], Init::He, 0);
+    let (x, sparse, labels) = chunk(64);
+    let mut ws = Workspace::new(&net, 64);
+    let mut grads = net.zeros_like();
+    bencher.bench_local(|| {
+        let input = if mode == "dense" {
+            Input::Dense(x.view())
+        } else {
+            Input::Sparse(sparse.csr())
+        };
+        black_box(net.accumulate_gradients(input, &labels, &mut ws, &mut grads, 0.0))
+    });
+}
+
+/// Parsing 5,000 rows of CSV (about 9 MB) from memory.
+#[divan::bench]
+fn parse_csv_5000_rows(bencher: Bencher) {
+    let data = embedded::sample().unwrap();
+    let mut text = Vec::new();
+    digit_recognizer::data::write_csv(&data, &mut text).unwrap();
+    bencher
+        .counter(divan::counter::BytesCount::new(text.len()))
+        .bench(|| load_bytes("sample", black_box(&text), Expect::Train).unwrap());
+}
