@@ -28,12 +28,11 @@ fn chunk(rows: usize) -> (Array2<f32>, SparseBatch, Vec<u8>) {
     (x, sparse, data.labels[..rows].to_vec())
 }
 
-/// Forward + backward of one 256-row chunk through the notebook's 784-10-10, dense vs sparse.
-#[divan::bench(args = ["dense", "sparse"])]
-fn seed_chunk_gradient(bencher: Bencher, mode: &str) {
-    let net = Mlp::new(&[784, 10, 10], Init::Uniform, 0);
-    let (x, sparse, labels) = chunk(256);
-    let mut ws = Workspace::new(&net, 256);
+/// Times one forward + backward pass of `rows` real rows through a fresh network.
+fn bench_gradient(bencher: Bencher, sizes: &[usize], init: Init, rows: usize, mode: &str) {
+    let net = Mlp::new(sizes, init, 0);
+    let (x, sparse, labels) = chunk(rows);
+    let mut ws = Workspace::new(&net, rows);
     let mut grads = net.zeros_like();
     bencher.bench_local(|| {
         let input = if mode == "dense" {
@@ -45,22 +44,17 @@ fn seed_chunk_gradient(bencher: Bencher, mode: &str) {
     });
 }
 
+/// Forward + backward of one 256-row chunk through the notebook's 784-10-10, dense vs sparse.
+#[divan::bench(args = ["dense", "sparse"])]
+fn seed_chunk_gradient(bencher: Bencher, mode: &str) {
+    bench_gradient(bencher, &[784, 10, 10], Init::Uniform, 256, mode);
+}
+
 /// Forward + backward of a 64-row half batch through 784-512-256-10 (one thread's share of a
 /// batch of 128), dense vs sparse first layer.
 #[divan::bench(args = ["dense", "sparse"])]
 fn best_half_batch_gradient(bencher: Bencher, mode: &str) {
-    let net = Mlp::new(&[784, 512, 256, 10], Init::He, 0);
-    let (x, sparse, labels) = chunk(64);
-    let mut ws = Workspace::new(&net, 64);
-    let mut grads = net.zeros_like();
-    bencher.bench_local(|| {
-        let input = if mode == "dense" {
-            Input::Dense(x.view())
-        } else {
-            Input::Sparse(sparse.csr())
-        };
-        black_box(net.accumulate_gradients(input, &labels, &mut ws, &mut grads, 0.0))
-    });
+    bench_gradient(bencher, &[784, 512, 256, 10], Init::He, 64, mode);
 }
 
 /// Parsing 5,000 rows of CSV (about 9 MB) from memory.
