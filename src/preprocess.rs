@@ -154,18 +154,9 @@ pub fn preprocess_gray(width: u32, height: u32, gray: &[u8]) -> Result<[u8; PIXE
     let scaled = imageops::resize(&cropped, new_w, new_h, FilterType::Triangle);
 
     // Paste so that the centre of mass lands on the centre of the 28x28 field.
-    let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y, p) in scaled.enumerate_pixels() {
-        let v = f32::from(p.0[0]);
-        mass += v;
-        mx += v * x as f32;
-        my += v * y as f32;
-    }
-    if mass == 0.0 {
-        return Err(PreprocessError::NoDigit);
-    }
-    let offset_x = (CENTRE - mx / mass).round() as i32;
-    let offset_y = (CENTRE - my / mass).round() as i32;
+    let (cx, cy) = mass_centre(scaled.width() as usize, scaled.as_raw()).ok_or(PreprocessError::NoDigit)?;
+    let offset_x = (CENTRE - cx).round() as i32;
+    let offset_y = (CENTRE - cy).round() as i32;
     let mut out = [0u8; PIXELS];
     for (x, y, p) in scaled.enumerate_pixels() {
         let (tx, ty) = (x as i32 + offset_x, y as i32 + offset_y);
@@ -178,12 +169,17 @@ pub fn preprocess_gray(width: u32, height: u32, gray: &[u8]) -> Result<[u8; PIXE
 
 /// Centre of mass `(x, y)` of a 28x28 image, in pixel-index coordinates.
 pub fn centre_of_mass(image: &[u8]) -> Option<(f32, f32)> {
+    mass_centre(SIDE, image)
+}
+
+/// Intensity-weighted centre `(x, y)` of a row-major image `width` pixels wide; None if blank.
+fn mass_centre(width: usize, pixels: &[u8]) -> Option<(f32, f32)> {
     let (mut mass, mut mx, mut my) = (0.0f32, 0.0f32, 0.0f32);
-    for (i, &v) in image.iter().enumerate() {
+    for (i, &v) in pixels.iter().enumerate() {
         let v = f32::from(v);
         mass += v;
-        mx += v * (i % SIDE) as f32;
-        my += v * (i / SIDE) as f32;
+        mx += v * (i % width) as f32;
+        my += v * (i / width) as f32;
     }
     (mass > 0.0).then(|| (mx / mass, my / mass))
 }
