@@ -17,14 +17,7 @@ fn chunk(rows: usize) -> (Array2<f32>, SparseBatch, Vec<u8>) {
     let mut x = Array2::zeros((rows, PIXELS));
     fill_inputs(&mut x.view_mut(), &data.pixels[..rows * PIXELS]);
     let mut sparse = SparseBatch::new();
-    for row in x.rows() {
-        sparse.push_row(
-            row.iter()
-                .enumerate()
-                .filter(|(_, v)| **v != 0.0)
-                .map(|(j, &v)| (j as u32, v)),
-        );
-    }
+    sparse.push_images(&data.pixels[..rows * PIXELS]);
     (x, sparse, data.labels[..rows].to_vec())
 }
 
@@ -38,7 +31,7 @@ fn bench_gradient(bencher: Bencher, sizes: &[usize], init: Init, rows: usize, mo
         let input = if mode == "dense" {
             Input::Dense(x.view())
         } else {
-            Input::Sparse(sparse.csr())
+            Input::sparse(sparse.csr())
         };
         black_box(net.accumulate_gradients(input, &labels, &mut ws, &mut grads, 0.0))
     });

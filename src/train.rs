@@ -18,8 +18,8 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, PIXELS, SIDE, Split};
-use crate::kernels::Csr;
-use crate::network::{BatchStats, Gradients, Init, Input, Mlp, Workspace, fill_shifted};
+use crate::kernels::{Csr, CsrBuf};
+use crate::network::{BatchStats, Gradients, Init, Input, Mlp, SparseBatch, Workspace, fill_shifted};
 
 /// How the parameters are updated from the gradient.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -445,13 +445,15 @@ pub fn train(
         dev_rows: dev.rows(),
     });
 
-    let inputs = Inputs::new(train, model, config.first_layer, control.cancel_flag());
     let threads = if config.threads == 0 {
         default_threads()
     } else {
         config.threads.min(64)
     };
     let capacity = CHUNK_ROWS.min(batch.div_ceil(threads)).max(1);
+    // Full batches without augmentation cut the rows into the same chunks every step.
+    let fixed_chunks = (batch == n && config.augment_shift == 0).then_some(capacity);
+    let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
     let mut workers: Vec<(Workspace, Gradients)> = (0..threads)
         .map(|_| (Workspace::new(model, capacity), model.zeros_like()))
         .collect();
@@ -664,15 +666,22 @@ struct Inputs<'a> {
 }
 
 impl<'a> Inputs<'a> {
-    /// `None` if cancelled while preparing.
-    fn new(data: &'a Dataset, model: &Mlp, mode: FirstLayer, cancel: &AtomicBool) -> Option<Inputs<'a>> {
+    /// `fixed_chunks`: the chunk size when every step cuts rows `0..n` into the same chunks,
+    /// whose transposes are then made once here. `None` if cancelled while preparing.
+    fn new(
+        data: &'a Dataset,
+        model: &Mlp,
+        mode: FirstLayer,
+        fixed_chunks: Option<usize>,
+        cancel: &AtomicBool,
+    ) -> Option<Inputs<'a>> {
         let sparse = match mode {
             FirstLayer::Auto => model.layers[0].outputs() <= SPARSE_MAX_OUTPUTS,
             FirstLayer::Dense => false,
             FirstLayer::Sparse => true,
         };
         let nonzero = if sparse {
-            Some(NonZeroPixels::new(data, cancel)?)
+            Some(NonZeroPixels::new(data, fixed_chunks, cancel)?)
         } else {
             None
         };
@@ -700,8 +709,9 @@ impl<'a> Inputs<'a> {
         match &self.nonzero {
             // Consecutive rows without augmentation (full batch): a view of the stored rows.
             Some(nonzero) if max == 0 && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
-                let csr = nonzero.rows(rows[0], rows[0] + rows.len());
-                model.accumulate_gradients(Input::Sparse(csr), labels, ws, grads, config.dropout)
+                let images = nonzero.images.csr().row_range(rows[0], rows[0] + rows.len());
+                let by_pixel = nonzero.transposed_chunk(rows[0], rows.len());
+                model.accumulate_gradients(Input::Sparse { images, by_pixel }, labels, ws, grads, config.dropout)
             }
             Some(nonzero) => {
                 let mut batch = std::mem::take(&mut ws.sparse);
@@ -710,7 +720,7 @@ impl<'a> Inputs<'a> {
                     let (dx, dy) = shift(ws);
                     batch.push_row(nonzero.shifted_row(r, dx, dy));
                 }
-                let stats = model.accumulate_gradients(Input::Sparse(batch.csr()), labels, ws, grads, config.dropout);
+                let stats = model.accumulate_gradients(Input::sparse(batch.csr()), labels, ws, grads, config.dropout);
                 ws.sparse = batch;
                 stats
             }
@@ -736,61 +746,64 @@ impl<'a> Inputs<'a> {
     }
 }
 
-/// The non-zero pixels of every image (CSR, scaled to [0, 1]), about a fifth of the pixels.
+/// The non-zero pixels of every image (CSR), about a fifth of the pixels, and the transposes of
+/// the fixed chunks when there are some.
 struct NonZeroPixels {
-    offsets: Vec<usize>,
-    columns: Vec<u32>,
-    values: Vec<f32>,
+    images: SparseBatch,
+    /// `(chunk rows, transposes)`: chunk `c` covers rows `c * chunk rows ..`.
+    transposed: Option<(usize, Vec<CsrBuf>)>,
 }
 
 impl NonZeroPixels {
     /// Scans every image once; `None` if cancelled meanwhile (the scan of 42,000 rows takes
     /// tens of milliseconds, and Stop must not wait for it).
-    fn new(data: &Dataset, cancel: &AtomicBool) -> Option<NonZeroPixels> {
+    fn new(data: &Dataset, fixed_chunks: Option<usize>, cancel: &AtomicBool) -> Option<NonZeroPixels> {
+        let mut images = SparseBatch::new();
         // MNIST is about 19% non-zero, so this rarely grows.
-        let nonzero = data.pixels.len() / 4;
-        let mut out = NonZeroPixels {
-            offsets: Vec::with_capacity(data.rows() + 1),
-            columns: Vec::with_capacity(nonzero),
-            values: Vec::with_capacity(nonzero),
-        };
-        out.offsets.push(0);
-        for (row, image) in data.pixels.chunks_exact(PIXELS).enumerate() {
-            if row % 1024 == 0 && cancel.load(Ordering::Relaxed) {
+        images.reserve(data.rows(), data.pixels.len() / 4);
+        for block in data.pixels.chunks(1024 * PIXELS) {
+            if cancel.load(Ordering::Relaxed) {
                 return None;
             }
-            for (column, &value) in image.iter().enumerate() {
-                if value != 0 {
-                    out.columns.push(column as u32);
-                    out.values.push(f32::from(value) * (1.0 / 255.0));
-                }
-            }
-            out.offsets.push(out.columns.len());
+            images.push_images(block);
         }
-        Some(out)
+        let transposed = match fixed_chunks {
+            Some(chunk) => {
+                let all = images.csr();
+                let mut chunks = Vec::with_capacity(all.rows().div_ceil(chunk));
+                for start in (0..all.rows()).step_by(chunk) {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let end = (start + chunk).min(all.rows());
+                    chunks.push(CsrBuf::transpose(all.row_range(start, end)));
+                }
+                Some((chunk, chunks))
+            }
+            None => None,
+        };
+        Some(NonZeroPixels { images, transposed })
     }
 
-    /// Rows `start..end` as a view, without copying.
-    fn rows(&self, start: usize, end: usize) -> Csr<'_> {
-        Csr {
-            offsets: &self.offsets[start..=end],
-            columns: &self.columns,
-            values: &self.values,
-        }
+    /// The transpose of rows `start..start + len` if that is one of the fixed chunks.
+    fn transposed_chunk(&self, start: usize, len: usize) -> Option<Csr<'_>> {
+        let (chunk, chunks) = self.transposed.as_ref()?;
+        let t = chunks.get(start / chunk)?;
+        (start.is_multiple_of(*chunk) && t.view().width() == len).then(|| t.view())
     }
 
     /// Row `r`'s entries moved by `(dx, dy)` pixels; pixels shifted off the 28x28 field are
     /// dropped.
-    fn shifted_row(&self, r: usize, dx: i32, dy: i32) -> impl Iterator<Item = (u32, f32)> + '_ {
-        let range = self.offsets[r]..self.offsets[r + 1];
-        self.columns[range.clone()]
-            .iter()
-            .zip(&self.values[range])
-            .filter_map(move |(&column, &value)| {
-                let (x, y) = (column as i32 % SIDE as i32 + dx, column as i32 / SIDE as i32 + dy);
-                let inside = (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y);
-                inside.then_some(((y * SIDE as i32 + x) as u32, value))
-            })
+    fn shifted_row(&self, r: usize, dx: i32, dy: i32) -> impl Iterator<Item = (u16, u8)> + '_ {
+        let (columns, pixels) = self.images.csr().row(r);
+        columns.iter().zip(pixels).filter_map(move |(&column, &pixel)| {
+            let (x, y) = (
+                i32::from(column) % SIDE as i32 + dx,
+                i32::from(column) / SIDE as i32 + dy,
+            );
+            let inside = (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y);
+            inside.then_some(((y * SIDE as i32 + x) as u16, pixel))
+        })
     }
 }
 
