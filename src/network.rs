@@ -488,14 +488,11 @@ impl Csr<'_> {
     fn matmul(&self, w: &Array2<f32>, z: &mut ArrayViewMut2<f32>, scratch: &mut Scratch) {
         let (width, pw) = (w.ncols(), kernels::padded(w.ncols()));
         let padded_w = scratch.w.get(w.nrows() * pw);
-        pad_rows(w.view(), pw, padded_w);
+        kernels::pad_rows(w.as_slice().expect("w is contiguous"), width, pw, padded_w);
         // Every row is written.
         let out = scratch.rows.get(self.rows() * pw);
         kernels::csr_times_dense(*self, padded_w, pw, out);
-        let z = z.as_slice_mut().expect("z is contiguous");
-        for (z_row, padded_row) in z.chunks_exact_mut(width).zip(out.chunks_exact(pw)) {
-            z_row.copy_from_slice(&padded_row[..width]);
-        }
+        kernels::unpad_rows(out, pw, width, z.as_slice_mut().expect("z is contiguous"));
     }
 
     /// `dw += selfᵀ·dz` for `dz` `(rows, outputs)` and `dw` `(inputs, outputs)`: only the rows of
@@ -510,7 +507,7 @@ impl Csr<'_> {
     ) {
         let (width, pw) = (dw.ncols(), kernels::padded(dw.ncols()));
         let padded_dz = scratch.rows.get(dz.nrows() * pw);
-        pad_rows(dz.view(), pw, padded_dz);
+        kernels::pad_rows(dz.as_slice().expect("dz is contiguous"), width, pw, padded_dz);
         let padded_dw = scratch.w.get(dw.nrows() * pw);
         match by_pixel {
             Some(by_pixel) => {
@@ -527,27 +524,6 @@ impl Csr<'_> {
         for (dw_row, padded_row) in dw.chunks_exact_mut(width).zip(padded_dw.chunks_exact(pw)) {
             for (g, &p) in dw_row.iter_mut().zip(&padded_row[..width]) {
                 *g += p;
-            }
-        }
-    }
-}
-
-/// Copies `a` `(rows, width)` into `out` `(rows, pw)` with zeros in the padding.
-fn pad_rows(a: ArrayView2<f32>, pw: usize, out: &mut [f32]) {
-    let width = a.ncols();
-    let write = |row: &[f32], padded: &mut [f32]| {
-        padded[..width].copy_from_slice(row);
-        padded[width..].fill(0.0);
-    };
-    match a.as_slice() {
-        Some(all) if width > 0 => {
-            for (row, padded) in all.chunks_exact(width).zip(out.chunks_exact_mut(pw)) {
-                write(row, padded);
-            }
-        }
-        _ => {
-            for (row, padded) in a.rows().into_iter().zip(out.chunks_exact_mut(pw)) {
-                write(&row.to_vec(), padded);
             }
         }
     }

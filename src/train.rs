@@ -7,8 +7,8 @@
 //! config: rows are split into fixed chunks, each chunk has its own seeded random stream, and the
 //! per-thread gradients are summed in a fixed order.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use ndarray::s;
@@ -454,9 +454,11 @@ pub fn train(
     // Full batches without augmentation cut the rows into the same chunks every step.
     let fixed_chunks = (batch == n && config.augment_shift == 0).then_some(capacity);
     let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
-    let mut workers: Vec<(Workspace, Gradients)> = (0..threads)
-        .map(|_| (Workspace::new(model, capacity), model.zeros_like()))
-        .collect();
+    let mut workers = Workers {
+        workspaces: (0..threads).map(|_| Workspace::new(model, capacity)).collect(),
+        groups: Vec::new(),
+        sum: model.zeros_like(),
+    };
     let mut state = OptimizerState {
         first: model.zeros_like(),
         second: model.zeros_like(),
@@ -505,8 +507,7 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        let (_, grads) = &workers[0];
-        apply_update(model, grads, &mut state, config, alpha, rows.len());
+        apply_update(model, &workers.sum, &mut state, config, alpha, rows.len());
         step += 1;
         since_report.add(stats);
         last_stats = stats;
@@ -597,58 +598,93 @@ fn scheduled_alpha(config: &TrainConfig, base: f32, step: usize, total: usize, s
     }
 }
 
-/// Sums the loss gradient over `rows` into `workers[0].1`, splitting the rows into fixed chunks
-/// dealt round-robin to the threads. Returns `None` if cancelled midway.
+/// At most this many partial gradients per step (see [`batch_gradients`]).
+const MAX_GROUPS: usize = 16;
+
+/// Per-thread workspaces and the partial gradients of [`batch_gradients`].
+struct Workers {
+    workspaces: Vec<Workspace>,
+    /// One partial gradient and its statistics per group of chunks.
+    groups: Vec<Mutex<(Gradients, BatchStats)>>,
+    /// The step's gradient: the groups' sum.
+    sum: Gradients,
+}
+
+/// Sums the loss gradient over `rows` into `workers.sum`. Returns `None` if cancelled midway.
+///
+/// The rows are cut into fixed chunks, and consecutive chunks into at most [`MAX_GROUPS`]
+/// groups. The threads take groups as they finish the previous one, so a thread slowed down
+/// (by the UI's repaint, say) leaves more of the work to the others instead of holding up the
+/// step. Each group sums its chunks in order and the groups are added in order, so the result
+/// does not depend on which thread did what, nor on how many threads there are.
 fn batch_gradients(
     model: &Mlp,
     data: &Inputs<'_>,
     rows: &[usize],
     config: &TrainConfig,
     step: usize,
-    workers: &mut [(Workspace, Gradients)],
+    workers: &mut Workers,
     cancel: &AtomicBool,
 ) -> Option<BatchStats> {
-    let capacity = workers[0].0.capacity();
+    let capacity = workers.workspaces[0].capacity();
     let chunks: Vec<&[usize]> = rows.chunks(capacity).collect();
-    let threads = workers.len().min(chunks.len()).max(1);
-    let run = |t: usize, ws: &mut Workspace, grads: &mut Gradients| -> Option<BatchStats> {
-        grads.fill_zero();
-        let mut stats = BatchStats::default();
+    let per_group = chunks.len().div_ceil(MAX_GROUPS).max(1);
+    let groups = chunks.len().div_ceil(per_group);
+    while workers.groups.len() < groups {
+        workers
+            .groups
+            .push(Mutex::new((model.zeros_like(), BatchStats::default())));
+    }
+    let next_group = AtomicUsize::new(0);
+    let (group_slots, chunks) = (&workers.groups, &chunks);
+    let run = |ws: &mut Workspace| -> Option<()> {
         let mut labels = Vec::with_capacity(capacity);
-        for (c, chunk) in chunks.iter().enumerate().skip(t).step_by(threads) {
-            if cancel.load(Ordering::Relaxed) {
-                return None;
+        loop {
+            let g = next_group.fetch_add(1, Ordering::Relaxed);
+            if g >= groups {
+                return Some(());
             }
-            // One random stream per (seed, step, chunk): independent of which thread runs it.
-            ws.rng = StdRng::seed_from_u64(
-                config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
-            );
-            labels.clear();
-            labels.extend(chunk.iter().map(|&r| data.data.labels[r]));
-            stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, grads));
+            let mut slot = group_slots[g].lock().unwrap_or_else(PoisonError::into_inner);
+            let (grads, stats) = &mut *slot;
+            grads.fill_zero();
+            *stats = BatchStats::default();
+            for (c, chunk) in chunks.iter().enumerate().skip(g * per_group).take(per_group) {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                // One random stream per (seed, step, chunk): independent of which thread runs it.
+                ws.rng = StdRng::seed_from_u64(
+                    config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
+                );
+                labels.clear();
+                labels.extend(chunk.iter().map(|&r| data.data.labels[r]));
+                stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, grads));
+            }
         }
-        Some(stats)
     };
-    let (first, rest) = workers.split_at_mut(1);
-    let mut results = vec![None; threads];
+    let threads = workers.workspaces.len().min(groups).max(1);
+    let (first, rest) = workers.workspaces.split_at_mut(1);
+    let mut finished = true;
     std::thread::scope(|scope| {
         let handles: Vec<_> = rest
             .iter_mut()
             .take(threads - 1)
-            .enumerate()
-            .map(|(i, (ws, grads))| scope.spawn(move || run(i + 1, ws, grads)))
+            .map(|ws| scope.spawn(|| run(ws)))
             .collect();
-        results[0] = run(0, &mut first[0].0, &mut first[0].1);
-        for (i, handle) in handles.into_iter().enumerate() {
-            results[i + 1] = handle.join().ok().flatten();
+        finished &= run(&mut first[0]).is_some();
+        for handle in handles {
+            finished &= handle.join().ok().flatten().is_some();
         }
     });
-    let mut total = BatchStats::default();
-    for r in results {
-        total.add(r?);
+    if !finished {
+        return None;
     }
-    for (_, grads) in rest.iter().take(threads - 1) {
-        first[0].1.add_assign(grads);
+    let mut total = BatchStats::default();
+    workers.sum.fill_zero();
+    for slot in &mut workers.groups[..groups] {
+        let (grads, stats) = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+        workers.sum.add_assign(grads);
+        total.add(*stats);
     }
     Some(total)
 }
