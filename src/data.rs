@@ -360,7 +360,13 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> (usize, Option<io::Error>) {
 }
 
 fn count_lines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count()
+    // Byte-wide counters over blocks that cannot overflow them: this runs on the reading thread,
+    // which is the critical path for gzip, and a plain `filter().count()` widens every byte to
+    // 64 bits (measured: a third of the decompression time).
+    bytes
+        .chunks(255)
+        .map(|block| usize::from(block.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
 }
 
 /// The header (or first data row) decides the kind; then chunks of whole lines are parsed on
@@ -647,48 +653,72 @@ fn parse_number(field: &[u8]) -> Option<u32> {
     Some(value)
 }
 
-/// The fast path for the common row: 1-3 digit numbers separated by commas, each in range, the
-/// right number of them. Appends the row and returns true, or appends nothing and returns false.
-fn parse_plain_row(line: &[u8], kind: DataKind, out: &mut ParsedChunk) -> bool {
+/// `"0,0,0,0,"` read as a little-endian u64: four zero pixels, the commonest 8 bytes of MNIST.
+const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
+
+/// The fast path for the common row starting at `bytes[start]`: 1-3 digit numbers separated by
+/// commas, each in range, the right number of them, ended by `\n`, `\r\n` or the end of the
+/// chunk. Appends the row and returns where the next line starts, or appends nothing and
+/// returns `None` (blank lines, spaces, quotes, errors: the careful path decides).
+#[inline]
+fn parse_plain_row(bytes: &[u8], start: usize, kind: DataKind, out: &mut ParsedChunk) -> Option<usize> {
     let columns = kind.columns();
-    // The row is parsed into a stack buffer and appended only when all of it is valid.
+    let digit = |i: usize| bytes.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    // The row is parsed into a stack buffer and appended only when all of it is valid; zeros
+    // need no writing.
     let mut values = [0u8; PIXELS + 1];
     let mut fields = 0;
-    let mut i = 0;
-    loop {
-        let start = i;
-        let mut value: u32 = 0;
-        while let Some(digit) = line.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-            if i - start == 3 {
-                return false; // more than three digits
+    let mut i = start;
+    let next_line = loop {
+        // Runs of zero pixels, eight bytes at a time, while at least one more field follows.
+        while fields + 4 < columns {
+            match bytes.get(i..i + 8) {
+                Some(eight) if u64::from_le_bytes(eight.try_into().ok()?) == FOUR_ZEROS => {
+                    fields += 4;
+                    i += 8;
+                }
+                _ => break,
             }
-            value = value * 10 + u32::from(digit);
-            i += 1;
         }
-        if i == start || value > 255 || fields == columns {
-            return false;
+        let mut value = u32::from(digit(i)?);
+        i += 1;
+        if let Some(d) = digit(i) {
+            value = value * 10 + u32::from(d);
+            i += 1;
+            if let Some(d) = digit(i) {
+                value = value * 10 + u32::from(d);
+                i += 1;
+                if digit(i).is_some() {
+                    return None; // more than three digits
+                }
+            }
+        }
+        if value > 255 || fields == columns {
+            return None;
         }
         values[fields] = value as u8;
         fields += 1;
-        match line.get(i) {
-            None => break,
+        match bytes.get(i) {
             Some(b',') => i += 1,
-            Some(_) => return false,
+            Some(b'\n') => break i + 1,
+            Some(b'\r') if matches!(bytes.get(i + 1), None | Some(b'\n')) => break i + 2,
+            None => break i,
+            Some(_) => return None,
         }
-    }
+    };
     if fields != columns {
-        return false;
+        return None;
     }
     if kind == DataKind::Train {
         if values[0] > 9 {
-            return false;
+            return None;
         }
         out.labels.push(values[0]);
         out.pixels.extend_from_slice(&values[1..columns]);
     } else {
         out.pixels.extend_from_slice(&values[..columns]);
     }
-    true
+    Some(next_line.min(bytes.len()))
 }
 
 fn parse_chunk(name: &str, kind: DataKind, chunk: &Chunk) -> Result<ParsedChunk, LoadError> {
@@ -698,22 +728,30 @@ fn parse_chunk(name: &str, kind: DataKind, chunk: &Chunk) -> Result<ParsedChunk,
         pixels: Vec::with_capacity(estimate * PIXELS),
         labels: Vec::with_capacity(if kind == DataKind::Train { estimate } else { 0 }),
     };
-    for (this_line, raw) in (chunk.first_line..).zip(chunk.bytes.split(|&b| b == b'\n')) {
-        let line = trim_cr(raw);
+    let bytes = &chunk.bytes[..];
+    let mut start = 0;
+    let mut this_line = chunk.first_line;
+    while start < bytes.len() {
+        if let Some(next) = parse_plain_row(bytes, start, kind, &mut out) {
+            start = next;
+            this_line += 1;
+            continue;
+        }
+        let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = trim_cr(&bytes[start..end]);
+        start = end + 1;
+        this_line += 1;
         if line.is_empty() || line.iter().all(|b| matches!(b, b' ' | b'\t')) {
             continue; // blank lines (including the one after the final newline) are skipped
         }
         let err = |column: Option<usize>, kind| LoadError {
             file: name.into(),
-            line: Some(this_line),
+            line: Some(this_line - 1),
             column,
             kind,
         };
         if line.len() > MAX_LINE_BYTES {
             return Err(err(None, LoadErrorKind::LineTooLong));
-        }
-        if parse_plain_row(line, kind, &mut out) {
-            continue;
         }
         // Anything unusual (spaces, quotes, "12.0", a bad value): the careful field-by-field
         // parse below, which also makes the error message.
@@ -832,6 +870,15 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(bytes).unwrap();
         enc.finish().unwrap()
+    }
+
+    #[test]
+    fn counts_lines() {
+        for len in [0usize, 1, 254, 255, 256, 5000] {
+            let text: Vec<u8> = (0..len).map(|i| if i % 3 == 0 { b'\n' } else { b'7' }).collect();
+            assert_eq!(count_lines(&text), len.div_ceil(3), "{len}");
+        }
+        assert_eq!(count_lines(&[b'\n'; 1000]), 1000);
     }
 
     #[test]
