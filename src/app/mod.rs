@@ -599,6 +599,13 @@ impl App {
                 if let StopReason::Diverged { .. } = report.stop {
                     self.error = Some(format!("{message} (the last good model is kept)"));
                 }
+                // One line per run on stderr, for whoever started the app from a terminal (and
+                // for timing the app against the command line).
+                eprintln!(
+                    "training: {message} ({}) [{:.3} s]",
+                    config.label(),
+                    report.train_seconds
+                );
                 self.last_run = Some(message.clone());
                 self.notice = Some(message);
             }

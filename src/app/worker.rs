@@ -145,6 +145,9 @@ pub struct EvalResult {
     pub evaluation: Evaluation,
 }
 
+/// The longest wait between a training report and its frame.
+pub const TRAINING_REPAINT: Duration = Duration::from_millis(250);
+
 /// Sends events and wakes the UI.
 #[derive(Clone)]
 pub struct Emitter {
@@ -163,6 +166,15 @@ impl Emitter {
     fn send_soon(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(Duration::from_millis(16));
+    }
+
+    /// For training progress: at most about four repaints per second. A frame rendered in
+    /// software costs 15-20 ms of CPU, taken from the two cores the training threads use
+    /// (measured with bench/app_vs_cli.sh: repainting for every report made the app's `seed`
+    /// run about 20% slower than the command line's).
+    fn send_throttled(&self, event: WorkerEvent) {
+        let _ = self.tx.send(event);
+        self.ctx.request_repaint_after(TRAINING_REPAINT);
     }
 }
 
@@ -429,8 +441,12 @@ impl Worker {
     ) {
         self.train_threads.fetch_add(1, Ordering::SeqCst);
         let alive = Alive(self.train_threads.clone());
+        // Training keeps the normal priority. At nice 10 it lost the CPU to every other process
+        // that woke up, the X server among them, and ran about 15% slower than the command line
+        // (bench/app_vs_cli.sh); at the normal priority the scheduler still favours the UI
+        // thread, which mostly sleeps: with the UI repainting continuously while `seed` trains,
+        // frames stayed at p95 23 ms.
         self.spawn(Job::Train, None, move |out, fault| {
-            lower_priority();
             let split = match split {
                 Some(split) => split,
                 None => {
@@ -445,7 +461,7 @@ impl Worker {
             };
             let mut model = train::init_model(&config);
             let report = train::train(&mut model, &config, &split, &control, &mut |event| {
-                out.send_soon(WorkerEvent::Train(event.clone()));
+                out.send_throttled(WorkerEvent::Train(event.clone()));
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.
                     fault.point();
@@ -468,8 +484,8 @@ impl Worker {
 }
 
 /// Lowers the calling thread's CPU priority so background work never starves the UI thread of
-/// the CPU (on Linux the nice value is per thread, and threads it spawns, such as the trainer's
-/// gradient workers and the loader's parsers, inherit it).
+/// the CPU (on Linux the nice value is per thread, and threads it spawns, such as the loader's
+/// parsers, inherit it). Used for loading, evaluating and exporting, not for training.
 pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
