@@ -291,10 +291,11 @@ impl Mlp {
             // Z - max(Z) per row, so every exponent is at most 0; the loss is then
             // ln Σ e^(Z - max) - (Z[label] - max).
             for (row, &label) in dz.chunks_exact_mut(width).zip(labels) {
-                if argmax(row) == label as usize {
+                let best = argmax(row);
+                if best == label as usize {
                     stats.correct += 1;
                 }
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let max = row[best];
                 row.iter_mut().for_each(|z| *z -= max);
                 stats.loss_sum -= f64::from(row[label as usize]);
             }
