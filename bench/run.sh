@@ -18,8 +18,12 @@ VENV=${1:-$ROOT/../venv-bench}
 DATA=${2:-$ROOT/../shared/data/train.csv.gz}
 TEST=${3:-$ROOT/../shared/data/test.csv.gz}
 REF=${REF:-$ROOT/../shared/bench}
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+# BENCH_OUT=DIR keeps the raw JSON results there (re-print the table: bench/table.py DIR).
+if [ -n "${BENCH_OUT:-}" ]; then
+  OUT=$BENCH_OUT; mkdir -p "$OUT"
+else
+  OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
+fi
 
 cd "$ROOT"
 cargo build --release --quiet

@@ -457,7 +457,6 @@ pub fn train(
     let mut workers = Workers {
         workspaces: (0..threads).map(|_| Workspace::new(model, capacity)).collect(),
         groups: Vec::new(),
-        sum: model.zeros_like(),
     };
     let mut state = OptimizerState {
         first: model.zeros_like(),
@@ -507,7 +506,7 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        apply_update(model, &workers.sum, &mut state, config, alpha, rows.len());
+        apply_update(model, workers.gradient(), &mut state, config, alpha, rows.len());
         step += 1;
         since_report.add(stats);
         last_stats = stats;
@@ -604,13 +603,20 @@ const MAX_GROUPS: usize = 16;
 /// Per-thread workspaces and the partial gradients of [`batch_gradients`].
 struct Workers {
     workspaces: Vec<Workspace>,
-    /// One partial gradient and its statistics per group of chunks.
+    /// One partial gradient and its statistics per group of chunks; after a step the first
+    /// holds the step's gradient.
     groups: Vec<Mutex<(Gradients, BatchStats)>>,
-    /// The step's gradient: the groups' sum.
-    sum: Gradients,
 }
 
-/// Sums the loss gradient over `rows` into `workers.sum`. Returns `None` if cancelled midway.
+impl Workers {
+    /// The last step's gradient.
+    fn gradient(&mut self) -> &Gradients {
+        &self.groups[0].get_mut().unwrap_or_else(PoisonError::into_inner).0
+    }
+}
+
+/// Sums the loss gradient over `rows` into [`Workers::gradient`]. Returns `None` if cancelled
+/// midway.
 ///
 /// The rows are cut into fixed chunks, and consecutive chunks into at most [`MAX_GROUPS`]
 /// groups. The threads take groups as they finish the previous one, so a thread slowed down
@@ -679,11 +685,14 @@ fn batch_gradients(
     if !finished {
         return None;
     }
-    let mut total = BatchStats::default();
-    workers.sum.fill_zero();
-    for slot in &mut workers.groups[..groups] {
+    // Added in group order into the first group (no copy: for a large network one pass over
+    // the parameters per group is measurable).
+    let (first, rest) = workers.groups[..groups].split_at_mut(1);
+    let (sum, first_stats) = first[0].get_mut().unwrap_or_else(PoisonError::into_inner);
+    let mut total = *first_stats;
+    for slot in rest {
         let (grads, stats) = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-        workers.sum.add_assign(grads);
+        sum.add_assign(grads);
         total.add(*stats);
     }
     Some(total)
