@@ -539,7 +539,7 @@ struct Scratch {
 
 /// A float buffer whose slices start on a 64-byte boundary: a padded row of 16 floats is then
 /// exactly one cache line, and an AVX-512 load or store never straddles two (measured: split
-/// lines made the sparse kernels about half as fast).
+/// lines made a `seed` step about 10% slower).
 #[derive(Default)]
 struct AlignedBuffer(Vec<f32>);
 

@@ -450,7 +450,9 @@ pub fn train(
     } else {
         config.threads.min(64)
     };
-    let capacity = CHUNK_ROWS.min(batch.div_ceil(threads)).max(1);
+    // At least two chunks per batch, so that both cores get work even on mini-batches; fixed
+    // rather than derived from the thread count, so that the result does not depend on it.
+    let capacity = CHUNK_ROWS.min(batch.div_ceil(2)).max(1);
     // Full batches without augmentation cut the rows into the same chunks every step.
     let fixed_chunks = (batch == n && config.augment_shift == 0).then_some(capacity);
     let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
@@ -1038,6 +1040,38 @@ mod tests {
         assert_eq!(ra.final_loss, rb.final_loss);
         config.seed = 1;
         assert_ne!(run(&config, &split).0, a);
+    }
+
+    #[test]
+    fn thread_count_does_not_change_the_model() {
+        let split = small_split();
+        // Full batch over many chunks (the grouped path) and mini-batches, each with the sparse
+        // first layer with its transposes, the sparse one with shifts, and the dense one.
+        for (batch_size, hidden, shift) in [(0, 10, 0), (0, 10, 1), (64, 10, 0), (0, 80, 0)] {
+            let config = TrainConfig {
+                batch_size,
+                hidden: vec![hidden],
+                augment_shift: shift,
+                length: Length::Iterations(4),
+                dev_size: 0,
+                ..TrainConfig::preset(Preset::Seed)
+            };
+            let models: Vec<Mlp> = [1, 2, 3]
+                .iter()
+                .map(|&threads| {
+                    run(
+                        &TrainConfig {
+                            threads,
+                            ..config.clone()
+                        },
+                        &split,
+                    )
+                    .0
+                })
+                .collect();
+            assert_eq!(models[0], models[1], "batch {batch_size} hidden {hidden} shift {shift}");
+            assert_eq!(models[0], models[2], "batch {batch_size} hidden {hidden} shift {shift}");
+        }
     }
 
     #[test]
