@@ -21,7 +21,10 @@ cargo build --release --quiet
 BIN=./target/release/digit-recognizer
 trap '"$G" stop >/dev/null 2>&1 || true' EXIT
 
-"$G" start "$BIN" --train "$DATA" >/dev/null
+# A fresh settings folder: the app opens on its defaults (the `seed` preset), not on whatever
+# was set in it last.
+mkdir -p "$GUI_STATE/home"
+HOME="$GUI_STATE/home" "$G" start "$BIN" --train "$DATA" >/dev/null
 sleep 4 # loading takes well under a second
 cli=(); app=()
 for run in $(seq "$RUNS"); do
@@ -35,7 +38,12 @@ for run in $(seq "$RUNS"); do
     [ "$now" -gt "$before" ] && break
     sleep 0.2
   done
-  a=$(grep '^training: finished' "$GUI_STATE/app.log" | tail -n1 | sed -E 's/.*\[([0-9.]+) s\]$/\1/')
+  line=$(grep '^training: finished' "$GUI_STATE/app.log" | tail -n1)
+  case "$line" in
+    *"(784-10-10 gd full a=0.1)"*) ;;
+    *) echo "the app did not train the seed preset: $line" >&2; exit 1 ;;
+  esac
+  a=$(echo "$line" | sed -E 's/.*\[([0-9.]+) s\]$/\1/')
   app+=("$a")
   echo "run $run: cli ${s} s, app ${a} s" >&2
 done

@@ -146,7 +146,7 @@ pub struct EvalResult {
 }
 
 /// The longest wait between a training report and its frame.
-pub const TRAINING_REPAINT: Duration = Duration::from_millis(250);
+pub const TRAINING_REPAINT: Duration = Duration::from_millis(400);
 
 /// Sends events and wakes the UI.
 #[derive(Clone)]
@@ -168,10 +168,10 @@ impl Emitter {
         self.ctx.request_repaint_after(Duration::from_millis(16));
     }
 
-    /// For training progress: at most about four repaints per second. A frame rendered in
-    /// software costs 15-20 ms of CPU, taken from the two cores the training threads use
+    /// For training progress: a repaint at most every [`TRAINING_REPAINT`]. A frame rendered
+    /// in software costs 20-30 ms of CPU, taken from the two cores the training threads use
     /// (measured with bench/app_vs_cli.sh: repainting for every report made the app's `seed`
-    /// run about 20% slower than the command line's).
+    /// run about 20% slower than the command line's; every 250 ms, 8-10%; every 400 ms, 7%).
     fn send_throttled(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(TRAINING_REPAINT);
