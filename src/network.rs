@@ -285,25 +285,15 @@ impl Mlp {
             ..BatchStats::default()
         };
         {
-            let width = ws.acts[last].ncols();
             let mut dz = ws.acts[last].slice_mut(s![..n, ..]);
-            let dz = dz.as_slice_mut().expect("rows are contiguous");
-            // Z - max(Z) per row, so every exponent is at most 0; the loss is then
-            // ln Σ e^(Z - max) - (Z[label] - max).
-            for (row, &label) in dz.chunks_exact_mut(width).zip(labels) {
-                let best = argmax(row);
-                if best == label as usize {
+            for (mut row, &label) in dz.rows_mut().into_iter().zip(labels) {
+                let row = row.as_slice_mut().expect("rows are contiguous");
+                if argmax(row) == label as usize {
                     stats.correct += 1;
                 }
-                let max = row[best];
-                row.iter_mut().for_each(|z| *z -= max);
-                stats.loss_sum -= f64::from(row[label as usize]);
-            }
-            dz.iter_mut().for_each(|z| *z = z.exp());
-            for (row, &label) in dz.chunks_exact_mut(width).zip(labels) {
-                let sum: f32 = row.iter().sum();
-                row.iter_mut().for_each(|p| *p /= sum);
-                stats.loss_sum += f64::from(sum.ln());
+                let z_label = row[label as usize];
+                let log_sum_exp = softmax_in_place(row);
+                stats.loss_sum += f64::from(log_sum_exp - z_label);
                 row[label as usize] -= 1.0;
             }
         }

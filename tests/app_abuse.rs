@@ -82,6 +82,16 @@ fn write_csv(path: &Path, data: &Dataset) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Writes labelled rows as a Kaggle test file (pixels only).
+fn write_test_csv(path: &Path, rows: Dataset) {
+    let test = Dataset {
+        kind: DataKind::Test,
+        pixels: rows.pixels,
+        labels: Vec::new(),
+    };
+    write_csv(path, &test);
+}
+
 fn open_path_field(h: &mut H) {
     if h.query_by_role_and_label(Role::TextInput, "Path").is_none() {
         h.get_by_label("Open or save by path").click();
@@ -277,16 +287,8 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         gz.write_all(&bytes).unwrap();
         std::fs::write(&train_b, gz.finish().unwrap()).unwrap();
     }
-    let rows = sample.select(&(2000..2300).collect::<Vec<_>>());
     let test_csv = dir.path().join("test.csv");
-    write_csv(
-        &test_csv,
-        &Dataset {
-            kind: DataKind::Test,
-            pixels: rows.pixels,
-            labels: Vec::new(),
-        },
-    );
+    write_test_csv(&test_csv, sample.select(&(2000..2300).collect::<Vec<_>>()));
     let submission = dir.path().join("submission.csv");
     let steps: usize = std::env::var("ABUSE_STEPS")
         .ok()
@@ -534,15 +536,7 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     let train_csv = dir.path().join("train.csv");
     write_csv(&train_csv, &sample.select(&(0..300).collect::<Vec<_>>()));
     let test_csv = dir.path().join("test.csv");
-    let rows = sample.select(&(0..5).collect::<Vec<_>>());
-    write_csv(
-        &test_csv,
-        &Dataset {
-            kind: DataKind::Test,
-            pixels: rows.pixels,
-            labels: Vec::new(),
-        },
-    );
+    write_test_csv(&test_csv, sample.select(&(0..5).collect::<Vec<_>>()));
     let submission = dir.path().join("submission.csv");
 
     let mut h = harness();

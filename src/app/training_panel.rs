@@ -53,7 +53,7 @@ impl TrainingPanel {
                             "The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations",
                         );
                         ui.selectable_value(&mut preset, Preset::Best, "best").on_hover_text(
-                            "512-256 ReLU, Adam, mini-batches of 128, cosine decay, 16 epochs, shift augmentation",
+                            "784-512-256-10, Adam, mini-batches of 128, cosine decay, L2, dropout 0.1, 1-pixel shifts, 20 epochs",
                         );
                         ui.selectable_value(&mut preset, Preset::Custom, "custom");
                     })
@@ -150,26 +150,13 @@ impl TrainingPanel {
             });
 
             ui.horizontal(|ui| {
-                let label = ui.label("Optimizer");
-                egui::ComboBox::from_id_salt("optimizer")
-                    .selected_text(config.optimizer.to_string())
-                    .show_ui(ui, |ui| {
-                        for o in [Optimizer::Gd, Optimizer::Momentum, Optimizer::Adam] {
-                            ui.selectable_value(&mut config.optimizer, o, o.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
-                let label = ui.label("Init");
-                egui::ComboBox::from_id_salt("init")
-                    .selected_text(config.init.to_string())
-                    .show_ui(ui, |ui| {
-                        for i in [Init::Uniform, Init::He, Init::Xavier] {
-                            ui.selectable_value(&mut config.init, i, i.to_string());
-                        }
-                    })
-                    .response
-                    .labelled_by(label.id);
+                choice(
+                    ui,
+                    "Optimizer",
+                    &mut config.optimizer,
+                    &[Optimizer::Gd, Optimizer::Momentum, Optimizer::Adam],
+                );
+                choice(ui, "Init", &mut config.init, &[Init::Uniform, Init::He, Init::Xavier]);
             });
             ui.horizontal(|ui| {
                 let label = ui.label("Schedule");
@@ -271,4 +258,18 @@ impl TrainingPanel {
 
 fn hidden_string(hidden: &[usize]) -> String {
     hidden.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A labelled drop-down choosing one of `options`, shown by their `Display` text.
+fn choice<T: PartialEq + Copy + std::fmt::Display>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[T]) {
+    let label = ui.label(name);
+    egui::ComboBox::from_id_salt(name)
+        .selected_text(value.to_string())
+        .show_ui(ui, |ui| {
+            for &option in options {
+                ui.selectable_value(value, option, option.to_string());
+            }
+        })
+        .response
+        .labelled_by(label.id);
 }
