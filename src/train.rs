@@ -4,8 +4,8 @@
 //! [`train`] runs on the caller's thread (the app puts it on a worker) and reports typed
 //! [`TrainEvent`]s through a callback. A shared [`TrainControl`] pauses, resumes, cancels and
 //! changes the learning rate from another thread. Results are deterministic for a given seed and
-//! config: rows are split into fixed chunks, each chunk has its own seeded random stream, and the
-//! per-thread gradients are summed in a fixed order.
+//! config, whatever the number of threads: rows are split into fixed chunks, each chunk has its
+//! own seeded random stream, and the chunks' gradients are summed in a fixed order.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
