@@ -73,7 +73,7 @@ pub struct TrainArgs {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Starting point for the settings; the flags below override it.
-    #[arg(long, default_value = "seed")]
+    #[arg(long, default_value = "seed", ignore_case = true)]
     preset: Preset,
     /// Hidden layer sizes, e.g. 512,256 ("none" for no hidden layer).
     #[arg(long)]
@@ -90,7 +90,7 @@ pub struct TrainArgs {
     /// Rows per step (0 = full batch).
     #[arg(long)]
     batch_size: Option<usize>,
-    #[arg(long)]
+    #[arg(long, ignore_case = true)]
     optimizer: Option<Optimizer>,
     /// L2 weight decay.
     #[arg(long)]
@@ -101,10 +101,10 @@ pub struct TrainArgs {
     /// Random shifts of up to N pixels (augmentation).
     #[arg(long)]
     shift: Option<u8>,
-    /// Learning-rate schedule: constant, cosine, or exp:G (times G per epoch).
+    /// Learning-rate schedule: constant, cosine, or exp:G (alpha times G after every epoch).
     #[arg(long)]
-    schedule: Option<String>,
-    #[arg(long)]
+    schedule: Option<Schedule>,
+    #[arg(long, ignore_case = true)]
     init: Option<Init>,
     /// Rows held out as the dev set.
     #[arg(long)]
@@ -112,7 +112,7 @@ pub struct TrainArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// How the first layer reads pixels: auto, dense or sparse (speed only).
-    #[arg(long)]
+    #[arg(long, ignore_case = true)]
     first_layer: Option<FirstLayer>,
     /// Gradient threads (0 = one per core, at most 2).
     #[arg(long)]
@@ -187,7 +187,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command.unwrap_or(Command::Gui(cli.gui)) {
-        Command::Gui(args) => crate::app::run(args),
+        Command::Gui(args) => run_gui(args),
         Command::Train(args) => run_train(args),
         Command::Eval(args) => run_eval(args),
         Command::Predict(args) => run_predict(args),
@@ -203,6 +203,16 @@ pub fn main() -> i32 {
             if e.is::<UsageError>() { 2 } else { 1 }
         }
     }
+}
+
+#[cfg(feature = "gui")]
+fn run_gui(args: GuiArgs) -> Result<()> {
+    crate::app::run(args)
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_gui(_args: GuiArgs) -> Result<()> {
+    bail!("this build has no desktop app (built without the `gui` feature); use a command, see --help")
 }
 
 /// A flag value that parses but makes no sense (`--alpha nan`, `--hidden 0`): a usage error
@@ -258,7 +268,7 @@ fn load_model(path: Option<&Path>) -> Result<Mlp> {
 fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     let mut config = TrainConfig::preset(args.preset);
     if let Some(hidden) = &args.hidden {
-        config.hidden = parse_hidden(hidden)?;
+        config.hidden = train::parse_hidden(hidden).map_err(|e| anyhow!("--hidden: {e}"))?;
     }
     if let Some(v) = args.alpha {
         config.alpha = v;
@@ -284,8 +294,8 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.shift {
         config.augment_shift = v;
     }
-    if let Some(v) = &args.schedule {
-        config.schedule = parse_schedule(v)?;
+    if let Some(v) = args.schedule {
+        config.schedule = v;
     }
     if let Some(v) = args.init {
         config.init = v;
@@ -302,42 +312,8 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.threads {
         config.threads = v;
     }
-    let overridden = [
-        args.hidden.is_some(),
-        args.alpha.is_some(),
-        args.batch_size.is_some(),
-        args.optimizer.is_some(),
-    ];
-    if overridden.iter().any(|&o| o) {
-        config.preset = Preset::Custom;
-    }
     config.validate().map_err(|e| anyhow!(e))?;
     Ok(config)
-}
-
-pub fn parse_hidden(text: &str) -> Result<Vec<usize>> {
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("none") {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|s| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| anyhow!("--hidden: {s:?} is not a layer size (e.g. 512,256)"))
-        })
-        .collect()
-}
-
-fn parse_schedule(text: &str) -> Result<Schedule> {
-    match text {
-        "constant" => Ok(Schedule::Constant),
-        "cosine" => Ok(Schedule::Cosine),
-        _ => match text.strip_prefix("exp:").map(str::parse::<f32>) {
-            Some(Ok(g)) => Ok(Schedule::Exponential(g)),
-            _ => bail!("--schedule: {text:?} is not constant, cosine or exp:G"),
-        },
-    }
 }
 
 fn run_train(args: TrainArgs) -> Result<()> {
@@ -423,7 +399,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     eprintln!("{}", report.message());
     if !report.diverged() {
         let info = ModelInfo {
-            preset: Some(config.preset.to_string()),
+            preset: Some(config.effective_preset().to_string()),
             config: Some(config.clone()),
             dev_accuracy: report.dev_accuracy,
         };
@@ -446,7 +422,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
             "parameters": report.parameters,
             "train_rows": split.train.rows(),
             "dev_rows": split.dev.rows(),
-            "preset": config.preset,
+            "preset": config.effective_preset(),
             "config": config,
             "model": (!report.diverged()).then(|| args.out.display().to_string()),
         });

@@ -3,6 +3,7 @@
 //! The core (`data`, `network`, `train`, `model_file`, `preprocess`, `predict`) never touches the
 //! UI; the desktop app (`app`) and the command line (`cli`) are built on its typed API.
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod atomic;
 pub mod bench;

@@ -15,7 +15,7 @@ use crate::data::{CLASSES, PIXELS, SIDE};
 use crate::kernels::{self, Csr, CsrBuf};
 
 /// How the weights are drawn before training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
     /// The notebook's `np.random.rand(..) - 0.5`: U(-0.5, 0.5) for weights and biases.
@@ -23,28 +23,13 @@ pub enum Init {
     /// He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)), zero biases: suits ReLU.
     He,
     /// Xavier (Glorot) uniform, U(-sqrt(6/(fan_in+fan_out)), ..), zero biases.
+    #[value(alias = "glorot")]
     Xavier,
-}
-
-impl std::str::FromStr for Init {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "uniform" => Ok(Init::Uniform),
-            "he" => Ok(Init::He),
-            "xavier" | "glorot" => Ok(Init::Xavier),
-            _ => Err(format!("unknown init {s:?} (uniform, he, xavier)")),
-        }
-    }
 }
 
 impl std::fmt::Display for Init {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Init::Uniform => "uniform",
-            Init::He => "he",
-            Init::Xavier => "xavier",
-        })
+        crate::train::write_value_name(self, f)
     }
 }
 

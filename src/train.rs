@@ -22,10 +22,11 @@ use crate::kernels::{Csr, CsrBuf};
 use crate::network::{BatchStats, Gradients, Init, Input, Mlp, SparseBatch, Workspace, fill_shifted};
 
 /// How the parameters are updated from the gradient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Optimizer {
     /// Plain gradient descent: `W -= alpha * dW`.
+    #[value(alias = "sgd")]
     Gd,
     /// Heavy-ball momentum 0.9: `V = 0.9 V + dW; W -= alpha * V`.
     Momentum,
@@ -33,25 +34,18 @@ pub enum Optimizer {
     Adam,
 }
 
-impl std::str::FromStr for Optimizer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "gd" | "sgd" => Ok(Optimizer::Gd),
-            "momentum" => Ok(Optimizer::Momentum),
-            "adam" => Ok(Optimizer::Adam),
-            _ => Err(format!("unknown optimizer {s:?} (gd, momentum, adam)")),
-        }
+/// Writes the name a user types for a choice (`--optimizer adam`): each name is written once,
+/// in the enum's `clap::ValueEnum` derive, and `Display` uses it too.
+pub fn write_value_name<T: clap::ValueEnum>(value: &T, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match value.to_possible_value() {
+        Some(name) => f.write_str(name.get_name()),
+        None => Ok(()),
     }
 }
 
 impl std::fmt::Display for Optimizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Optimizer::Gd => "gd",
-            Optimizer::Momentum => "momentum",
-            Optimizer::Adam => "adam",
-        })
+        write_value_name(self, f)
     }
 }
 
@@ -66,34 +60,52 @@ pub enum Schedule {
     Exponential(f32),
 }
 
-/// Presets: `seed` is the notebook; `best` the most accurate MLP trained here in about a minute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    Seed,
-    Best,
-    Custom,
+impl Schedule {
+    /// What `--schedule` accepts, for help texts and errors.
+    pub const CHOICES: &str = "constant, cosine or exp:G (alpha times G after every epoch)";
 }
 
-impl std::str::FromStr for Preset {
+impl std::str::FromStr for Schedule {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "seed" => Ok(Preset::Seed),
-            "best" => Ok(Preset::Best),
-            "custom" => Ok(Preset::Custom),
-            _ => Err(format!("unknown preset {s:?} (seed, best)")),
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "constant" => Ok(Schedule::Constant),
+            "cosine" => Ok(Schedule::Cosine),
+            other => match other.strip_prefix("exp:").map(str::parse::<f32>) {
+                Some(Ok(g)) => Ok(Schedule::Exponential(g)),
+                _ => Err(format!("{text:?} is not {}", Schedule::CHOICES)),
+            },
         }
     }
 }
 
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Schedule::Constant => f.write_str("constant"),
+            Schedule::Cosine => f.write_str("cosine"),
+            Schedule::Exponential(g) => write!(f, "exp:{g}"),
+        }
+    }
+}
+
+/// Presets: `seed` is the notebook; `best` the most accurate MLP trained here in about a minute;
+/// `custom` marks a config edited away from its preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations.
+    Seed,
+    /// 784-512-256-10, Adam, cosine schedule, L2, dropout and shifts, 20 epochs.
+    Best,
+    /// Settings edited away from a preset (starts from `seed`).
+    #[value(hide = true)]
+    Custom,
+}
+
 impl std::fmt::Display for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Preset::Seed => "seed",
-            Preset::Best => "best",
-            Preset::Custom => "custom",
-        })
+        write_value_name(self, f)
     }
 }
 
@@ -140,20 +152,8 @@ pub struct TrainConfig {
     pub threads: usize,
 }
 
-impl std::str::FromStr for FirstLayer {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Ok(FirstLayer::Auto),
-            "dense" => Ok(FirstLayer::Dense),
-            "sparse" => Ok(FirstLayer::Sparse),
-            _ => Err(format!("unknown first-layer mode {s:?} (auto, dense, sparse)")),
-        }
-    }
-}
-
 /// How the first layer reads the pixels. Both give the same results up to rounding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum FirstLayer {
     /// Sparse for first layers of at most 64 units, dense above.
@@ -213,6 +213,26 @@ impl TrainConfig {
         }
     }
 
+    /// The preset this config is: its `preset` when every setting that shapes the model still
+    /// has that preset's value, `custom` otherwise. `preset` itself keeps the preset the user
+    /// started from (what Reset returns to); the seed, dev size, reporting interval, first-layer
+    /// mode and thread count do not make a run custom.
+    pub fn effective_preset(&self) -> Preset {
+        if self.preset == Preset::Custom {
+            return Preset::Custom;
+        }
+        let base = TrainConfig::preset(self.preset);
+        let same_recipe = TrainConfig {
+            seed: base.seed,
+            dev_size: base.dev_size,
+            report_every: base.report_every,
+            first_layer: base.first_layer,
+            threads: base.threads,
+            ..self.clone()
+        } == base;
+        if same_recipe { self.preset } else { Preset::Custom }
+    }
+
     /// `[784, hidden..., 10]`
     pub fn layer_sizes(&self) -> Vec<usize> {
         let mut sizes = vec![PIXELS];
@@ -223,12 +243,7 @@ impl TrainConfig {
 
     /// Checks the values a user can type; returns a message for the first bad one.
     pub fn validate(&self) -> Result<(), String> {
-        if self.hidden.contains(&0) {
-            return Err("hidden layer sizes must be at least 1".into());
-        }
-        if self.hidden.iter().any(|&h| h > 8192) || self.hidden.len() > 8 {
-            return Err("at most 8 hidden layers of at most 8192 units".into());
-        }
+        check_hidden(&self.hidden)?;
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
             return Err(format!("alpha must be a positive number, got {}", self.alpha));
         }
@@ -260,6 +275,40 @@ impl TrainConfig {
         };
         format!("{} {} {} a={}", sizes.join("-"), self.optimizer, batch, self.alpha)
     }
+}
+
+/// The most hidden layers a config may have.
+pub const MAX_HIDDEN_LAYERS: usize = 8;
+/// The most units a hidden layer may have.
+pub const MAX_UNITS: usize = 8192;
+
+/// Parses hidden layer sizes as a user types them: `512,256`, or `none` (or nothing) for no
+/// hidden layer. Checks the limits too.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let hidden = text
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{:?} is not a layer size (e.g. 512,256)", s.trim()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    check_hidden(&hidden)?;
+    Ok(hidden)
+}
+
+fn check_hidden(hidden: &[usize]) -> Result<(), String> {
+    if hidden.contains(&0) {
+        return Err("hidden layer sizes must be at least 1".into());
+    }
+    if hidden.iter().any(|&h| h > MAX_UNITS) || hidden.len() > MAX_HIDDEN_LAYERS {
+        return Err(format!("at most {MAX_HIDDEN_LAYERS} hidden layers of at most {MAX_UNITS} units"));
+    }
+    Ok(())
 }
 
 /// What the training loop reports.

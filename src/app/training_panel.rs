@@ -92,18 +92,12 @@ impl TrainingPanel {
                     .labelled_by(label.id)
                     .on_hover_text("Comma-separated widths, e.g. 512,256 (empty: no hidden layer)");
                 if response.changed() {
-                    match crate::cli::parse_hidden(hidden_text) {
-                        Ok(hidden) if hidden.contains(&0) => {
-                            self.hidden_error = Some("sizes must be at least 1".into())
-                        }
-                        Ok(hidden) if hidden.len() > 8 || hidden.iter().any(|&h| h > 8192) => {
-                            self.hidden_error = Some("at most 8 layers of 8192 units".into())
-                        }
+                    match crate::train::parse_hidden(hidden_text) {
                         Ok(hidden) => {
                             config.hidden = hidden;
                             self.hidden_error = None;
                         }
-                        Err(_) => self.hidden_error = Some("type sizes like 512,256".into()),
+                        Err(e) => self.hidden_error = Some(e),
                     }
                 }
             });
