@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::atomic::write_atomic;
-use crate::data::{CLASSES, Dataset};
+use crate::data::{CLASSES, Dataset, csv_to_io_error};
 use crate::network::Mlp;
 
 /// Accuracy, per-class precision and recall, and the confusion matrix.
@@ -48,13 +48,14 @@ pub fn evaluate(model: &Mlp, data: &Dataset) -> Evaluation {
     Evaluation::from_predictions(&model.predict(&data.pixels), &data.labels)
 }
 
-/// Writes Kaggle's submission format: `ImageId,Label`, ImageId from 1.
+/// Writes Kaggle's submission format: `ImageId,Label`, ImageId from 1, LF line ends.
 pub fn write_submission_to(predictions: &[u8], out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "ImageId,Label")?;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["ImageId", "Label"]).map_err(csv_to_io_error)?;
     for (i, label) in predictions.iter().enumerate() {
-        writeln!(out, "{},{}", i + 1, label)?;
+        writer.serialize((i + 1, label)).map_err(csv_to_io_error)?;
     }
-    Ok(())
+    writer.flush()
 }
 
 /// Writes the submission atomically.

@@ -22,11 +22,15 @@ const PIXELS: usize = 784;
 
 // ---------------------------------------------------------------------------------------------
 // The reference: what the loader must read, written from the rules, not from the loader's code.
-// Rules: an optional UTF-8 BOM; line 1 is a Kaggle header (`label,pixel0..` / `pixel0..`, names
-// case-insensitive, optionally quoted and padded) or, if its first field is a plain number, the
-// first data row; lines end in LF with an optional CR; blank lines are skipped; a value is a whole
-// number (digits, optional `+`, optional `.0…` fraction, optionally padded with spaces/tabs and
-// quoted); labels 0..=9, pixels 0..=255.
+// Rules: an optional UTF-8 BOM; lines end in LF with an optional CR (a lone CR is data); blank
+// lines (spaces and tabs only) are skipped; a line splits into fields as RFC 4180 says (a quote
+// opening a field runs to the closing quote, commas included; `""` inside is a quote; text after
+// the closing quote joins the field; a quote never closed takes the rest of the line and the line
+// end, so the field is no number); line 1 is a Kaggle header (`label,pixel0..` / `pixel0..`,
+// names case-insensitive, optionally quoted and padded) or, if its first field is a plain number,
+// the first data row; a value is a whole number (digits, optional `+`, optional `.0…` fraction)
+// with spaces/tabs and one pair of quotes around it allowed in either order; labels 0..=9,
+// pixels 0..=255.
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
@@ -50,12 +54,54 @@ fn trim(field: &[u8]) -> &[u8] {
     &field[start..end]
 }
 
+/// The value inside spaces, tabs and one pair of quotes.
 fn unquoted(field: &[u8]) -> &[u8] {
     let f = trim(field);
     if f.len() >= 2 && f[0] == b'"' && f[f.len() - 1] == b'"' {
-        &f[1..f.len() - 1]
+        trim(&f[1..f.len() - 1])
     } else {
         f
+    }
+}
+
+/// The fields of one line (no line end), split as RFC 4180 says; see the rules above.
+fn split_fields(line: &[u8]) -> Vec<Vec<u8>> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    loop {
+        let mut field = Vec::new();
+        if line.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match (line.get(i), line.get(i + 1)) {
+                    (None, _) => {
+                        field.push(b'\n'); // never closed: the line end joins the field
+                        break;
+                    }
+                    (Some(b'"'), Some(b'"')) => {
+                        field.push(b'"');
+                        i += 2;
+                    }
+                    (Some(b'"'), _) => {
+                        i += 1;
+                        break;
+                    }
+                    (Some(&c), _) => {
+                        field.push(c);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        while let Some(&c) = line.get(i).filter(|&&c| c != b',') {
+            field.push(c);
+            i += 1;
+        }
+        fields.push(field);
+        if line.get(i) != Some(&b',') {
+            return fields;
+        }
+        i += 1;
     }
 }
 
@@ -92,13 +138,13 @@ fn reference(bytes: &[u8], expect: Expect) -> Outcome {
     if first.contains(&0) {
         return err(Some(1), None);
     }
-    let fields: Vec<&[u8]> = first.split(|&b| b == b',').collect();
+    let fields = split_fields(first);
     let train = match fields.len() {
         785 => true,
         784 => false,
         _ => return err(Some(1), None),
     };
-    let first_field = trim(fields[0]);
+    let first_field = unquoted(&fields[0]);
     let has_header = first_field.is_empty() || !first_field.iter().all(u8::is_ascii_digit);
     if has_header {
         for (i, f) in fields.iter().enumerate() {
@@ -117,7 +163,7 @@ fn reference(bytes: &[u8], expect: Expect) -> Outcome {
         if trim(line).is_empty() {
             continue;
         }
-        let fields: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+        let fields = split_fields(line);
         for (i, f) in fields.iter().take(columns).enumerate() {
             let Some(v) = number(f) else {
                 return err(Some(number_of_line), Some(i + 1));
@@ -270,7 +316,8 @@ fn build(base: &Base) -> Vec<u8> {
     out
 }
 
-/// Replacement values for a field: hostile numbers, signs, whitespace, quotes, NUL, non-ASCII.
+/// Replacement values for a field: hostile numbers, signs, whitespace, quotes (closed, unclosed,
+/// doubled, around commas), NUL, non-ASCII.
 const FIELDS: &[&str] = &[
     "",
     " ",
@@ -289,6 +336,14 @@ const FIELDS: &[&str] = &[
     "\"7",
     "7\"",
     "\"\"",
+    "\"1,2\"",
+    "\"7\"8",
+    "\"7\"\"",
+    "\"\"\"7\"\"\"",
+    "\" 7 \"",
+    " \" 7\" ",
+    "\"7,",
+    "\"label\"",
     "7.0",
     "7.",
     ".0",
@@ -732,14 +787,12 @@ impl Read for Endless {
 fn header_line() -> Vec<u8> {
     let mut names: Vec<String> = (0..PIXELS).map(|i| format!("pixel{i}")).collect();
     names.insert(0, "label".into());
-    (names.join(",") + "\n").into_bytes()
+    format!("{}\n", names.join(",")).into_bytes()
 }
 
+/// Label 3, all pixels 0.
 fn valid_row() -> Vec<u8> {
-    let mut row = "3".to_string();
-    row.push_str(&",0".repeat(PIXELS));
-    row.push('\n');
-    row.into_bytes()
+    format!("3{}\n", ",0".repeat(PIXELS)).into_bytes()
 }
 
 fn load_from(reader: impl Read + Send) -> Result<Dataset, LoadError> {
@@ -815,5 +868,10 @@ fn endless_blank_lines_before_a_long_line_are_fine() {
         served: 0,
     };
     let data = load_from(&mut source).unwrap();
-    assert_eq!(data.rows(), 2);
+    assert_eq!((data.rows(), data.labels.as_slice()), (2, &[3, 3][..]));
+    assert!(data.pixels.iter().all(|&p| p == 0));
+    assert_eq!(
+        source.served,
+        source.prefix.len() as u64 + (3 << 20) + source.suffix.len() as u64
+    );
 }

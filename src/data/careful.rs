@@ -1,0 +1,306 @@
+//! The careful path: rows the fast path declines (quotes, spaces, `7.0`, CR in odd places, bad
+//! values) are split into fields by the `csv` crate, then checked field by field. It accepts
+//! every valid spelling of a row and makes the error message for an invalid one.
+
+use std::io;
+
+use csv::ByteRecord;
+
+use super::PIXELS;
+use super::chunk::ParsedChunk;
+use super::dataset::DataKind;
+use super::error::{LoadError, LoadErrorKind};
+
+/// Values are accumulated up to this and no further: far above 255, so a huge number (even an
+/// endless run of digits) cannot overflow and is still reported as out of range.
+const SATURATED: u32 = 1 << 20;
+
+/// Characters of a field shown in an error message.
+const SHOWN_BYTES: usize = 40;
+
+/// Splits lines into fields the CSV way (RFC 4180 quoting), one line at a time.
+pub(super) struct FieldSplitter {
+    /// Reads the line being split, held between a guard BOM and a line end (see
+    /// [`FieldSplitter::split`]). One reader serves every line: building one costs more than
+    /// splitting a line.
+    reader: csv::Reader<io::Cursor<Vec<u8>>>,
+    record: ByteRecord,
+}
+
+/// A UTF-8 byte order mark.
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl FieldSplitter {
+    pub(super) fn new() -> FieldSplitter {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            // Only LF ends a line here, as everywhere in this loader: a lone CR is data.
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_reader(io::Cursor::new(Vec::new()));
+        FieldSplitter {
+            reader,
+            record: ByteRecord::new(),
+        }
+    }
+
+    /// The fields of `line` (one line, without its line end). A quoted field ends at its closing
+    /// quote and may hold commas; `""` inside it is a quote; text after the closing quote is
+    /// kept; a quote that is never closed runs to the end of the line.
+    pub(super) fn split(&mut self, line: &[u8]) -> &ByteRecord {
+        // The reader drops a BOM at the start of its input: this one, so that a BOM the line
+        // itself starts with stays data. The line end lets an unclosed quote show: the reader
+        // takes the line end into the quoted field, which then holds no number.
+        let input = self.reader.get_mut().get_mut();
+        input.clear();
+        input.extend_from_slice(BOM);
+        input.extend_from_slice(line);
+        input.push(b'\n');
+        // Back to the start of the new input; this also resets the parser's state. Reading from
+        // memory cannot fail, and the line is not blank, so there is a record.
+        let read = self
+            .reader
+            .seek_raw(io::SeekFrom::Start(0), csv::Position::new())
+            .and_then(|()| self.reader.read_byte_record(&mut self.record));
+        if !read.unwrap_or(false) {
+            self.record.clear();
+        }
+        &self.record
+    }
+}
+
+/// Parses one line (as split by [`FieldSplitter`]) of a `kind` file into `out`; `line` is its
+/// 1-based number in the file, for errors. The first bad field (in column order) is reported,
+/// then a wrong number of fields.
+pub(super) fn parse_row(
+    name: &str,
+    line: usize,
+    fields: &ByteRecord,
+    kind: DataKind,
+    out: &mut ParsedChunk,
+) -> Result<(), LoadError> {
+    let columns = kind.columns();
+    let error = |column: usize, why| Err(LoadError::new(name, why).at_line(line).at_column(column));
+    // The row's `(columns)` values, appended only when all of them are valid.
+    let mut values = [0u8; PIXELS + 1];
+    for (i, field) in fields.iter().take(columns).enumerate() {
+        let Some(value) = parse_number(field) else {
+            let shown = String::from_utf8_lossy(&field[..field.len().min(SHOWN_BYTES)]).into_owned();
+            return error(i + 1, LoadErrorKind::NotANumber(format!("{shown:?}")));
+        };
+        if kind == DataKind::Train && i == 0 && value > 9 {
+            return error(i + 1, LoadErrorKind::LabelOutOfRange(value_text(field)));
+        }
+        if value > 255 {
+            return error(i + 1, LoadErrorKind::PixelOutOfRange(value_text(field)));
+        }
+        values[i] = value as u8;
+    }
+    if fields.len() != columns {
+        let why = LoadErrorKind::WrongFieldCount {
+            expected: columns,
+            found: fields.len(),
+        };
+        return Err(LoadError::new(name, why).at_line(line));
+    }
+    if kind == DataKind::Train {
+        out.labels.push(values[0]);
+        out.pixels.extend_from_slice(&values[1..columns]);
+    } else {
+        out.pixels.extend_from_slice(&values[..columns]);
+    }
+    Ok(())
+}
+
+/// A value without the spaces, tabs and one pair of quotes around it (in either order: the csv
+/// crate only unquotes a field whose quote comes first, `" 7"` reaches here as ` "7"`).
+pub(super) fn clean(field: &[u8]) -> &[u8] {
+    trim(unquote(trim(field)))
+}
+
+fn trim(field: &[u8]) -> &[u8] {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = field.iter().position(|b| !is_space(b)).unwrap_or(field.len());
+    let end = field.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+    &field[start..end]
+}
+
+fn unquote(field: &[u8]) -> &[u8] {
+    match field {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => field,
+    }
+}
+
+/// Whether a line holds nothing but spaces and tabs (such lines are skipped).
+pub(super) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t'))
+}
+
+/// Parses a whole number field: digits, optionally signed `+`, padded with spaces and quoted
+/// (see [`clean`]), optionally with a fractional part of zeros ("12.0", as some tools write).
+/// Values above [`SATURATED`] come back as [`SATURATED`].
+pub(super) fn parse_number(field: &[u8]) -> Option<u32> {
+    // Most fields, even on a row that came here, are 1-3 plain digits: read them directly.
+    if (1..=3).contains(&field.len()) && field.iter().all(u8::is_ascii_digit) {
+        return Some(field.iter().fold(0, |value, &b| value * 10 + u32::from(b - b'0')));
+    }
+    let field = clean(field);
+    let (int, frac) = match field.iter().position(|&b| b == b'.') {
+        Some(dot) => (&field[..dot], &field[dot + 1..]),
+        None => (field, &field[field.len()..]),
+    };
+    let int = int.strip_prefix(b"+").unwrap_or(int);
+    if int.is_empty() || !frac.iter().all(|&b| b == b'0') {
+        return None;
+    }
+    let mut value: u32 = 0;
+    for &b in int {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = (value * 10 + u32::from(digit)).min(SATURATED);
+    }
+    Some(value)
+}
+
+/// An out-of-range value as the user wrote it, without padding and quotes, cut to 40 bytes.
+fn value_text(field: &[u8]) -> String {
+    let value = clean(field);
+    String::from_utf8_lossy(&value[..value.len().min(SHOWN_BYTES)]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(line: &str) -> Vec<String> {
+        let mut splitter = FieldSplitter::new();
+        splitter
+            .split(line.as_bytes())
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn lines_are_split_the_csv_way() {
+        assert_eq!(fields("1,2,3"), ["1", "2", "3"]);
+        assert_eq!(fields("\"1\",\"2,3\",4"), ["1", "2,3", "4"]);
+        assert_eq!(fields("\"a\"\"b\",c"), ["a\"b", "c"]);
+        // A quote later in a field is data, and text after a closing quote is kept.
+        assert_eq!(fields("7\"8, \"9\",\"1\"2"), ["7\"8", " \"9\"", "12"]);
+        // An unclosed quote runs over the commas to the line end, which it keeps.
+        assert_eq!(fields("1,\"2,3"), ["1", "2,3\n"]);
+        // A lone CR and a BOM inside the line are data, not a line end or a file start.
+        assert_eq!(fields("1\r2,3"), ["1\r2", "3"]);
+        assert_eq!(fields("\u{feff}1,2"), ["\u{feff}1", "2"]);
+        assert_eq!(fields(",,"), ["", "", ""]);
+    }
+
+    #[test]
+    fn one_splitter_serves_line_after_line() {
+        // Each line starts afresh: no quote state, BOM handling or field carries over.
+        let mut splitter = FieldSplitter::new();
+        let mut split =
+            |line: &str| -> Vec<Vec<u8>> { splitter.split(line.as_bytes()).iter().map(<[u8]>::to_vec).collect() };
+        assert_eq!(split("1,\"2,3"), [b"1".to_vec(), b"2,3\n".to_vec()]);
+        assert_eq!(split("4,5"), [b"4".to_vec(), b"5".to_vec()]);
+        assert_eq!(split("\u{feff}6"), ["\u{feff}6".as_bytes().to_vec()]);
+        let long = vec!["255"; 785].join(",");
+        assert_eq!(split(&long).len(), 785);
+        assert_eq!(split("7"), [b"7".to_vec()]);
+    }
+
+    #[test]
+    fn numbers_may_be_padded_quoted_signed_and_dotted() {
+        for (text, want) in [
+            ("7", Some(7)),
+            (" 7\t", Some(7)),
+            ("\"7\"", Some(7)),
+            (" \"+7.0\" ", Some(7)),
+            ("\" 7 \"", Some(7)),
+            ("007", Some(7)),
+            ("12.000", Some(12)),
+            ("", None),
+            ("\"\"", None),
+            ("-1", None),
+            ("7.5", None),
+            ("7.", Some(7)),
+            (".0", None),
+            ("1e2", None),
+            ("++7", None),
+            ("\"7", None),
+            ("7\n", None),
+        ] {
+            assert_eq!(parse_number(text.as_bytes()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn huge_numbers_saturate_above_every_valid_value() {
+        assert_eq!(parse_number(b"1048575"), Some(SATURATED - 1));
+        assert_eq!(parse_number(b"1048577"), Some(SATURATED));
+        assert_eq!(parse_number("9".repeat(10_000).as_bytes()), Some(SATURATED));
+        assert_eq!(parse_number(b"4294967296"), Some(SATURATED), "2^32 must not wrap to 0");
+    }
+
+    fn parse(line: &str, kind: DataKind) -> Result<ParsedChunk, LoadError> {
+        let mut splitter = FieldSplitter::new();
+        let mut out = ParsedChunk::default();
+        parse_row("t.csv", 9, splitter.split(line.as_bytes()), kind, &mut out)?;
+        Ok(out)
+    }
+
+    fn row_with(field: usize, value: &str) -> String {
+        let mut fields = vec!["1".to_owned(); PIXELS + 1];
+        value.clone_into(&mut fields[field]);
+        fields.join(",")
+    }
+
+    #[test]
+    fn rows_are_read_or_refused_at_the_first_bad_column() {
+        let out = parse(&row_with(5, " \"200\" "), DataKind::Train).unwrap();
+        assert_eq!(out.labels, vec![1]);
+        assert_eq!((out.pixels.len(), out.pixels[4], out.pixels[3]), (PIXELS, 200, 1));
+        let out = parse(&row_with(0, "\"9.0\""), DataKind::Train).unwrap();
+        assert_eq!(out.labels, vec![9]);
+
+        let e = parse(&row_with(5, "abc"), DataKind::Train).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(9), Some(6)));
+        assert_eq!(e.kind, LoadErrorKind::NotANumber("\"abc\"".into()));
+        let e = parse(&row_with(0, " 10 "), DataKind::Train).unwrap_err();
+        assert_eq!(
+            (e.column, e.kind),
+            (Some(1), LoadErrorKind::LabelOutOfRange("10".into()))
+        );
+        let e = parse(&row_with(7, "\"256\""), DataKind::Train).unwrap_err();
+        assert_eq!(
+            (e.column, e.kind),
+            (Some(8), LoadErrorKind::PixelOutOfRange("256".into()))
+        );
+        // A quoted comma is one field: one too few, and the field is no number.
+        let e = parse(&row_with(3, "\"1,1\""), DataKind::Train).unwrap_err();
+        assert_eq!(
+            (e.column, &e.kind),
+            (Some(4), &LoadErrorKind::NotANumber("\"1,1\"".into()))
+        );
+        // Good values but the wrong count: the line, no column.
+        let e = parse(&format!("{},1", row_with(3, "1")), DataKind::Train).unwrap_err();
+        assert_eq!(
+            (e.line, e.column, e.kind),
+            (
+                Some(9),
+                None,
+                LoadErrorKind::WrongFieldCount {
+                    expected: 785,
+                    found: 786
+                }
+            )
+        );
+        // A test row is 784 pixels, the first of which may be large.
+        let out = parse(&vec!["255"; PIXELS].join(","), DataKind::Test).unwrap();
+        assert_eq!((out.pixels, out.labels), (vec![255; PIXELS], vec![]));
+    }
+}
