@@ -1,16 +1,20 @@
 //! Model files: safetensors with the weights as `W1, b1, W2, b2, ...` (f32, little-endian) and
 //! the architecture, preset, training config and format version in the header's metadata.
 //!
+//! The metadata's `activation` and `output` must be `relu` and `softmax` (the only network
+//! [`Mlp`] computes) when present; files written by this program always hold them, hand-made
+//! files may leave them out.
+//!
 //! `W{k}` is stored in the notebook's orientation `(outputs, inputs)` (so `Z = W·X + b` with
 //! samples in columns) and `b{k}` as `(outputs)`. Python reads a model with
 //! `safetensors.numpy.load_file("model.safetensors")`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use thiserror::Error;
 
 use crate::atomic::write_atomic;
 use crate::data::{CLASSES, PIXELS};
@@ -32,42 +36,42 @@ pub struct ModelInfo {
     pub dev_accuracy: Option<f32>,
 }
 
-#[derive(Debug)]
+/// Why a model file could not be saved or loaded; the first field is the file's name.
+#[derive(Debug, Error)]
 pub enum ModelError {
+    /// Reading or writing failed. (The I/O error is part of the message, not a `source`, so
+    /// that error chains print it once.)
+    #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// The bytes are not a model this program can run: the reason.
+    #[error("{0}: not a valid digit-recognizer model: {1}")]
     Invalid(String, String),
 }
 
-impl fmt::Display for ModelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ModelError::Io(file, e) => write!(f, "{file}: {e}"),
-            ModelError::Invalid(file, why) => write!(f, "{file}: not a valid digit-recognizer model: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ModelError {}
+/// The hidden layers' activation, the only one [`Mlp`] computes.
+pub const ACTIVATION: &str = "relu";
+/// The output layer's function, the only one [`Mlp`] computes.
+pub const OUTPUT: &str = "softmax";
 
 /// The file's bytes for `model`.
 pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
     let mut metadata = HashMap::new();
-    metadata.insert("format".to_string(), FORMAT.to_string());
-    metadata.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+    metadata.insert("format".to_owned(), FORMAT.to_owned());
+    metadata.insert("format_version".to_owned(), FORMAT_VERSION.to_string());
     let sizes: Vec<String> = model.sizes().iter().map(usize::to_string).collect();
-    metadata.insert("layers".to_string(), sizes.join(","));
-    metadata.insert("activation".to_string(), "relu".to_string());
-    metadata.insert("output".to_string(), "softmax".to_string());
+    metadata.insert("layers".to_owned(), sizes.join(","));
+    metadata.insert("activation".to_owned(), ACTIVATION.to_owned());
+    metadata.insert("output".to_owned(), OUTPUT.to_owned());
     if let Some(preset) = &info.preset {
-        metadata.insert("preset".to_string(), preset.clone());
+        metadata.insert("preset".to_owned(), preset.clone());
     }
     if let Some(config) = &info.config
         && let Ok(json) = serde_json::to_string(config)
     {
-        metadata.insert("config".to_string(), json);
+        metadata.insert("config".to_owned(), json);
     }
     if let Some(acc) = info.dev_accuracy {
-        metadata.insert("dev_accuracy".to_string(), format!("{acc}"));
+        metadata.insert("dev_accuracy".to_owned(), format!("{acc}"));
     }
     // Little-endian bytes of W (transposed to (outputs, inputs)) and b for each layer.
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = model
@@ -126,7 +130,7 @@ pub fn load(path: &Path) -> Result<(Mlp, ModelInfo), ModelError> {
 /// Parses and validates a model file's bytes: format, architecture, every tensor's dtype and
 /// shape, and finite values.
 pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelError> {
-    let invalid = |why: String| ModelError::Invalid(name.to_string(), why);
+    let invalid = |why: String| ModelError::Invalid(name.to_owned(), why);
     let tensors = SafeTensors::deserialize(bytes).map_err(|e| invalid(format!("not a safetensors file ({e})")))?;
     let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| invalid(e.to_string()))?;
     let metadata = header.metadata().clone().unwrap_or_default();
@@ -144,6 +148,17 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelErr
         return Err(invalid(format!(
             "format version {version} is not supported (this program reads {FORMAT_VERSION})"
         )));
+    }
+    // Every file this program wrote names both; a file made by hand may leave them out, and
+    // then means the only network there is. Anything else would run as the wrong network.
+    for (key, wanted) in [("activation", ACTIVATION), ("output", OUTPUT)] {
+        if let Some(found) = metadata.get(key)
+            && !found.trim().eq_ignore_ascii_case(wanted)
+        {
+            return Err(invalid(format!(
+                "'{key}' is {found:?}, but this program only computes {wanted:?}"
+            )));
+        }
     }
     let sizes: Vec<usize> = metadata
         .get("layers")
@@ -263,5 +278,51 @@ mod tests {
         let mut nan = model.clone();
         nan.layers[1].w[(0, 0)] = f32::NAN;
         assert!(error_for(&to_bytes(&nan, &ModelInfo::default())).contains("NaN"));
+    }
+
+    /// `model`'s file with the metadata changed by `edit`.
+    fn with_metadata(model: &Mlp, edit: impl FnOnce(&mut HashMap<String, String>)) -> Vec<u8> {
+        let bytes = to_bytes(model, &ModelInfo::default());
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let mut metadata = header.metadata().clone().unwrap();
+        edit(&mut metadata);
+        let tensors = SafeTensors::deserialize(&bytes).unwrap();
+        safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap()
+    }
+
+    #[test]
+    fn other_activations_and_outputs_are_refused() {
+        let model = Mlp::new(&[784, 8, 10], Init::He, 1);
+        for (key, value) in [
+            ("activation", "tanh"),
+            ("activation", "sigmoid"),
+            ("output", "sigmoid"),
+            ("output", ""),
+        ] {
+            let bytes = with_metadata(&model, |m| {
+                m.insert(key.to_owned(), value.to_owned());
+            });
+            let e = error_for(&bytes);
+            assert!(
+                e.starts_with("m.safetensors: not a valid digit-recognizer model: ") && e.contains(key),
+                "{key}={value}: {e}"
+            );
+            assert!(e.contains(&format!("{value:?}")), "names the value: {e}");
+        }
+    }
+
+    #[test]
+    fn activation_and_output_may_be_missing_or_differently_cased() {
+        let model = Mlp::new(&[784, 8, 10], Init::He, 1);
+        let bare = with_metadata(&model, |m| {
+            m.remove("activation");
+            m.remove("output");
+        });
+        assert_eq!(from_bytes("m", &bare).unwrap().0, model);
+        let cased = with_metadata(&model, |m| {
+            m.insert("activation".to_owned(), "ReLU".to_owned());
+            m.insert("output".to_owned(), " Softmax".to_owned());
+        });
+        assert_eq!(from_bytes("m", &cased).unwrap().0, model);
     }
 }

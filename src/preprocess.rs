@@ -8,6 +8,7 @@ use std::path::Path;
 
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, Limits};
+use thiserror::Error;
 
 use crate::data::{PIXELS, SIDE};
 
@@ -22,24 +23,15 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 /// Largest allocation the decoder may make.
 const MAX_DECODE_BYTES: u64 = 256 << 20;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PreprocessError {
     /// The picture is blank or uniform: nothing to classify.
+    #[error("no digit found (the picture is blank or has no contrast)")]
     NoDigit,
-    /// The file could not be read or decoded.
+    /// The file could not be read or decoded: the whole message, naming the file.
+    #[error("{0}")]
     Image(String),
 }
-
-impl fmt::Display for PreprocessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PreprocessError::NoDigit => f.write_str("no digit found (the picture is blank or has no contrast)"),
-            PreprocessError::Image(e) => f.write_str(e),
-        }
-    }
-}
-
-impl std::error::Error for PreprocessError {}
 
 /// Reads a PNG or JPEG with size limits, so that a huge image or a decompression bomb (a small
 /// file claiming a huge picture) is refused from its header, before it is decoded.

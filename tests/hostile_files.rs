@@ -73,12 +73,44 @@ fn data_for(tensors: &[(&str, &str, Vec<u64>, u64)]) -> Vec<u8> {
     vec![0u8; tensors.iter().map(|t| t.3).sum::<u64>() as usize]
 }
 
+/// Distinct f32 values for every element of `tensors` (all F32), in file order: element `k` of
+/// the file holds `k as f32 / 1000`.
+fn counting_f32(tensors: &[(&str, &str, Vec<u64>, u64)]) -> Vec<u8> {
+    let elements = tensors.iter().map(|t| t.3 / 4).sum::<u64>();
+    (0..elements).flat_map(|k| (k as f32 / 1000.0).to_le_bytes()).collect()
+}
+
+/// Checks `model` holds [`counting_f32`]'s values for [`tensors_f32`]: `W{k}` stored as
+/// `(outputs, inputs)` row-major, held as `w[(input, output)]`.
+fn assert_counting_values(model: &Mlp) {
+    assert_eq!(model.sizes(), vec![784, 3, 10]);
+    let mut k = 0u64;
+    for layer in &model.layers {
+        let (inputs, outputs) = (layer.inputs(), layer.outputs());
+        for output in 0..outputs {
+            for input in 0..inputs {
+                assert_eq!(layer.w[(input, output)], k as f32 / 1000.0, "w[({input}, {output})]");
+                k += 1;
+            }
+        }
+        for output in 0..outputs {
+            assert_eq!(layer.b[output], k as f32 / 1000.0, "b[{output}]");
+            k += 1;
+        }
+    }
+}
+
 #[test]
 fn hand_made_model_files_are_read_like_written_ones() {
-    // Guards the helpers: a correct hand-made file loads.
+    // Guards the helpers, and reads a file as Python would write it: no activation or output
+    // metadata (they default to the only ones there are), every value where it belongs.
     let t = tensors_f32();
-    let (model, _) = model_file::from_bytes(NAME, &raw(&header(META, &t), &data_for(&t))).unwrap();
-    assert_eq!(model.sizes(), vec![784, 3, 10]);
+    let (model, info) = model_file::from_bytes(NAME, &raw(&header(META, &t), &counting_f32(&t))).unwrap();
+    assert_counting_values(&model);
+    assert_eq!(info, ModelInfo::default());
+    let explicit = META.replace('}', r#","activation":"relu","output":"softmax"}"#);
+    let (same, _) = model_file::from_bytes(NAME, &raw(&header(&explicit, &t), &counting_f32(&t))).unwrap();
+    assert_eq!(same, model);
 }
 
 #[test]
@@ -175,6 +207,17 @@ fn hand_edited_model_files_are_clear_errors() {
     extra.push(("W3", "F32", vec![10, 10], 400));
     cases.push(("extra tensor", raw(&header(META, &extra), &data_for(&extra)), "tensors"));
 
+    // Another network than the one this program computes.
+    for (key, value) in [
+        ("activation", "tanh"),
+        ("activation", "sigmoid"),
+        ("output", "sigmoid"),
+        ("output", "linear"),
+    ] {
+        let other = META.replace('}', &format!(r#","{key}":"{value}"}}"#));
+        cases.push(("other network", raw(&header(&other, &t), &data), key));
+    }
+
     // Not our format, or a future version.
     let foreign = META.replace("digit-recognizer-mlp", "pytorch");
     cases.push(("other format", raw(&header(&foreign, &t), &data), "format"));
@@ -227,11 +270,17 @@ fn hand_edited_model_files_are_clear_errors() {
 #[test]
 fn broken_config_metadata_is_ignored_not_trusted() {
     // The training config in the metadata is informative: garbage there loses only the info.
-    let meta = META.replace('}', r#","config":"{\"hidden\": [1e999, \"x\"]","preset":"\u0000"}"#);
+    let meta = META.replace(
+        '}',
+        r#","config":"{\"hidden\": [1e999, \"x\"]","preset":"\u0000","dev_accuracy":"lots"}"#,
+    );
     let t = tensors_f32();
-    let (model, info) = model_file::from_bytes(NAME, &raw(&header(&meta, &t), &data_for(&t))).unwrap();
-    assert_eq!(model.sizes(), vec![784, 3, 10]);
+    let (model, info) = model_file::from_bytes(NAME, &raw(&header(&meta, &t), &counting_f32(&t))).unwrap();
+    assert_counting_values(&model);
     assert!(info.config.is_none());
+    assert_eq!(info.dev_accuracy, None);
+    // The preset is only shown; it is kept as written.
+    assert_eq!(info.preset.as_deref(), Some("\0"));
 }
 
 #[test]
@@ -346,9 +395,18 @@ fn empty_and_corrupt_images_are_clear_errors() {
     let e = image_error(&dir.path().join("missing.png"));
     assert!(e.contains("missing.png"), "{e}");
     // A truncated JPEG may still decode (gray where data is missing): that is an answer, not a
-    // crash. Whatever it decodes to, the pipeline must not panic.
+    // crash. Either it decodes to the picture's size, or the error names the file.
     let path = write_file(dir.path(), "cut.jpg", &good_jpeg[..good_jpeg.len() * 2 / 3]);
-    let _ = load_image(&path).and_then(|img| preprocess_image(&img));
+    match load_image(&path) {
+        Ok(img) => {
+            assert_eq!((img.width(), img.height()), (200, 160));
+            match preprocess_image(&img) {
+                Ok(pixels) => assert!(pixels.iter().any(|&v| v > 0)),
+                Err(e) => assert_eq!(e, PreprocessError::NoDigit),
+            }
+        }
+        Err(e) => assert!(e.to_string().contains("cut.jpg"), "{e}"),
+    }
 }
 
 #[test]
@@ -406,10 +464,44 @@ fn blank_and_tiny_pictures_have_no_digit() {
     let mut dot = vec![0u8; 100 * 100];
     dot[4321] = 255;
     let out = preprocess_gray(100, 100, &dot).unwrap();
-    assert!(out.iter().any(|&v| v > 0));
-    // A full-width line, 1 pixel tall: extreme aspect ratio.
+    let (x, y) = ink_centre(&out);
+    assert!(
+        (x - 14.0).abs() <= 1.0 && (y - 14.0).abs() <= 1.0,
+        "dot centred at ({x}, {y})"
+    );
+    // A full-width line, 1 pixel tall: extreme aspect ratio. It becomes a bar 20 pixels wide
+    // (the longer side, as in MNIST), a pixel or two tall, centred.
     let line: Vec<u8> = (0..2000 * 3).map(|i| if i / 2000 == 1 { 255 } else { 0 }).collect();
-    preprocess_gray(2000, 3, &line).unwrap();
+    let out = preprocess_gray(2000, 3, &line).unwrap();
+    let rows_with_ink: Vec<usize> = (0..28)
+        .filter(|r| out[r * 28..(r + 1) * 28].iter().any(|&v| v > 0))
+        .collect();
+    assert!(
+        (1..=2).contains(&rows_with_ink.len()),
+        "rows with ink: {rows_with_ink:?}"
+    );
+    let columns_with_ink = (0..28).filter(|&c| (0..28).any(|r| out[r * 28 + c] > 0)).count();
+    assert!(
+        (19..=21).contains(&columns_with_ink),
+        "{columns_with_ink} columns of ink"
+    );
+    let (x, y) = ink_centre(&out);
+    assert!(
+        (x - 14.0).abs() <= 1.0 && (y - 14.0).abs() <= 1.0,
+        "bar centred at ({x}, {y})"
+    );
+}
+
+/// The intensity-weighted centre `(x, y)` of a 28 x 28 image, in pixel-index coordinates.
+fn ink_centre(pixels: &[u8]) -> (f32, f32) {
+    let (mut sum, mut x, mut y) = (0.0, 0.0, 0.0);
+    for (i, &v) in pixels.iter().enumerate() {
+        let v = f32::from(v);
+        sum += v;
+        x += v * (i % 28) as f32;
+        y += v * (i / 28) as f32;
+    }
+    (x / sum, y / sum)
 }
 
 /// Keeps an image within the limits: a tiny file whose header claims a huge picture is
