@@ -1,7 +1,9 @@
 //! digit-recognizer: a from-scratch MLP for Kaggle's Digit Recognizer (MNIST).
 //!
-//! The core (`data`, `network`, `train`, `model_file`, `preprocess`, `predict`) never touches the
-//! UI; the desktop app (`app`) and the command line (`cli`) are built on its typed API.
+//! Layers, imported one way only: the core (`data`, `network`, `kernels`, `train`, `model_file`,
+//! `preprocess`, `evaluate`, with `atomic`, `embedded` and `bench`) never touches the UI; the
+//! desktop app (`app`, behind the default `gui` feature) is built on the core; the command line
+//! (`cli`) on both; `main` only calls `cli::main`.
 
 #[cfg(feature = "gui")]
 pub mod app;

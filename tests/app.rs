@@ -1,56 +1,21 @@
 //! The desktop app driven headless through its real widgets (egui_kittest: no display, no GPU).
 
+#![cfg(feature = "gui")]
+
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use digit_recognizer::app::App;
-use digit_recognizer::app::files::FakePicker;
-use digit_recognizer::cli::GuiArgs;
+use common::app::{AppHarness, focus_path_field, harness, harness_with, tiny_config, type_path, wait_for};
+use common::{sample_rows, write_csv};
+use digit_recognizer::app::StartupFiles;
+use digit_recognizer::app::test_support::FakePicker;
+use digit_recognizer::data::DataKind;
 use digit_recognizer::model_file::ModelInfo;
-use digit_recognizer::train::{self, Length, Preset, TrainConfig};
+use digit_recognizer::train::{self, Preset, TrainConfig};
 use egui::accesskit::Role;
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-
-fn harness_with(args: GuiArgs, picker: Arc<FakePicker>) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| App::new(cc, args, picker))
-}
-
-fn harness() -> Harness<'static, App> {
-    harness_with(GuiArgs::default(), Arc::new(FakePicker::default()))
-}
-
-/// Steps frames (the worker threads run meanwhile) until `done` holds.
-fn wait_for(h: &mut Harness<'static, App>, what: &str, timeout_s: u64, done: impl Fn(&App) -> bool) {
-    let start = Instant::now();
-    h.step();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(timeout_s),
-            "timed out waiting for {what}; error: {:?}, notice: {:?}",
-            h.state().error(),
-            h.state().notice()
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    h.step();
-}
-
-/// A run that takes a fraction of a second on the embedded sample.
-fn tiny_config(iterations: usize) -> TrainConfig {
-    TrainConfig {
-        hidden: vec![16],
-        length: Length::Iterations(iterations),
-        report_every: 2,
-        dev_size: 500,
-        ..TrainConfig::preset(Preset::Custom)
-    }
-}
+use egui_kittest::kittest::{NodeT, Queryable};
 
 #[test]
 fn starts_with_the_embedded_sample() {
@@ -69,7 +34,7 @@ fn train_streams_progress_into_the_plots() {
     h.get_by_label("Train").click();
     h.step();
     assert!(h.state().is_training(), "pressing Train starts a run");
-    wait_for(&mut h, "the run to finish", 60, |app| !app.is_training());
+    wait_for(&mut h, "the run to finish", |app| !app.is_training());
     let app = h.state();
     // 20 steps reported every 2 steps: 10 points on the current run's curves.
     assert_eq!(app.plots.runs.len(), 1);
@@ -89,7 +54,7 @@ fn train_streams_progress_into_the_plots() {
     // A second run keeps the first as a faded line.
     h.get_by_label("Train").click();
     h.step();
-    wait_for(&mut h, "the second run", 60, |app| !app.is_training());
+    wait_for(&mut h, "the second run", |app| !app.is_training());
     assert_eq!(h.state().plots.runs.len(), 2);
     h.get_by_label("Clear earlier runs").click();
     h.step();
@@ -104,12 +69,10 @@ fn stop_ends_a_run() {
     h.state_mut().settings.config = config;
     h.run_ok();
     h.get_by_label("Train").click();
-    wait_for(&mut h, "the first progress event", 30, |app| {
-        app.plots.current_points() > 0
-    });
+    wait_for(&mut h, "the first progress event", |app| app.plots.current_points() > 0);
     h.get_by_label("Stop").click();
-    wait_for(&mut h, "the run to stop", 30, |app| !app.is_training());
-    let message = h.state().last_run().unwrap().to_string();
+    wait_for(&mut h, "the run to stop", |app| !app.is_training());
+    let message = h.state().last_run().unwrap().to_owned();
     assert!(message.starts_with("stopped at step"), "{message}");
     assert!(h.state().plots.current_points() < 10_000);
 }
@@ -169,40 +132,27 @@ fn drawing_a_stroke_gives_a_prediction() {
     assert!(h.state().canvas.prediction().is_none());
 }
 
-fn open_path_field(h: &mut Harness<'static, App>, path: &Path) {
-    if h.query_by_role_and_label(Role::TextInput, "Path").is_none() {
-        h.get_by_label("Open or save by path").click();
-        h.run_ok();
-    }
-    let field = h.get_by_role_and_label(Role::TextInput, "Path");
-    field.focus();
-    h.step();
-    h.get_by_role_and_label(Role::TextInput, "Path")
-        .type_text(&path.display().to_string());
-    h.step();
-}
-
 #[test]
 fn a_malformed_csv_shows_the_error_and_keeps_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.csv");
-    let header: Vec<String> = std::iter::once("label".to_string())
+    let header: Vec<String> = std::iter::once("label".to_owned())
         .chain((0..784).map(|i| format!("pixel{i}")))
         .collect();
-    let row: Vec<String> = std::iter::once("3".to_string())
+    let row: Vec<String> = std::iter::once("3".to_owned())
         .chain((0..784).map(|i| if i == 100 { "x".into() } else { "0".into() }))
         .collect();
     std::fs::write(&bad, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
 
     let mut h = harness();
     h.run_ok();
-    open_path_field(&mut h, &bad);
+    type_path(&mut h, &bad);
     assert_eq!(h.state().settings.path, bad.display().to_string());
     h.get_by_label("Load training").click();
     h.step();
-    wait_for(&mut h, "the load to fail", 30, |app| !app.busy());
+    wait_for(&mut h, "the load to fail", |app| !app.busy());
 
-    let error = h.state().error().expect("the error is shown").to_string();
+    let error = h.state().error().expect("the error is shown").to_owned();
     assert!(error.contains("bad.csv") && error.contains("line 2"), "{error}");
     h.get_by_label_contains("line 2");
     // The data loaded before stays.
@@ -217,29 +167,23 @@ fn a_malformed_csv_shows_the_error_and_keeps_the_data() {
 fn loads_test_data_and_exports_a_submission() {
     let dir = tempfile::tempdir().unwrap();
     let test_csv = dir.path().join("test.csv");
-    let header: Vec<String> = (0..784).map(|i| format!("pixel{i}")).collect();
-    let mut text = header.join(",") + "\n";
-    for r in 0..3 {
-        let row: Vec<String> = (0..784).map(|i| ((i * 7 + r * 31) % 256).to_string()).collect();
-        text += &(row.join(",") + "\n");
-    }
-    std::fs::write(&test_csv, text).unwrap();
+    write_csv(&test_csv, &sample_rows(DataKind::Test, 0..3));
     let out = dir.path().join("submission.csv");
 
     let mut h = harness();
     h.state_mut()
         .set_model(train::init_model(&tiny_config(1)), ModelInfo::default(), "m".into());
     h.run_ok();
-    open_path_field(&mut h, &test_csv);
+    type_path(&mut h, &test_csv);
     h.get_by_label("Load test").click();
-    wait_for(&mut h, "the test data", 30, |app| app.test_data().is_some());
+    wait_for(&mut h, "the test data", |app| app.test_data().is_some());
     assert_eq!(h.state().test_data().unwrap().dataset.rows(), 3);
 
     h.state_mut().settings.path = out.display().to_string();
     h.step();
     h.get_by_label("Export submission").click();
-    wait_for(&mut h, "the export", 30, |app| !app.busy());
-    let notice = h.state().notice().unwrap_or_default().to_string();
+    wait_for(&mut h, "the export", |app| !app.busy());
+    let notice = h.state().notice().unwrap_or_default().to_owned();
     assert!(notice.contains("Wrote 3 predictions"), "{notice}");
     let written = std::fs::read_to_string(&out).unwrap();
     let lines: Vec<&str> = written.lines().collect();
@@ -252,7 +196,7 @@ fn loads_test_data_and_exports_a_submission() {
     h.state_mut().settings.path = saved.display().to_string();
     h.step();
     h.get_by_label("Save model").click();
-    wait_for(&mut h, "the save", 30, |app| !app.busy());
+    wait_for(&mut h, "the save", |app| !app.busy());
     let (model, _) = digit_recognizer::model_file::load(&saved).unwrap();
     assert_eq!(model.sizes(), vec![784, 16, 10]);
     assert!(h.state().notice().unwrap().contains("Saved the model"));
@@ -264,7 +208,7 @@ fn no_dialog_points_to_the_path_field() {
     let mut h = harness();
     h.run_ok();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
-    wait_for(&mut h, "the dialog answer", 10, |app| {
+    wait_for(&mut h, "the dialog answer", |app| {
         app.notice().is_some_and(|n| n.contains("no file chosen"))
     });
     h.run_ok();
@@ -276,21 +220,16 @@ fn no_dialog_points_to_the_path_field() {
 fn dialog_answer_loads_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("train.csv");
-    let data = digit_recognizer::embedded::sample()
-        .unwrap()
-        .select(&(0..50).collect::<Vec<_>>());
-    let mut bytes = Vec::new();
-    digit_recognizer::data::write_csv(&data, &mut bytes).unwrap();
-    std::fs::write(&path, bytes).unwrap();
+    write_csv(&path, &sample_rows(DataKind::Train, 0..50));
 
     let picker = Arc::new(FakePicker::default());
     *picker.answer.lock().unwrap() = Some(path);
-    let mut h = harness_with(GuiArgs::default(), picker);
+    let mut h = harness_with(StartupFiles::default(), picker);
     h.run_ok();
     h.get_by_label("File").click();
     h.run_ok();
     h.get_by_label_contains("Open training CSV").click();
-    wait_for(&mut h, "the training data", 30, |app| {
+    wait_for(&mut h, "the training data", |app| {
         app.train_data().is_some_and(|d| d.dataset.rows() == 50)
     });
     assert_eq!(h.state().train_data().unwrap().name, "train.csv");
@@ -301,7 +240,7 @@ fn samples_confusion_and_weights_views() {
     let mut h = harness();
     let model = train::init_model(&tiny_config(1));
     h.state_mut().set_model(model, ModelInfo::default(), "random".into());
-    wait_for(&mut h, "the dev predictions", 30, |app| app.evaluation().is_some());
+    wait_for(&mut h, "the dev predictions", |app| app.evaluation().is_some());
     h.get_by_label("Samples").click();
     h.run_ok();
     // 24 samples with captions, and the confusion matrix.
@@ -339,16 +278,8 @@ impl egui::DroppedFile for Dropped {
 fn dropped_files_are_routed_by_content() {
     let dir = tempfile::tempdir().unwrap();
     // A test CSV (no label column) and a model file.
-    let rows = digit_recognizer::embedded::sample().unwrap().select(&[0, 1, 2, 3]);
-    let test = digit_recognizer::data::Dataset {
-        kind: digit_recognizer::data::DataKind::Test,
-        pixels: rows.pixels,
-        labels: Vec::new(),
-    };
     let csv = dir.path().join("dropped.csv");
-    let mut bytes = Vec::new();
-    digit_recognizer::data::write_csv(&test, &mut bytes).unwrap();
-    std::fs::write(&csv, bytes).unwrap();
+    write_csv(&csv, &sample_rows(DataKind::Test, 0..4));
     let model_path = dir.path().join("dropped.safetensors");
     let model = train::init_model(&tiny_config(1));
     digit_recognizer::model_file::save(&model_path, &model, &ModelInfo::default()).unwrap();
@@ -358,7 +289,7 @@ fn dropped_files_are_routed_by_content() {
     h.input_mut().dropped_files.push(Arc::new(Dropped(csv)));
     h.input_mut().dropped_files.push(Arc::new(Dropped(model_path)));
     h.step();
-    wait_for(&mut h, "both files", 30, |app| !app.busy());
+    wait_for(&mut h, "both files", |app| !app.busy());
     assert_eq!(
         h.state().test_data().map(|t| t.dataset.rows()),
         Some(4),
@@ -381,12 +312,12 @@ fn divergence_is_explained_and_the_last_good_model_kept() {
     h.state_mut().settings.config = config;
     h.run_ok();
     h.get_by_label("Train").click();
-    wait_for(&mut h, "the run to end", 60, |app| !app.is_training());
+    wait_for(&mut h, "the run to end", |app| !app.is_training());
     let error = h
         .state()
         .error()
         .unwrap_or_else(|| panic!("no error; run: {:?}", h.state().last_run()))
-        .to_string();
+        .to_owned();
     assert!(
         error.contains("diverged at step") && error.contains("smaller alpha"),
         "{error}"
@@ -394,4 +325,188 @@ fn divergence_is_explained_and_the_last_good_model_kept() {
     assert!(h.get_all_by_label_contains("diverged at step").count() >= 1);
     let model = &h.state().model().unwrap().model;
     assert!(model.is_finite(), "the last good model is kept");
+}
+
+/// Opens the drop-down labelled `combo` and clicks its option `option`.
+fn choose(h: &mut AppHarness, combo: &str, option: &str) {
+    h.get_by_role_and_label(Role::ComboBox, combo).click();
+    h.run_ok();
+    h.query_all_by_label(option)
+        .find(|n| n.accesskit_node().role() != Role::ComboBox)
+        .unwrap_or_else(|| panic!("{combo} has no option {option}"))
+        .click();
+    h.run_ok();
+}
+
+/// The text a drop-down shows.
+fn shown(h: &AppHarness, combo: &str) -> String {
+    h.get_by_role_and_label(Role::ComboBox, combo)
+        .value()
+        .unwrap_or_default()
+}
+
+/// The options a drop-down offers.
+fn options(h: &mut AppHarness, combo: &str) -> Vec<String> {
+    h.get_by_role_and_label(Role::ComboBox, combo).click();
+    h.run_ok();
+    let mut names = Vec::new();
+    for name in [
+        "seed", "best", "custom", "gd", "momentum", "adam", "uniform", "he", "xavier",
+    ] {
+        if h.query_all_by_label(name)
+            .any(|n| n.accesskit_node().role() != Role::ComboBox)
+        {
+            names.push(name.to_owned());
+        }
+    }
+    h.key_press(egui::Key::Escape);
+    h.run_ok();
+    names
+}
+
+#[test]
+fn drop_downs_offer_the_command_line_choices() {
+    let mut h = harness();
+    h.run_ok();
+    assert_eq!(options(&mut h, "Preset"), ["seed", "best"], "custom is not offered");
+    assert_eq!(options(&mut h, "Optimizer"), ["gd", "momentum", "adam"]);
+    assert_eq!(options(&mut h, "Init"), ["uniform", "he", "xavier"]);
+}
+
+#[test]
+fn reset_returns_to_the_preset_the_user_started_from() {
+    let mut h = harness();
+    h.run_ok();
+    choose(&mut h, "Preset", "best");
+    assert_eq!(h.state().settings.config, TrainConfig::preset(Preset::Best));
+
+    // An edit keeps the preset and shows it as edited.
+    h.get_by_role_and_label(Role::Slider, "alpha").set_value_accesskit(0.05);
+    h.run_ok();
+    let config = &h.state().settings.config;
+    assert_eq!(config.alpha, 0.05);
+    assert_eq!(config.preset, Preset::Best, "an edit does not forget the preset");
+    assert_eq!(config.effective_preset(), Preset::Custom);
+    assert_eq!(shown(&h, "Preset"), "best (edited)");
+
+    h.get_by_label("Reset").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.config, TrainConfig::preset(Preset::Best));
+    assert!(
+        h.state().notice().unwrap().contains("best preset"),
+        "{:?}",
+        h.state().notice()
+    );
+    assert_eq!(shown(&h, "Preset"), "best");
+
+    // Choosing the edited preset again restores it too.
+    h.get_by_role_and_label(Role::Slider, "alpha").set_value_accesskit(0.2);
+    h.run_ok();
+    assert_eq!(shown(&h, "Preset"), "best (edited)");
+    choose(&mut h, "Preset", "best");
+    assert_eq!(h.state().settings.config, TrainConfig::preset(Preset::Best));
+}
+
+#[test]
+fn settings_saved_as_custom_reset_to_seed() {
+    let mut h = harness();
+    // What older versions saved after any edit.
+    h.state_mut().settings.config = TrainConfig {
+        alpha: 0.3,
+        hidden: vec![32],
+        ..TrainConfig::preset(Preset::Custom)
+    };
+    h.run_ok();
+    assert_eq!(shown(&h, "Preset"), "custom");
+    h.get_by_label("Reset").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.config, TrainConfig::preset(Preset::Seed));
+    // The hidden-layer field follows the reset.
+    assert_eq!(
+        h.get_by_role_and_label(Role::TextInput, "Hidden layers")
+            .value()
+            .as_deref(),
+        Some("10")
+    );
+}
+
+#[test]
+fn a_trained_model_records_whether_its_recipe_was_edited() {
+    let mut h = harness();
+    // The seed preset with a smaller network and fewer iterations: an edited seed.
+    h.state_mut().settings.config = tiny_config(4);
+    h.run_ok();
+    assert_eq!(shown(&h, "Preset"), "seed (edited)");
+    h.get_by_label("Train").click();
+    h.step();
+    wait_for(&mut h, "the run", |app| !app.is_training());
+    let info = &h.state().model().unwrap().info;
+    assert_eq!(info.preset.as_deref(), Some("custom"));
+    assert_eq!(
+        info.config.as_ref().unwrap().preset,
+        Preset::Seed,
+        "the starting point is kept"
+    );
+    assert_eq!(h.state().settings.config.preset, Preset::Seed);
+}
+
+#[test]
+fn a_pasted_path_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pasted.csv");
+    write_csv(&path, &sample_rows(DataKind::Train, 0..40));
+
+    let mut h = harness();
+    h.run_ok();
+    focus_path_field(&mut h);
+    // What eframe sends for Ctrl+V (or a middle click) with a path on the clipboard.
+    h.event(egui::Event::Paste(path.display().to_string()));
+    h.step();
+    assert_eq!(h.state().settings.path, path.display().to_string());
+    h.get_by_label("Load training").click();
+    wait_for(&mut h, "the pasted file", |app| {
+        app.train_data().is_some_and(|d| d.dataset.rows() == 40)
+    });
+    assert_eq!(h.state().train_data().unwrap().name, "pasted.csv");
+}
+
+#[test]
+fn export_without_test_data_asks_for_the_test_csv_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let test_csv = dir.path().join("test.csv");
+    write_csv(&test_csv, &sample_rows(DataKind::Test, 0..6));
+    let picker = Arc::new(FakePicker::default());
+    *picker.answer.lock().unwrap() = Some(test_csv);
+
+    let mut h = harness_with(StartupFiles::default(), picker.clone());
+    h.run_ok();
+    assert!(h.state().test_data().is_none());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::E);
+    wait_for(&mut h, "the test data", |app| app.test_data().is_some());
+    // Then the export dialog: the fake answers nothing the second time, as a cancelled dialog.
+    wait_for(&mut h, "the export dialog", |app| {
+        app.notice().is_some_and(|n| n.contains("no file chosen"))
+    });
+    use digit_recognizer::app::FileAction;
+    assert_eq!(
+        *picker.asked.lock().unwrap(),
+        [FileAction::OpenTest, FileAction::ExportSubmission]
+    );
+    assert!(h.state().notice().unwrap().starts_with("Export submission"));
+}
+
+#[test]
+fn startup_files_load_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = dir.path().join("start.csv");
+    write_csv(&train_csv, &sample_rows(DataKind::Train, 0..30));
+    let files = StartupFiles {
+        train: Some(train_csv),
+        ..StartupFiles::default()
+    };
+    let mut h = harness_with(files, Arc::new(FakePicker::default()));
+    wait_for(&mut h, "the training file", |app| {
+        app.train_data().is_some_and(|d| d.name == "start.csv")
+    });
+    assert_eq!(h.state().train_data().unwrap().dataset.rows(), 30);
 }

@@ -1,112 +1,39 @@
 //! The app under abuse: its real widgets clicked in seeded random order while training runs, with
 //! the state checked after every step; and panics inside worker threads reported as errors.
 
-use std::path::{Path, PathBuf};
+#![cfg(feature = "gui")]
+
+mod common;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use digit_recognizer::app::App;
-use digit_recognizer::app::files::FakePicker;
+use common::app::{AppHarness as H, harness, wait_for, with_path};
+use common::{sample_rows, write_csv};
 use digit_recognizer::app::worker::Job;
-use digit_recognizer::cli::GuiArgs;
 use digit_recognizer::data::{DataKind, Dataset};
 use digit_recognizer::evaluate::Evaluation;
 use digit_recognizer::network::Mlp;
-use digit_recognizer::train::{self, Length, Preset, StopReason, TrainConfig, TrainControl};
+use digit_recognizer::train::{self, Length, StopReason, TrainConfig, TrainControl};
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
-type H = Harness<'static, App>;
-
-fn harness() -> H {
-    let picker = Arc::new(FakePicker::default());
-    Harness::builder()
-        .with_size([1400.0, 900.0])
-        .build_eframe(move |cc| App::new(cc, GuiArgs::default(), picker))
-}
-
-/// Steps frames (the workers run meanwhile) until `done` holds; fails after `timeout_s`.
-fn wait_for(h: &mut H, what: &str, timeout_s: u64, done: impl Fn(&App) -> bool) {
-    let start = Instant::now();
-    h.step();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(timeout_s),
-            "timed out after {timeout_s} s waiting for {what}; error: {:?}, notice: {:?}, state: {:?}",
-            h.state().error(),
-            h.state().notice(),
-            h.state().state_for_tests()
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-}
-
-/// A run of a fraction of a second on the embedded sample.
+/// A run of a fraction of a second on the embedded sample, in mini-batches.
 fn tiny_config(iterations: usize, seed: u64, dev_size: usize) -> TrainConfig {
     TrainConfig {
-        hidden: vec![16],
-        length: Length::Iterations(iterations),
         batch_size: 64,
-        report_every: 2,
         dev_size,
         seed,
-        ..TrainConfig::preset(Preset::Custom)
+        ..common::app::tiny_config(iterations)
     }
 }
 
-/// SplitMix64: a seeded stream, enough for choosing actions.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-fn write_csv(path: &Path, data: &Dataset) {
-    let mut bytes = Vec::new();
-    digit_recognizer::data::write_csv(data, &mut bytes).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
-/// Writes labelled rows as a Kaggle test file (pixels only).
-fn write_test_csv(path: &Path, rows: Dataset) {
-    let test = Dataset {
-        kind: DataKind::Test,
-        pixels: rows.pixels,
-        labels: Vec::new(),
-    };
-    write_csv(path, &test);
-}
-
-fn open_path_field(h: &mut H) {
-    if h.query_by_role_and_label(Role::TextInput, "Path").is_none() {
-        h.get_by_label("Open or save by path").click();
-        h.step();
-        h.step();
-    }
-}
-
-/// Clicks a path-field button with `path` typed in the field.
-fn with_path(h: &mut H, button: &str, path: &Path) {
-    open_path_field(h);
-    h.state_mut().settings.path = path.display().to_string();
-    h.step();
-    h.get_by_label(button).click();
-    h.step();
+/// Whether a run of `config` ends by itself in well under a second (a preset may take minutes).
+fn is_tiny(config: &TrainConfig) -> bool {
+    config.hidden == [16] && matches!(config.length, Length::Iterations(n) if n <= 100)
 }
 
 fn is_disabled(h: &H, label: &str) -> bool {
@@ -233,7 +160,7 @@ impl Checker {
     fn run_ended(&mut self, h: &H, started: Started, step: usize) {
         let ctx = format!("step {step} (run ended)");
         let app = h.state();
-        let message = app.last_run().unwrap_or_default().to_string();
+        let message = app.last_run().unwrap_or_default().to_owned();
         let Some(model) = app.model() else {
             panic!("{ctx}: no model after the run: {message}");
         };
@@ -274,21 +201,13 @@ impl Checker {
 fn random_clicks_while_training_keep_the_state_consistent() {
     let started_at = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let sample = digit_recognizer::embedded::sample().unwrap();
-    // Two training files to switch between, and a test file for the submission.
+    // Two training files to switch between (one gzip), and a test file for the submission.
     let train_a = dir.path().join("train_a.csv");
     let train_b = dir.path().join("train_b.csv.gz");
-    write_csv(&train_a, &sample.select(&(0..1200).collect::<Vec<_>>()));
-    {
-        use std::io::Write;
-        let mut bytes = Vec::new();
-        digit_recognizer::data::write_csv(&sample.select(&(1200..2000).collect::<Vec<_>>()), &mut bytes).unwrap();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&bytes).unwrap();
-        std::fs::write(&train_b, gz.finish().unwrap()).unwrap();
-    }
+    write_csv(&train_a, &sample_rows(DataKind::Train, 0..1200));
+    write_csv(&train_b, &sample_rows(DataKind::Train, 1200..2000));
     let test_csv = dir.path().join("test.csv");
-    write_test_csv(&test_csv, sample.select(&(2000..2300).collect::<Vec<_>>()));
+    write_csv(&test_csv, &sample_rows(DataKind::Test, 2000..2300));
     let submission = dir.path().join("submission.csv");
     let steps: usize = std::env::var("ABUSE_STEPS")
         .ok()
@@ -303,9 +222,9 @@ fn random_clicks_while_training_keep_the_state_consistent() {
     h.state_mut().settings.config = tiny_config(40, 1, 500);
     h.step();
     with_path(&mut h, "Load test", &test_csv);
-    wait_for(&mut h, "the test data", 30, |app| app.test_data().is_some());
+    wait_for(&mut h, "the test data", |app| app.test_data().is_some());
 
-    let mut rng = Rng(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut checker = Checker {
         checked_eval: None,
         completed_runs: 0,
@@ -319,7 +238,7 @@ fn random_clicks_while_training_keep_the_state_consistent() {
     let mut exports_while_training = 0;
 
     for step in 0..steps {
-        let action = match rng.below(100) {
+        let action = match rng.random_range(0..100) {
             0..=17 => "train",
             18..=27 => "stop",
             28..=35 => "pause",
@@ -376,7 +295,7 @@ fn random_clicks_while_training_keep_the_state_consistent() {
             }
             "alpha" => {
                 // Log-uniform over the slider's range, 1e-4..=1 (the top end diverges with Adam).
-                let alpha = 10f64.powf(-4.0 + 4.0 * rng.unit());
+                let alpha = 10f64.powf(rng.random_range(-4.0..=0.0));
                 let before = h.state().settings.config.alpha;
                 h.get_by_role_and_label(Role::Slider, "alpha")
                     .set_value_accesskit(alpha);
@@ -389,7 +308,7 @@ fn random_clicks_while_training_keep_the_state_consistent() {
                 }
             }
             "preset" => {
-                let choice = ["seed", "best", "custom"][rng.below(3) as usize];
+                let choice = ["seed", "best"][rng.random_range(0..2)];
                 h.get_by_role_and_label(Role::ComboBox, "Preset").click();
                 h.step();
                 h.step();
@@ -407,15 +326,15 @@ fn random_clicks_while_training_keep_the_state_consistent() {
             "tiny config" => {
                 // What a user does by typing into the fields, which are only enabled between runs.
                 if !was_training {
-                    let iterations = 4 + rng.below(60) as usize;
-                    let seed = 1 + rng.below(2);
-                    let dev = [300, 500][rng.below(2) as usize];
+                    let iterations = rng.random_range(4..64);
+                    let seed = rng.random_range(1..=2);
+                    let dev = [300, 500][rng.random_range(0..2)];
                     h.state_mut().settings.config = tiny_config(iterations, seed, dev);
                 }
                 h.step();
             }
             "open data" => {
-                let path = if rng.below(2) == 0 { &train_a } else { &train_b };
+                let path = if rng.random::<bool>() { &train_a } else { &train_b };
                 with_path(&mut h, "Load training", path);
                 loads_while_training += usize::from(was_training);
             }
@@ -425,20 +344,25 @@ fn random_clicks_while_training_keep_the_state_consistent() {
                 exports_while_training += usize::from(was_training);
             }
             "wait for the run" => {
-                if was_training {
-                    let deadline = Instant::now() + Duration::from_secs(2);
-                    while h.state().is_training() && Instant::now() < deadline {
+                if h.state().is_training() {
+                    if h.state().state_for_tests().paused {
+                        h.get_by_label("Resume").click();
                         h.step();
-                        std::thread::sleep(Duration::from_millis(5));
                     }
-                    if h.state().is_training() {
-                        if h.state().state_for_tests().paused {
-                            h.get_by_label("Resume").click();
+                    if started.as_ref().is_some_and(|s| is_tiny(&s.config)) {
+                        // It ends by itself, however long a busy machine takes.
+                        wait_for(&mut h, "a tiny run to finish", |app| !app.is_training());
+                    } else {
+                        // A preset may take minutes: give it a moment, then Stop must end it.
+                        let deadline = Instant::now() + Duration::from_secs(2);
+                        while h.state().is_training() && Instant::now() < deadline {
                             h.step();
+                            std::thread::sleep(Duration::from_millis(5));
                         }
-                        // A big preset: Stop must end it quickly.
-                        h.get_by_label("Stop").click();
-                        wait_for(&mut h, "Stop to end the run", 10, |app| !app.is_training());
+                        if h.state().is_training() {
+                            h.get_by_label("Stop").click();
+                            wait_for(&mut h, "Stop to end the run", |app| !app.is_training());
+                        }
                     }
                 }
                 h.step();
@@ -454,7 +378,7 @@ fn random_clicks_while_training_keep_the_state_consistent() {
                 h.step();
             }
             _ => {
-                std::thread::sleep(Duration::from_millis(rng.below(20)));
+                std::thread::sleep(Duration::from_millis(rng.random_range(0..20)));
                 h.step();
             }
         }
@@ -477,11 +401,43 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         }
         h.get_by_label("Stop").click();
     }
-    wait_for(&mut h, "all work to end", 30, |app| !app.busy());
+    wait_for(&mut h, "all work to end", |app| !app.busy());
     if let Some(s) = started.take() {
         checker.run_ended(&h, s, steps);
     }
     assert_eq!(h.state().state_for_tests().train_threads, 0);
+
+    // Loading and exporting while a run trains, whatever the random walk did: a run too long
+    // to end by itself, a load and an export during it, then Stop.
+    let mut config = tiny_config(20, 1, 500);
+    config.length = Length::Iterations(1_000_000);
+    h.state_mut().settings.config = config.clone();
+    h.step();
+    let dataset = h.state().train_data().unwrap().dataset.clone();
+    h.get_by_label("Train").click();
+    h.step();
+    started = Some(Started {
+        config,
+        dataset,
+        alpha_changed: false,
+    });
+    assert!(h.state().is_training());
+    with_path(&mut h, "Load training", &train_b);
+    with_path(&mut h, "Export submission", &submission);
+    assert!(h.state().is_training(), "the run outlasts the clicks");
+    loads_while_training += 1;
+    exports_while_training += 1;
+    exports += 1;
+    wait_for(&mut h, "the load and the export", |app| {
+        app.state_for_tests().tasks == 0
+    });
+    checker.invariants(&h, &started, steps, "load and export while training");
+    assert!(h.state().is_training());
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "Stop to end the long run", |app| !app.is_training());
+    checker.run_ended(&h, started.take().unwrap(), steps);
+    assert_eq!(h.state().train_data().unwrap().name, "train_b.csv.gz");
+
     h.state_mut().settings.config = tiny_config(20, 1, 500);
     h.step();
     let dataset = h.state().train_data().unwrap().dataset.clone();
@@ -496,9 +452,9 @@ fn random_clicks_while_training_keep_the_state_consistent() {
     });
     h.step();
     checker.invariants(&h, &started, steps, "final train");
-    wait_for(&mut h, "the final run", 30, |app| !app.is_training());
+    wait_for(&mut h, "the final run", |app| !app.is_training());
     checker.run_ended(&h, started.take().unwrap(), steps);
-    wait_for(&mut h, "the final evaluation", 30, |app| app.evaluation().is_some());
+    wait_for(&mut h, "the final evaluation", |app| app.evaluation().is_some());
     checker.invariants(&h, &started, steps, "final");
 
     // The last export (if any) is a complete submission; no temporary files are left behind.
@@ -532,11 +488,10 @@ fn random_clicks_while_training_keep_the_state_consistent() {
 #[test]
 fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = digit_recognizer::embedded::sample().unwrap();
     let train_csv = dir.path().join("train.csv");
-    write_csv(&train_csv, &sample.select(&(0..300).collect::<Vec<_>>()));
+    write_csv(&train_csv, &sample_rows(DataKind::Train, 0..300));
     let test_csv = dir.path().join("test.csv");
-    write_test_csv(&test_csv, sample.select(&(0..5).collect::<Vec<_>>()));
+    write_csv(&test_csv, &sample_rows(DataKind::Test, 0..5));
     let submission = dir.path().join("submission.csv");
 
     let mut h = harness();
@@ -544,8 +499,8 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     h.step();
     h.get_by_label("Train").click();
     h.step();
-    wait_for(&mut h, "the first run", 30, |app| !app.is_training());
-    wait_for(&mut h, "its evaluation", 30, |app| app.evaluation().is_some());
+    wait_for(&mut h, "the first run", |app| !app.is_training());
+    wait_for(&mut h, "its evaluation", |app| app.evaluation().is_some());
     let model = h.state().model().unwrap().model.clone();
     let data = h.state().train_data().unwrap().dataset.clone();
     let points = h.state().plots.current_points();
@@ -558,8 +513,8 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     h.step();
     h.get_by_label("Train").click();
     h.step();
-    wait_for(&mut h, "the crashed run to end", 30, |app| !app.is_training());
-    let error = h.state().error().expect("the panic is shown as an error").to_string();
+    wait_for(&mut h, "the crashed run to end", |app| !app.is_training());
+    let error = h.state().error().expect("the panic is shown as an error").to_owned();
     assert!(
         error.contains("Internal error while training") && error.contains("injected fault"),
         "{error}"
@@ -587,17 +542,17 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     // Loading data panics: the task ends, the data stays.
     h.state().inject_panic(Job::LoadData);
     with_path(&mut h, "Load training", &train_csv);
-    wait_for(&mut h, "the crashed load", 30, |app| !app.busy());
+    wait_for(&mut h, "the crashed load", |app| !app.busy());
     h.get_by_label_contains("Internal error while loading data");
     assert!(Arc::ptr_eq(&h.state().train_data().unwrap().dataset, &data));
     assert_eq!(h.state().state_for_tests().tasks, 0, "no task left spinning");
 
     // Exporting panics: nothing is written.
     with_path(&mut h, "Load test", &test_csv);
-    wait_for(&mut h, "the test data", 30, |app| app.test_data().is_some());
+    wait_for(&mut h, "the test data", |app| app.test_data().is_some());
     h.state().inject_panic(Job::Export);
     with_path(&mut h, "Export submission", &submission);
-    wait_for(&mut h, "the crashed export", 30, |app| !app.busy());
+    wait_for(&mut h, "the crashed export", |app| !app.busy());
     h.get_by_label_contains("Internal error while exporting");
     assert!(!submission.exists());
 
@@ -605,7 +560,7 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     h.state().inject_panic(Job::Evaluate);
     h.state_mut()
         .set_model(Mlp::clone(&model), Default::default(), "reopened".into());
-    wait_for(&mut h, "the crashed evaluation", 30, |app| {
+    wait_for(&mut h, "the crashed evaluation", |app| {
         app.error().is_some_and(|e| e.contains("predicting the dev set"))
     });
 
@@ -615,7 +570,7 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     h.get_by_label("Train").click();
     h.step();
     assert!(h.state().is_training());
-    wait_for(&mut h, "a run after the crashes", 30, |app| !app.is_training());
+    wait_for(&mut h, "a run after the crashes", |app| !app.is_training());
     assert!(
         h.state().last_run().unwrap().starts_with("finished"),
         "{:?}",
@@ -623,8 +578,8 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     );
     assert!(h.state().plots.current_points() > 0 && points > 0);
     assert!(!Arc::ptr_eq(&h.state().model().unwrap().model, &model));
-    wait_for(&mut h, "its evaluation", 30, |app| app.evaluation().is_some());
+    wait_for(&mut h, "its evaluation", |app| app.evaluation().is_some());
     with_path(&mut h, "Export submission", &submission);
-    wait_for(&mut h, "the export", 30, |app| !app.busy());
+    wait_for(&mut h, "the export", |app| !app.busy());
     assert_eq!(std::fs::read_to_string(&submission).unwrap().lines().count(), 6);
 }

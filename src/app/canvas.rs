@@ -239,7 +239,7 @@ impl DrawingCanvas {
             match &mut self.input_texture {
                 Some(t) => t.set(image, TextureOptions::NEAREST),
                 None => {
-                    self.input_texture = Some(ui.ctx().load_texture("canvas_input", image, TextureOptions::NEAREST))
+                    self.input_texture = Some(ui.ctx().load_texture("canvas_input", image, TextureOptions::NEAREST));
                 }
             }
         }

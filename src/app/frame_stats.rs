@@ -1,6 +1,7 @@
-//! Frame-time measurement. Always collects (cheap); with `DIGIT_RECOGNIZER_FRAME_STATS=1` the app
-//! repaints continuously while training (to measure the frame rate it can reach, not the rate
-//! events happen to arrive), shows the numbers in the status bar and logs them to stderr every 5 s.
+//! Frame-time measurement. While a run trains it always collects (cheap: two numbers a frame)
+//! and keeps a summary every 5 s, shown nowhere. With `DIGIT_RECOGNIZER_FRAME_STATS=1` the app
+//! also repaints continuously while training (to measure the frame rate it can reach, not the
+//! rate events happen to arrive), shows the summary in the status bar and logs it to stderr.
 //! With `=always` it measures when idle too (a baseline for the renderer alone).
 
 use std::time::{Duration, Instant};
@@ -13,12 +14,13 @@ pub struct FrameStats {
     /// `=always`: measure (and repaint continuously) when idle too, for a baseline.
     pub always: bool,
     last_frame: Option<Instant>,
-    /// Time between frame starts (ms), while training.
+    /// Time between frame starts (ms) in the current 5-second window.
     intervals: Vec<f32>,
     /// CPU time of each frame (ms): ui + tessellation + painting, as eframe measures it.
     cpu: Vec<f32>,
     window_start: Instant,
-    /// The last summary: (label, p50 interval, p95 interval, p50 cpu, p95 cpu, frames).
+    /// The last window's summary line: what was measured, frames, interval and CPU-time
+    /// percentiles.
     pub summary: Option<String>,
 }
 
@@ -36,10 +38,11 @@ impl FrameStats {
         }
     }
 
-    /// Call once per frame.
-    pub fn frame(&mut self, cpu_seconds: Option<f32>, training: Option<&str>) {
+    /// Call once per frame with eframe's CPU time of the previous frame and what is being
+    /// measured (the run's label, "idle", or `None` to measure nothing and reset).
+    pub fn frame(&mut self, cpu_seconds: Option<f32>, measuring: Option<&str>) {
         let now = Instant::now();
-        let Some(label) = training else {
+        let Some(label) = measuring else {
             self.last_frame = None;
             self.intervals.clear();
             self.cpu.clear();

@@ -1,4 +1,5 @@
-//! Live loss and accuracy curves; earlier runs stay as faded lines named by their config.
+//! Live loss and accuracy curves against the step; earlier runs (up to 8 in all) stay as faded
+//! lines, each named by its number and config label ("#2 784-16-10 gd full a=0.1").
 
 use egui::Color32;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
@@ -30,12 +31,10 @@ const TRAIN: Color32 = Color32::from_rgb(70, 140, 240);
 const DEV: Color32 = Color32::from_rgb(60, 190, 90);
 /// Earlier runs keep only a little of their colour.
 const FADE: f32 = 0.35;
-// No plot background: under software rendering (Mesa llvmpipe) the extra full-area fill cost about
-// a third of the frame time (22 -> 31 fps idle on the Training tab at 1400x900, measured here).
 /// Grid lines at least this far apart (egui_plot's default 8 px draws hundreds of faint lines, which
 /// costs frame time under software rendering).
 const GRID_SPACING: egui::Rangef = egui::Rangef { min: 28.0, max: 300.0 };
-/// Earlier runs kept on the plot.
+/// Runs kept on the plot, the current one included (older ones are dropped).
 const MAX_RUNS: usize = 8;
 
 impl PlotsPanel {
@@ -72,7 +71,8 @@ impl PlotsPanel {
         self.runs.extend(keep);
     }
 
-    /// Points of the current run's loss curve (for tests and the status bar).
+    /// Points of the current run's loss curve.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn current_points(&self) -> usize {
         self.runs.last().map_or(0, |r| r.loss.len())
     }
@@ -97,6 +97,9 @@ impl PlotsPanel {
         let height = ((ui.available_height() - 10.0) / 2.0).max(120.0);
         let link = ui.scope_id().with("plots_x");
         let last = self.runs.len().saturating_sub(1);
+        // No plot background: under software rendering (Mesa llvmpipe) the extra full-area fill
+        // cost about a third of the frame time (22 -> 31 fps idle on the Training tab at
+        // 1400x900, measured here).
         Plot::new("loss_plot")
             .show_background(false)
             .height(height)

@@ -1,9 +1,13 @@
 //! Training controls: preset, hyper-parameters and the Train / Pause / Stop / Reset buttons.
+//!
+//! The drop-downs list the same choices as the command line's flags (the enums' `clap::ValueEnum`
+//! variants). Editing a setting keeps the preset the user started from (`config.preset`) and
+//! shows it as e.g. "best (edited)"; Reset returns to that preset.
 
+use clap::ValueEnum;
 use egui::RichText;
 
-use crate::network::Init;
-use crate::train::{Length, Optimizer, Preset, Schedule, TrainConfig};
+use crate::train::{Length, Preset, Schedule, TrainConfig, parse_hidden};
 
 /// What the user asked for this frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,45 +33,22 @@ pub struct RunState {
 #[derive(Default)]
 pub struct TrainingPanel {
     /// The hidden sizes as typed (e.g. "512,256").
-    hidden_text: Option<String>,
+    hidden_text: String,
     hidden_error: Option<String>,
 }
 
 impl TrainingPanel {
     pub fn ui(&mut self, ui: &mut egui::Ui, config: &mut TrainConfig, run: RunState) -> Option<TrainAction> {
         let mut action = None;
-        let before = config.clone();
-        let mut preset_changed = false;
-        let hidden_text = self.hidden_text.get_or_insert_with(|| hidden_string(&config.hidden));
-
         // Not while training: a preset sets the fields that are locked during a run, and its alpha
         // would show on the slider without reaching the run.
         ui.add_enabled_ui(!run.training, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Preset");
-                let mut preset = config.preset;
-                egui::ComboBox::from_id_salt("preset")
-                    .selected_text(preset.to_string())
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut preset, Preset::Seed, "seed").on_hover_text(
-                            "The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations",
-                        );
-                        ui.selectable_value(&mut preset, Preset::Best, "best").on_hover_text(
-                            "784-512-256-10, Adam, mini-batches of 128, cosine decay, L2, dropout 0.1, 1-pixel shifts, 20 epochs",
-                        );
-                        ui.selectable_value(&mut preset, Preset::Custom, "custom");
-                    })
-                    .response
-                    .labelled_by(label.id);
-                if preset != config.preset {
-                    preset_changed = true;
-                    if preset == Preset::Custom {
-                        config.preset = Preset::Custom;
-                    } else {
-                        *config = TrainConfig::preset(preset);
-                        *hidden_text = hidden_string(&config.hidden);
-                        self.hidden_error = None;
-                    }
+                // Choosing a preset (also the one edited) restores all its settings.
+                if let Some(preset) = pick_value(ui, "preset", &preset_text(config), &config.preset, label.id) {
+                    *config = TrainConfig::preset(preset);
+                    self.hidden_error = None;
                 }
             });
         });
@@ -84,15 +65,20 @@ impl TrainingPanel {
             action = Some(TrainAction::Alpha(config.alpha));
         }
 
+        // The field follows the config unless it holds a half-typed value (an error shown below):
+        // a preset, Reset or settings loaded at start change the sizes without typing.
+        if self.hidden_error.is_none() && parse_hidden(&self.hidden_text).ok().as_ref() != Some(&config.hidden) {
+            self.hidden_text = hidden_string(&config.hidden);
+        }
         ui.add_enabled_ui(!run.training, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Hidden layers");
                 let response = ui
-                    .add(egui::TextEdit::singleline(hidden_text).desired_width(90.0))
+                    .add(egui::TextEdit::singleline(&mut self.hidden_text).desired_width(90.0))
                     .labelled_by(label.id)
                     .on_hover_text("Comma-separated widths, e.g. 512,256 (empty: no hidden layer)");
                 if response.changed() {
-                    match crate::train::parse_hidden(hidden_text) {
+                    match parse_hidden(&self.hidden_text) {
                         Ok(hidden) => {
                             config.hidden = hidden;
                             self.hidden_error = None;
@@ -144,34 +130,26 @@ impl TrainingPanel {
             });
 
             ui.horizontal(|ui| {
-                choice(
-                    ui,
-                    "Optimizer",
-                    &mut config.optimizer,
-                    &[Optimizer::Gd, Optimizer::Momentum, Optimizer::Adam],
-                );
-                choice(ui, "Init", &mut config.init, &[Init::Uniform, Init::He, Init::Xavier]);
+                choice(ui, "Optimizer", &mut config.optimizer);
+                choice(ui, "Init", &mut config.init);
             });
             ui.horizontal(|ui| {
                 let label = ui.label("Schedule");
-                let text = match config.schedule {
-                    Schedule::Constant => "constant",
-                    Schedule::Cosine => "cosine",
-                    Schedule::Exponential(_) => "exponential",
+                // The decay factor of an exponential schedule is kept when switching to it.
+                let gamma = match config.schedule {
+                    Schedule::Exponential(g) => g,
+                    _ => 0.9,
                 };
                 egui::ComboBox::from_id_salt("schedule")
-                    .selected_text(text)
+                    .selected_text(config.schedule.to_string())
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut config.schedule, Schedule::Constant, "constant");
-                        ui.selectable_value(&mut config.schedule, Schedule::Cosine, "cosine");
-                        ui.selectable_value(
-                            &mut config.schedule,
-                            Schedule::Exponential(0.9),
-                            "exponential (x0.9 per epoch)",
-                        );
+                        for schedule in [Schedule::Constant, Schedule::Cosine, Schedule::Exponential(gamma)] {
+                            ui.selectable_value(&mut config.schedule, schedule, schedule.to_string());
+                        }
                     })
                     .response
-                    .labelled_by(label.id);
+                    .labelled_by(label.id)
+                    .on_hover_text(Schedule::CHOICES);
             });
             ui.add(
                 egui::Slider::new(&mut config.l2, 0.0..=1e-2)
@@ -191,10 +169,6 @@ impl TrainingPanel {
             });
         });
 
-        if !preset_changed && *config != before {
-            // Any edit of a preset's values makes it a custom config.
-            config.preset = Preset::Custom;
-        }
         ui.label(RichText::new(config.label()).monospace().weak());
         if let Err(e) = config.validate() {
             ui.colored_label(ui.visuals().error_fg_color, e);
@@ -230,23 +204,35 @@ impl TrainingPanel {
             }
             if ui
                 .add_enabled(!run.training, egui::Button::new("Reset"))
-                .on_hover_text("Restore the preset's settings")
+                .on_hover_text(format!("Restore the {} preset's settings", reset_target(config)))
                 .clicked()
             {
                 action = Some(TrainAction::Reset);
             }
         });
         if matches!(action, Some(TrainAction::Reset)) {
-            let preset = if config.preset == Preset::Custom {
-                Preset::Seed
-            } else {
-                config.preset
-            };
-            *config = TrainConfig::preset(preset);
-            self.hidden_text = Some(hidden_string(&config.hidden));
+            *config = TrainConfig::preset(reset_target(config));
             self.hidden_error = None;
         }
         action
+    }
+}
+
+/// The preset Reset returns to: the one the user started from (`seed` for settings saved by
+/// older versions as `custom`).
+pub fn reset_target(config: &TrainConfig) -> Preset {
+    match config.preset {
+        Preset::Custom => Preset::Seed,
+        preset => preset,
+    }
+}
+
+/// The preset drop-down's text: "best", or "best (edited)" once the recipe differs from it.
+pub fn preset_text(config: &TrainConfig) -> String {
+    if config.preset != Preset::Custom && config.effective_preset() == Preset::Custom {
+        format!("{} (edited)", config.preset)
+    } else {
+        config.preset.to_string()
     }
 }
 
@@ -254,16 +240,74 @@ fn hidden_string(hidden: &[usize]) -> String {
     hidden.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// A labelled drop-down choosing one of `options`, shown by their `Display` text.
-fn choice<T: PartialEq + Copy + std::fmt::Display>(ui: &mut egui::Ui, name: &str, value: &mut T, options: &[T]) {
+/// A labelled drop-down setting `value` to one of its type's command-line choices.
+fn choice<T: ValueEnum + PartialEq + Copy + std::fmt::Display>(ui: &mut egui::Ui, name: &str, value: &mut T) {
     let label = ui.label(name);
-    egui::ComboBox::from_id_salt(name)
-        .selected_text(value.to_string())
+    if let Some(chosen) = pick_value(ui, name, &value.to_string(), value, label.id) {
+        *value = chosen;
+    }
+}
+
+/// A drop-down listing the choices the command line accepts for `T` (its `ValueEnum` variants,
+/// hidden ones left out), each with its help as hover text; returns the one clicked.
+fn pick_value<T: ValueEnum + PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    id: &str,
+    selected_text: &str,
+    current: &T,
+    label: egui::Id,
+) -> Option<T> {
+    let mut clicked = None;
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(selected_text)
         .show_ui(ui, |ui| {
-            for &option in options {
-                ui.selectable_value(value, option, option.to_string());
+            for option in T::value_variants() {
+                let Some(value) = option.to_possible_value().filter(|v| !v.is_hide_set()) else {
+                    continue;
+                };
+                let mut item = ui.selectable_label(option == current, value.get_name());
+                if let Some(help) = value.get_help() {
+                    item = item.on_hover_text(help.to_string());
+                }
+                if item.clicked() {
+                    clicked = Some(*option);
+                }
             }
         })
         .response
-        .labelled_by(label.id);
+        .labelled_by(label);
+    clicked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_edited_preset_says_so_and_resets_to_itself() {
+        let mut config = TrainConfig::preset(Preset::Best);
+        assert_eq!(preset_text(&config), "best");
+        config.seed = 7;
+        assert_eq!(preset_text(&config), "best", "the seed does not change the recipe");
+        config.alpha = 0.01;
+        assert_eq!(preset_text(&config), "best (edited)");
+        assert_eq!(reset_target(&config), Preset::Best);
+    }
+
+    #[test]
+    fn old_custom_settings_reset_to_seed() {
+        let config = TrainConfig {
+            alpha: 0.3,
+            ..TrainConfig::preset(Preset::Custom)
+        };
+        assert_eq!(preset_text(&config), "custom");
+        assert_eq!(reset_target(&config), Preset::Seed);
+    }
+
+    #[test]
+    fn hidden_sizes_round_trip_through_the_text() {
+        for hidden in [vec![], vec![10], vec![512, 256]] {
+            assert_eq!(parse_hidden(&hidden_string(&hidden)), Ok(hidden));
+        }
+    }
 }

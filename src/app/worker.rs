@@ -1,9 +1,9 @@
-//! Background work: loading, training, evaluating, saving and exporting run on their own threads
-//! and report back over one mpsc channel. Every sender asks egui to repaint, so the UI thread only
-//! drains the channel and draws.
+//! Background work: loading, training, evaluating, saving, exporting and file dialogs run on
+//! their own threads and report back over one mpsc channel ([`WorkerEvent`]). Every sender asks
+//! egui to repaint, so the UI thread only drains the channel and draws. A panic in a job is caught
+//! and reported as [`WorkerEvent::Crashed`]; tests can cause one on purpose ([`Fault`]).
 
 use std::any::Any;
-use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,8 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
 use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
 
-use super::files::Pick;
+use super::file_actions::FileAction;
+use super::file_dialog::FilePicker;
 
 /// What a file being loaded is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,7 +133,7 @@ pub enum WorkerEvent {
         config: TrainConfig,
     },
     Picked {
-        what: Pick,
+        action: FileAction,
         path: Option<PathBuf>,
     },
 }
@@ -185,16 +186,23 @@ pub struct Worker {
     next_id: u64,
     /// Training threads alive (at most one unless the app has a bug).
     train_threads: Arc<AtomicUsize>,
-    /// Tests only: the next job of this kind panics (see [`Fault`]).
-    inject_panic: Cell<Option<Job>>,
+    /// The next job of this kind panics (see [`Fault`]).
+    #[cfg(any(test, feature = "test-support"))]
+    inject_panic: std::cell::Cell<Option<Job>>,
 }
 
-/// A point where a job panics when a test armed it ([`Worker::inject_panic`]); a no-op otherwise.
-pub struct Fault(bool);
+/// A point in a job where it panics when a test armed it ([`Worker::inject_panic`]). Without the
+/// `test-support` feature it holds nothing and [`Fault::point`] compiles to nothing.
+pub struct Fault {
+    #[cfg(any(test, feature = "test-support"))]
+    armed: bool,
+}
 
 impl Fault {
+    #[inline]
     pub fn point(&self) {
-        if self.0 {
+        #[cfg(any(test, feature = "test-support"))]
+        if self.armed {
             panic!("injected fault (test build)");
         }
     }
@@ -212,7 +220,7 @@ impl Drop for Alive {
 /// The text of a panic payload.
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
+        (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()
     } else {
@@ -228,14 +236,32 @@ impl Worker {
             rx,
             next_id: 1,
             train_threads: Arc::new(AtomicUsize::new(0)),
-            inject_panic: Cell::new(None),
+            #[cfg(any(test, feature = "test-support"))]
+            inject_panic: std::cell::Cell::new(None),
         }
     }
 
-    /// Tests only: makes the next job of kind `job` panic, to check that the app survives it.
-    #[doc(hidden)]
+    /// Makes the next job of kind `job` panic, to check that the app survives it.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn inject_panic(&self, job: Job) {
         self.inject_panic.set(Some(job));
+    }
+
+    /// A fault point for a new job of kind `job`, armed (once) by [`Worker::inject_panic`].
+    fn fault_for(&self, job: Job) -> Fault {
+        #[cfg(any(test, feature = "test-support"))]
+        {
+            let armed = self.inject_panic.get() == Some(job);
+            if armed {
+                self.inject_panic.set(None);
+            }
+            Fault { armed }
+        }
+        #[cfg(not(any(test, feature = "test-support")))]
+        {
+            let _ = job;
+            Fault {}
+        }
     }
 
     /// Training threads alive now.
@@ -247,12 +273,8 @@ impl Worker {
     /// [`WorkerEvent::Crashed`], so the UI never waits for an event that will not come.
     fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
         let out = self.emitter();
-        let armed = self.inject_panic.get() == Some(job);
-        if armed {
-            self.inject_panic.set(None);
-        }
+        let fault = self.fault_for(job);
         std::thread::spawn(move || {
-            let fault = Fault(armed);
             if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(&out, &fault))) {
                 out.send(WorkerEvent::Crashed {
                     job,
@@ -474,32 +496,34 @@ impl Worker {
     }
 
     /// Opens a file dialog on its own thread (dialogs block their thread).
-    pub fn pick(&self, picker: Arc<dyn super::files::FilePicker>, what: Pick) {
+    pub fn pick(&self, picker: Arc<dyn FilePicker>, action: FileAction) {
         self.spawn(Job::Pick, None, move |out, fault| {
             fault.point();
-            let path = picker.pick(what);
-            out.send(WorkerEvent::Picked { what, path });
+            let path = picker.pick(action);
+            out.send(WorkerEvent::Picked { action, path });
         });
     }
 }
 
 /// Lowers the calling thread's CPU priority so background work never starves the UI thread of
 /// the CPU (on Linux the nice value is per thread, and threads it spawns, such as the loader's
-/// parsers, inherit it). Used for loading, evaluating and exporting, not for training.
+/// parsers, inherit it). Used for loading, evaluating and exporting, not for training. Linux only:
+/// elsewhere the call would lower the whole process, UI thread included.
 pub fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
-        unsafe extern "C" {
-            fn setpriority(which: i32, who: u32, prio: i32) -> i32;
-        }
-        // SAFETY: a plain libc call with no pointers; PRIO_PROCESS (0) with who = 0 names the
-        // calling thread on Linux. Failure only leaves the priority unchanged.
+        // SAFETY: setpriority takes no pointers and touches no memory of ours, so any arguments
+        // are sound; the types come from libc's declaration for this target. PRIO_PROCESS with
+        // who = 0 names the calling thread on Linux (nice values are per thread). A failure
+        // (say, a sandbox forbidding it) only leaves the priority unchanged, so the result is
+        // ignored.
         unsafe {
-            setpriority(0, 0, 10);
+            libc::setpriority(libc::PRIO_PROCESS, 0, 10);
         }
     }
 }
 
+/// The file's name for messages (the whole path when it has none).
 pub fn file_name(path: &std::path::Path) -> String {
     path.file_name()
         .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())

@@ -1,232 +1,24 @@
-//! The command-line interface: everything the app does, headless.
-//!
-//! Exit codes: 0 success, 1 data or model error (one clear line on stderr), 2 usage error.
+//! One function per command, each on the core's typed API: load, train, evaluate, predict,
+//! classify, inspect, make the embedded assets.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::data::{self, Dataset, Expect};
 use crate::embedded;
 use crate::evaluate::{evaluate, write_submission};
 use crate::model_file::{self, ModelInfo};
-use crate::network::{Init, Mlp, argmax};
+use crate::network::{Mlp, argmax};
 use crate::preprocess::{load_image, preprocess_image};
-use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
+use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "digit-recognizer",
-    version,
-    args_conflicts_with_subcommands = true,
-    about = "Train a from-scratch MLP on Kaggle's Digit Recognizer (MNIST), watch it learn, draw digits for it."
-)]
-pub struct Cli {
-    /// With no command: the app, with these files loaded at start.
-    #[command(flatten)]
-    pub gui: GuiArgs,
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Open the desktop app (the default when no command is given).
-    Gui(GuiArgs),
-    /// Train a network and save it.
-    Train(TrainArgs),
-    /// Accuracy, per-class precision and recall, and the confusion matrix on labelled data.
-    Eval(EvalArgs),
-    /// Predict a test CSV and write a Kaggle submission.
-    Predict(PredictArgs),
-    /// Classify pictures of digits (PNG or JPEG, any size, either polarity).
-    Classify(ClassifyArgs),
-    /// Validate a CSV file and describe it.
-    Inspect(InspectArgs),
-    /// Regenerate the embedded sample and model (assets/) from the full training data.
-    MakeAssets(MakeAssetsArgs),
-    /// Measure loading and training speed (bench/run.sh compares with the Python references).
-    Bench(crate::bench::BenchArgs),
-}
-
-#[derive(Args, Debug, Default, Clone)]
-pub struct GuiArgs {
-    /// Training CSV to load at start (plain or .gz).
-    #[arg(long)]
-    pub train: Option<PathBuf>,
-    /// Test CSV to load at start, for the submission.
-    #[arg(long)]
-    pub test: Option<PathBuf>,
-    /// Model to load at start (safetensors).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-}
-
-#[derive(Args, Debug)]
-pub struct TrainArgs {
-    /// Training CSV (plain or .gz); the embedded sample when omitted.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Starting point for the settings; the flags below override it.
-    #[arg(long, default_value = "seed", ignore_case = true)]
-    preset: Preset,
-    /// Hidden layer sizes, e.g. 512,256 ("none" for no hidden layer).
-    #[arg(long)]
-    hidden: Option<String>,
-    /// Learning rate.
-    #[arg(long)]
-    alpha: Option<f32>,
-    /// Number of optimizer steps.
-    #[arg(long, conflicts_with = "epochs")]
-    iterations: Option<usize>,
-    /// Number of passes over the training rows.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Rows per step (0 = full batch).
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long, ignore_case = true)]
-    optimizer: Option<Optimizer>,
-    /// L2 weight decay.
-    #[arg(long)]
-    l2: Option<f32>,
-    /// Dropout probability of hidden units.
-    #[arg(long)]
-    dropout: Option<f32>,
-    /// Random shifts of up to N pixels (augmentation).
-    #[arg(long)]
-    shift: Option<u8>,
-    /// Learning-rate schedule: constant, cosine, or exp:G (alpha times G after every epoch).
-    #[arg(long)]
-    schedule: Option<Schedule>,
-    #[arg(long, ignore_case = true)]
-    init: Option<Init>,
-    /// Rows held out as the dev set.
-    #[arg(long)]
-    dev_size: Option<usize>,
-    #[arg(long)]
-    seed: Option<u64>,
-    /// How the first layer reads pixels: auto, dense or sparse (speed only).
-    #[arg(long, ignore_case = true)]
-    first_layer: Option<FirstLayer>,
-    /// Gradient threads (0 = one per core, at most 2).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Where to save the model.
-    #[arg(long, default_value = "model.safetensors")]
-    out: PathBuf,
-    /// Print one JSON object with the results on stdout.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct EvalArgs {
-    /// Model file; the embedded model when omitted.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// Labelled CSV (plain or .gz).
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct PredictArgs {
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// CSV to predict (Kaggle's test.csv); the embedded sample when omitted.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Where to write the submission.
-    #[arg(long)]
-    out: PathBuf,
-}
-
-#[derive(Args, Debug)]
-pub struct ClassifyArgs {
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// PNG or JPEG files.
-    #[arg(required = true)]
-    images: Vec<PathBuf>,
-    /// One JSON object per line: file, label, probabilities.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct InspectArgs {
-    file: PathBuf,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct MakeAssetsArgs {
-    /// The full Kaggle train.csv (plain or .gz).
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long, default_value = "assets")]
-    out_dir: PathBuf,
-}
-
-/// Runs the command line; returns the process exit code.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
-    };
-    let result = match cli.command.unwrap_or(Command::Gui(cli.gui)) {
-        Command::Gui(args) => run_gui(args),
-        Command::Train(args) => run_train(args),
-        Command::Eval(args) => run_eval(args),
-        Command::Predict(args) => run_predict(args),
-        Command::Classify(args) => run_classify(args),
-        Command::Inspect(args) => run_inspect(args),
-        Command::MakeAssets(args) => run_make_assets(args),
-        Command::Bench(args) => crate::bench::run(args),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.is::<UsageError>() { 2 } else { 1 }
-        }
-    }
-}
-
-#[cfg(feature = "gui")]
-fn run_gui(args: GuiArgs) -> Result<()> {
-    crate::app::run(args)
-}
-
-#[cfg(not(feature = "gui"))]
-fn run_gui(_args: GuiArgs) -> Result<()> {
-    bail!("this build has no desktop app (built without the `gui` feature); use a command, see --help")
-}
-
-/// A flag value that parses but makes no sense (`--alpha nan`, `--hidden 0`): a usage error
-/// (exit code 2) like the ones clap finds itself, not a data error.
-#[derive(Debug)]
-struct UsageError(String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
+use super::UsageError;
+use super::args::{ClassifyArgs, EvalArgs, InspectArgs, MakeAssetsArgs, PredictArgs, TrainArgs};
 
 /// Loads a CSV with a progress bar on a terminal; returns the data and the seconds it took.
 pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
@@ -264,7 +56,8 @@ fn load_model(path: Option<&Path>) -> Result<Mlp> {
     })
 }
 
-/// Applies the flags given over the preset's settings.
+/// Applies the flags given over the preset's settings. The config keeps the preset it started
+/// from; [`TrainConfig::effective_preset`] says `custom` when a flag changed the recipe.
 fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     let mut config = TrainConfig::preset(args.preset);
     if let Some(hidden) = &args.hidden {
@@ -316,7 +109,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(config)
 }
 
-fn run_train(args: TrainArgs) -> Result<()> {
+pub fn train(args: TrainArgs) -> Result<()> {
     let config = train_config(&args).map_err(|e| UsageError(format!("{e:#}")))?;
     // Refuse an unwritable destination before training, not after a minute of it.
     let folder = args
@@ -434,7 +227,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_eval(args: EvalArgs) -> Result<()> {
+pub fn eval(args: EvalArgs) -> Result<()> {
     let model = load_model(args.model.as_deref())?;
     let (data, load_seconds) = load_data(&args.data, Expect::Train)?;
     let e = evaluate(&model, &data);
@@ -448,7 +241,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     println!("accuracy {:.4} on {} rows", e.accuracy, e.rows);
     println!("digit  precision  recall");
     for c in 0..data::CLASSES {
-        let show = |v: Option<f32>| v.map_or("     -".to_string(), |v| format!("{v:.4}"));
+        let show = |v: Option<f32>| v.map_or("     -".to_owned(), |v| format!("{v:.4}"));
         println!("{c:>5}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
     }
     println!("confusion (rows: true digit, columns: predicted)");
@@ -459,7 +252,7 @@ fn run_eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_predict(args: PredictArgs) -> Result<()> {
+pub fn predict(args: PredictArgs) -> Result<()> {
     let model = load_model(args.model.as_deref())?;
     let data = match &args.data {
         Some(path) => load_data(path, Expect::Any)?.0,
@@ -471,7 +264,7 @@ fn run_predict(args: PredictArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_classify(args: ClassifyArgs) -> Result<()> {
+pub fn classify(args: ClassifyArgs) -> Result<()> {
     let model = load_model(args.model.as_deref())?;
     let mut failures = 0;
     let mut stdout = std::io::stdout().lock();
@@ -504,7 +297,7 @@ fn run_classify(args: ClassifyArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_inspect(args: InspectArgs) -> Result<()> {
+pub fn inspect(args: InspectArgs) -> Result<()> {
     let (data, load_seconds) = load_data(&args.file, Expect::Any)?;
     let counts = data.label_counts();
     if args.json {
@@ -529,7 +322,7 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_make_assets(args: MakeAssetsArgs) -> Result<()> {
+pub fn make_assets(args: MakeAssetsArgs) -> Result<()> {
     let (data, _) = load_data(&args.data, Expect::Train)?;
     let mut config = TrainConfig::preset(Preset::Best);
     config.dev_size = embedded::SAMPLE_ROWS;

@@ -1,0 +1,242 @@
+//! What the app does with each report from the worker threads ([`WorkerEvent`]).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::data::{DataKind, Dataset, Split};
+use crate::model_file::ModelInfo;
+use crate::network::Mlp;
+use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
+
+use super::App;
+use super::file_actions::FileAction;
+use super::format::{describe_model, fmt_count};
+use super::state::{TestData, TrainData};
+use super::worker::{DataRole, Job, WorkerEvent, file_name};
+
+/// A finished data load, as the worker reports it.
+struct LoadedData {
+    path: PathBuf,
+    role: DataRole,
+    dataset: Arc<Dataset>,
+    split: Option<Arc<Split>>,
+    split_key: (usize, u64),
+    seconds: f64,
+}
+
+impl App {
+    /// Applies one worker report to the app's state.
+    pub(super) fn handle(&mut self, event: WorkerEvent) {
+        match event {
+            WorkerEvent::Progress { id, fraction } => {
+                if let Some(t) = self.tasks.iter_mut().find(|t| t.id == id) {
+                    t.progress = Some(fraction);
+                }
+            }
+            WorkerEvent::DataLoaded {
+                id,
+                path,
+                role,
+                dataset,
+                split,
+                split_key,
+                seconds,
+            } => {
+                self.task_done(id);
+                self.data_loaded(LoadedData {
+                    path,
+                    role,
+                    dataset,
+                    split,
+                    split_key,
+                    seconds,
+                });
+            }
+            WorkerEvent::ModelLoaded { id, path, model, info } => {
+                self.task_done(id);
+                let name = file_name(&path);
+                self.notice = Some(format!("Opened model {name}: {}", describe_model(&model)));
+                self.set_model(model, info, name);
+                self.error = None;
+            }
+            WorkerEvent::ModelSaved { id, path } => {
+                self.task_done(id);
+                self.notice = Some(format!("Saved the model to {}", path.display()));
+                if let Some(m) = &mut self.model {
+                    m.name = file_name(&path);
+                }
+            }
+            WorkerEvent::Exported { id, path, rows } => {
+                self.task_done(id);
+                self.notice = Some(format!("Wrote {} predictions to {}", fmt_count(rows), path.display()));
+            }
+            WorkerEvent::Failed { id, message } => self.task_failed(id, message),
+            WorkerEvent::Evaluated { generation, eval } => {
+                // Predictions of a model or dev set replaced since are dropped.
+                if generation == self.generation {
+                    self.eval = Some(eval);
+                }
+            }
+            WorkerEvent::TrainSplit { dataset, key, split } => {
+                // Only for the data the run started with: other data may have been loaded since.
+                if let Some(data) = &mut self.data
+                    && Arc::ptr_eq(&data.dataset, &dataset)
+                {
+                    data.split = split;
+                    data.split_key = key;
+                    self.changed();
+                }
+            }
+            WorkerEvent::Crashed { job, task, message } => self.job_crashed(job, task, &message),
+            WorkerEvent::Train(event) => self.training_progress(event),
+            WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
+            WorkerEvent::Picked { action, path } => self.file_picked(action, path),
+        }
+    }
+
+    fn data_loaded(&mut self, loaded: LoadedData) {
+        let LoadedData {
+            path,
+            role,
+            dataset,
+            split,
+            split_key,
+            seconds,
+        } = loaded;
+        let name = file_name(&path);
+        let summary = format!(
+            "Loaded {name}: {} rows of {} data in {seconds:.2} s",
+            fmt_count(dataset.rows()),
+            dataset.kind
+        );
+        match (role, dataset.kind, split) {
+            (DataRole::Train | DataRole::Any, DataKind::Train, Some(split)) => {
+                self.data = Some(TrainData {
+                    name,
+                    dataset,
+                    split,
+                    split_key,
+                    seconds,
+                });
+                self.changed();
+            }
+            _ => {
+                self.test = Some(TestData { name, dataset, seconds });
+                if std::mem::take(&mut self.pending_export) {
+                    self.start_file_action(FileAction::ExportSubmission);
+                }
+            }
+        }
+        self.notice = Some(summary);
+        self.error = None;
+    }
+
+    fn task_failed(&mut self, id: u64, message: String) {
+        let cancelled = self
+            .tasks
+            .iter()
+            .find(|t| t.id == id)
+            .is_some_and(|t| t.cancel.load(Ordering::Relaxed));
+        self.task_done(id);
+        if cancelled {
+            self.notice = Some(format!("Cancelled: {message}"));
+        } else {
+            self.error = Some(message);
+        }
+        self.pending_export = false;
+    }
+
+    /// A job panicked: say so, and drop whatever it was doing (the state before it stays).
+    fn job_crashed(&mut self, job: Job, task: Option<u64>, message: &str) {
+        let mut text = format!("Internal error while {}: {message}.", job.doing());
+        match job {
+            Job::Train => {
+                self.training = None;
+                let run = "the run crashed · the previous model stays".to_owned();
+                self.last_run = Some(run.clone());
+                self.notice = Some(run);
+                text.push_str(" The run was abandoned; the data and model from before are kept.");
+            }
+            Job::Pick => {
+                self.dialog_open = false;
+                self.pending_export = false;
+            }
+            Job::Evaluate => text.push_str(" The dev predictions are not shown."),
+            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export => {
+                self.pending_export = false;
+                text.push_str(" The data and model from before are kept.");
+            }
+        }
+        if let Some(id) = task {
+            self.task_done(id);
+        }
+        self.error = Some(text);
+    }
+
+    fn training_progress(&mut self, event: TrainEvent) {
+        let Some(training) = &mut self.training else { return };
+        match event {
+            TrainEvent::Started { total_steps, .. } => training.total_steps = total_steps,
+            TrainEvent::Progress(p) => {
+                self.plots.push(&p);
+                if p.dev_accuracy.is_some() {
+                    training.last_dev = p.dev_accuracy;
+                }
+                training.last = Some(p);
+            }
+            TrainEvent::Finished(_) => {}
+        }
+    }
+
+    fn training_done(&mut self, model: Mlp, report: &TrainReport, config: &TrainConfig) {
+        self.training = None;
+        let mut message = report.message();
+        if let Some(dev) = report.dev_accuracy {
+            message.push_str(&format!(" · dev accuracy {:.2}%", dev * 100.0));
+        }
+        if report.steps > 0 {
+            let info = ModelInfo {
+                preset: Some(config.effective_preset().to_string()),
+                dev_accuracy: report.dev_accuracy,
+                config: Some(config.clone()),
+            };
+            self.set_model(model, info, format!("trained: {}", config.label()));
+        } else {
+            message.push_str(" · the previous model stays");
+        }
+        if let StopReason::Diverged { .. } = report.stop {
+            self.error = Some(format!("{message} (the last good model is kept)"));
+        }
+        // One line per run on stderr, for whoever started the app from a terminal (and for
+        // timing the app against the command line: bench/app_vs_cli.sh).
+        eprintln!(
+            "training: {message} ({}) [{:.3} s]",
+            config.label(),
+            report.train_seconds
+        );
+        self.last_run = Some(message.clone());
+        self.notice = Some(message);
+    }
+
+    fn file_picked(&mut self, action: FileAction, path: Option<PathBuf>) {
+        self.dialog_open = false;
+        match path {
+            Some(path) => {
+                self.side_panel.path_field.show_hint = false;
+                self.settings.path = path.display().to_string();
+                self.run_file_action(action, path);
+            }
+            None => {
+                self.pending_export = false;
+                self.side_panel.path_field.show_hint = true;
+                self.notice = Some(format!(
+                    "{}: no file chosen. If no dialog appeared, this system has no file dialog \
+                     (xdg-desktop-portal or zenity): type the path in the Path field on the left, \
+                     or drop the file onto the window.",
+                    action.title()
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The five file actions (open training CSV, open test CSV, open model, save model, export
+//! submission) in one table that the File menu, the keyboard shortcuts, the path-field buttons and
+//! the file dialog all read; and how the app carries them out.
+
+use std::path::PathBuf;
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+use super::App;
+use super::worker::DataRole;
+
+/// Something done with a file the user chooses or types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAction {
+    OpenTraining,
+    OpenTest,
+    OpenModel,
+    SaveModel,
+    ExportSubmission,
+}
+
+/// How a file dialog for an action looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogKind {
+    /// Choose an existing file.
+    Open,
+    /// Choose where to write, suggesting this name.
+    Save { file_name: &'static str },
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct FileActionSpec {
+    pub action: FileAction,
+    /// The File menu entry and the dialog's title.
+    pub title: &'static str,
+    /// The button under the path field.
+    pub path_button: &'static str,
+    /// Ctrl (Cmd on macOS) and this key.
+    pub key: Key,
+    pub dialog: DialogKind,
+    /// The dialog's filter: its name and the extensions it shows.
+    pub filter: (&'static str, &'static [&'static str]),
+}
+
+const CSV_FILTER: (&str, &[&str]) = ("CSV (plain or gzip)", &["csv", "gz"]);
+const MODEL_FILTER: (&str, &[&str]) = ("safetensors model", &["safetensors"]);
+
+/// The table, in menu order (`FileAction as usize` indexes it).
+const TABLE: [FileActionSpec; 5] = [
+    FileActionSpec {
+        action: FileAction::OpenTraining,
+        title: "Open training CSV",
+        path_button: "Load training",
+        key: Key::O,
+        dialog: DialogKind::Open,
+        filter: CSV_FILTER,
+    },
+    FileActionSpec {
+        action: FileAction::OpenTest,
+        title: "Open test CSV",
+        path_button: "Load test",
+        key: Key::T,
+        dialog: DialogKind::Open,
+        filter: CSV_FILTER,
+    },
+    FileActionSpec {
+        action: FileAction::OpenModel,
+        title: "Open model",
+        path_button: "Load model",
+        key: Key::M,
+        dialog: DialogKind::Open,
+        filter: MODEL_FILTER,
+    },
+    FileActionSpec {
+        action: FileAction::SaveModel,
+        title: "Save model",
+        path_button: "Save model",
+        key: Key::S,
+        dialog: DialogKind::Save {
+            file_name: "model.safetensors",
+        },
+        filter: MODEL_FILTER,
+    },
+    FileActionSpec {
+        action: FileAction::ExportSubmission,
+        title: "Export submission",
+        path_button: "Export submission",
+        key: Key::E,
+        dialog: DialogKind::Save {
+            file_name: "submission.csv",
+        },
+        filter: ("CSV", &["csv"]),
+    },
+];
+
+impl FileAction {
+    /// Every action, in menu order.
+    pub const ALL: [FileAction; 5] = [
+        FileAction::OpenTraining,
+        FileAction::OpenTest,
+        FileAction::OpenModel,
+        FileAction::SaveModel,
+        FileAction::ExportSubmission,
+    ];
+
+    pub fn spec(self) -> &'static FileActionSpec {
+        &TABLE[self as usize]
+    }
+
+    pub fn title(self) -> &'static str {
+        self.spec().title
+    }
+
+    pub fn path_button(self) -> &'static str {
+        self.spec().path_button
+    }
+
+    pub fn shortcut(self) -> KeyboardShortcut {
+        KeyboardShortcut::new(Modifiers::COMMAND, self.spec().key)
+    }
+}
+
+/// Messages shared by the dialog and path routes.
+const NO_MODEL_TO_SAVE: &str = "There is no model to save: train one first.";
+const NO_MODEL_TO_PREDICT: &str = "There is no model to predict with: train or open one first.";
+
+impl App {
+    /// Starts `action` with a file dialog (File menu, shortcut). Export without test data asks for
+    /// the test CSV first and then goes on to the export dialog.
+    pub(super) fn start_file_action(&mut self, action: FileAction) {
+        if self.dialog_open {
+            return;
+        }
+        let mut ask_for = action;
+        match action {
+            FileAction::SaveModel if self.model.is_none() => {
+                self.error = Some(NO_MODEL_TO_SAVE.into());
+                return;
+            }
+            FileAction::ExportSubmission if self.model.is_none() => {
+                self.error = Some(NO_MODEL_TO_PREDICT.into());
+                return;
+            }
+            FileAction::ExportSubmission if self.test.is_none() => {
+                self.pending_export = true;
+                self.notice = Some("Export: choose the test CSV to predict first.".into());
+                ask_for = FileAction::OpenTest;
+            }
+            _ => {}
+        }
+        self.dialog_open = true;
+        self.worker.pick(self.picker.clone(), ask_for);
+    }
+
+    /// Does `action` with a chosen, typed or dropped path.
+    pub(super) fn run_file_action(&mut self, action: FileAction, path: PathBuf) {
+        match action {
+            FileAction::OpenTraining => self.load_data(path, DataRole::Train),
+            FileAction::OpenTest => self.load_data(path, DataRole::Test),
+            FileAction::OpenModel => {
+                let task = self.worker.load_model(path);
+                self.tasks.push(task);
+            }
+            FileAction::SaveModel => match &self.model {
+                Some(m) => {
+                    let task = self.worker.save_model(path, m.model.clone(), m.info.clone());
+                    self.tasks.push(task);
+                }
+                None => self.error = Some(NO_MODEL_TO_SAVE.into()),
+            },
+            FileAction::ExportSubmission => match (&self.model, &self.test) {
+                (Some(m), Some(t)) => {
+                    let task = self.worker.export(path, m.model.clone(), t.dataset.clone());
+                    self.tasks.push(task);
+                }
+                (None, _) => self.error = Some(NO_MODEL_TO_PREDICT.into()),
+                (_, None) => {
+                    self.error = Some(format!(
+                        "Load a test CSV first (File > {}, or type its path and press {}).",
+                        FileAction::OpenTest.title(),
+                        FileAction::OpenTest.path_button()
+                    ));
+                }
+            },
+        }
+    }
+
+    /// Ctrl+O and friends open the action's dialog.
+    pub(super) fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        for action in FileAction::ALL {
+            if ctx.input_mut(|i| i.consume_shortcut(&action.shortcut())) {
+                self.start_file_action(action);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_enum_order_with_distinct_keys_and_labels() {
+        for (i, action) in FileAction::ALL.into_iter().enumerate() {
+            assert_eq!(action as usize, i);
+            assert_eq!(action.spec().action, action, "row {i} describes another action");
+        }
+        for a in FileAction::ALL {
+            for b in FileAction::ALL {
+                if a != b {
+                    assert_ne!(a.spec().key, b.spec().key, "{a:?} and {b:?} share a shortcut");
+                    assert_ne!(a.title(), b.title());
+                    assert_ne!(a.path_button(), b.path_button());
+                }
+            }
+        }
+    }
+}

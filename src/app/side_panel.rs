@@ -1,0 +1,116 @@
+//! The left panel: what is loaded (training data, test data, model), the path field, and the
+//! training controls with the last run's result.
+
+use std::path::PathBuf;
+
+use crate::train::TrainConfig;
+
+use super::file_actions::FileAction;
+use super::format::{describe_model, fmt_count};
+use super::path_field::PathField;
+use super::state::{ModelState, TestData, TrainData};
+use super::training_panel::{RunState, TrainAction, TrainingPanel};
+use super::worker::EvalResult;
+
+/// What the user asked for in the panel this frame.
+#[derive(Debug)]
+pub enum SidePanelAction {
+    /// A path-field button.
+    File(FileAction, PathBuf),
+    Train(TrainAction),
+}
+
+/// What the panel shows.
+pub struct SidePanelView<'a> {
+    pub data: Option<&'a TrainData>,
+    pub test: Option<&'a TestData>,
+    pub model: Option<&'a ModelState>,
+    pub eval: Option<&'a EvalResult>,
+    pub run: RunState,
+    pub last_run: Option<&'a str>,
+}
+
+#[derive(Default)]
+pub struct SidePanel {
+    pub path_field: PathField,
+    training: TrainingPanel,
+}
+
+impl SidePanel {
+    /// Draws the panel; `path` and `config` are the persisted path text and training settings.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: SidePanelView<'_>,
+        path: &mut String,
+        config: &mut TrainConfig,
+    ) -> Option<SidePanelAction> {
+        ui.heading("Data and model");
+        loaded_files(ui, &view);
+        ui.add_space(6.0);
+        let mut action = self
+            .path_field
+            .ui(ui, path)
+            .map(|(file, path)| SidePanelAction::File(file, path));
+
+        ui.separator();
+        ui.heading("Training");
+        if let Some(train) = self.training.ui(ui, config, view.run) {
+            action = Some(SidePanelAction::Train(train));
+        }
+        if let Some(message) = view.last_run {
+            ui.add_space(4.0);
+            ui.label(message);
+        }
+        action
+    }
+}
+
+/// One line and a weak detail line each for the training data, the test data and the model.
+fn loaded_files(ui: &mut egui::Ui, view: &SidePanelView<'_>) {
+    match view.data {
+        Some(d) => {
+            ui.label(format!("Training: {}", d.name));
+            let loaded = if d.seconds > 0.0 {
+                format!(" · loaded in {:.2} s", d.seconds)
+            } else {
+                String::new()
+            };
+            ui.weak(format!(
+                "{} rows · {} train / {} dev{loaded}",
+                fmt_count(d.dataset.rows()),
+                fmt_count(d.split.train.rows()),
+                fmt_count(d.split.dev.rows()),
+            ));
+        }
+        None => {
+            ui.label("Training: none");
+        }
+    }
+    match view.test {
+        Some(t) => {
+            ui.label(format!("Test: {}", t.name));
+            ui.weak(format!(
+                "{} rows · loaded in {:.2} s",
+                fmt_count(t.dataset.rows()),
+                t.seconds
+            ));
+        }
+        None => {
+            ui.weak("Test: none (needed for the submission)");
+        }
+    }
+    match view.model {
+        Some(m) => {
+            ui.label(format!("Model: {}", m.name));
+            let mut line = describe_model(&m.model);
+            if let Some(eval) = view.eval {
+                line.push_str(&format!(" · dev {:.2}%", eval.evaluation.accuracy * 100.0));
+            }
+            ui.weak(line);
+        }
+        None => {
+            ui.label("Model: none");
+        }
+    }
+}

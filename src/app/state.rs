@@ -1,0 +1,121 @@
+//! What the app holds: the persisted settings, the loaded data and model, and the run in progress.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Dataset, Split};
+use crate::model_file::ModelInfo;
+use crate::network::Mlp;
+use crate::train::{Progress, TrainConfig, TrainControl};
+
+/// The central view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Tab {
+    #[default]
+    Training,
+    Samples,
+    Weights,
+    Draw,
+}
+
+impl Tab {
+    /// In the order of the tab bar.
+    pub const ALL: [Tab; 4] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Training => "Training",
+            Tab::Samples => "Samples",
+            Tab::Weights => "Weights",
+            Tab::Draw => "Draw",
+        }
+    }
+}
+
+/// What persists across restarts (never the data or the weights).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub config: TrainConfig,
+    pub tab: Tab,
+    /// The path field's text.
+    pub path: String,
+    pub mistakes_only: bool,
+    pub brush: f32,
+    pub weight_units: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            config: TrainConfig::default(),
+            tab: Tab::Training,
+            path: String::new(),
+            mistakes_only: false,
+            brush: 11.0,
+            weight_units: 32,
+        }
+    }
+}
+
+/// Labelled data for training, split into train and dev.
+pub struct TrainData {
+    pub name: String,
+    pub dataset: Arc<Dataset>,
+    pub split: Arc<Split>,
+    /// The (dev size, seed) the split was made with.
+    pub split_key: (usize, u64),
+    /// Loading time (0 for the embedded sample).
+    pub seconds: f64,
+}
+
+/// Unlabelled data to predict for the submission.
+pub struct TestData {
+    pub name: String,
+    pub dataset: Arc<Dataset>,
+    pub seconds: f64,
+}
+
+/// The model shown, predicted with and saved.
+pub struct ModelState {
+    pub model: Arc<Mlp>,
+    pub info: ModelInfo,
+    pub name: String,
+}
+
+/// A training run in progress.
+pub struct TrainingRun {
+    pub control: Arc<TrainControl>,
+    pub label: String,
+    /// The learning rate the run uses now (the alpha slider while it runs).
+    pub alpha: f32,
+    pub total_steps: usize,
+    pub last: Option<Progress>,
+    pub last_dev: Option<f32>,
+}
+
+impl TrainingRun {
+    pub fn is_paused(&self) -> bool {
+        self.control.is_paused()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_settings_still_load() {
+        let s: Settings = serde_json::from_str(r#"{"tab":"Draw","unknown":1}"#).unwrap();
+        assert_eq!(s.tab, Tab::Draw);
+        assert_eq!(s.brush, 11.0);
+    }
+
+    #[test]
+    fn settings_saved_with_the_old_custom_preset_still_load() {
+        let s: Settings = serde_json::from_str(r#"{"config":{"preset":"custom","alpha":0.05}}"#).unwrap();
+        assert_eq!(s.config.preset, crate::train::Preset::Custom);
+        assert_eq!(s.config.alpha, 0.05);
+    }
+}

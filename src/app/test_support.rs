@@ -1,0 +1,97 @@
+//! Test scaffolding, compiled only for tests (`cfg(test)` or the `test-support` feature, which the
+//! integration tests turn on): a fake file picker, panic injection into worker jobs, and read
+//! access to the app's state. The shipped binary has none of it.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::App;
+use super::file_actions::FileAction;
+use super::file_dialog::FilePicker;
+use super::state::{ModelState, TestData, TrainData};
+use super::worker::{EvalResult, Job};
+
+/// A file picker that gives its `answer` once, then `None` (as rfd does where no dialog can
+/// open), and records what it was asked for.
+#[derive(Default)]
+pub struct FakePicker {
+    pub answer: Mutex<Option<PathBuf>>,
+    pub asked: Mutex<Vec<FileAction>>,
+}
+
+impl FilePicker for FakePicker {
+    fn pick(&self, action: FileAction) -> Option<PathBuf> {
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.push(action);
+        }
+        self.answer.lock().ok().and_then(|mut a| a.take())
+    }
+}
+
+/// A snapshot of what the app holds about the current run and its workers.
+#[derive(Clone, Debug)]
+pub struct TestState {
+    pub run_label: Option<String>,
+    pub run_alpha: Option<f32>,
+    pub run_total_steps: Option<usize>,
+    pub paused: bool,
+    pub train_threads: usize,
+    pub tasks: usize,
+    pub dialog_open: bool,
+}
+
+impl App {
+    pub fn state_for_tests(&self) -> TestState {
+        TestState {
+            run_label: self.training.as_ref().map(|t| t.label.clone()),
+            run_alpha: self.training.as_ref().map(|t| t.alpha),
+            run_total_steps: self.training.as_ref().map(|t| t.total_steps),
+            paused: self.training.as_ref().is_some_and(|t| t.is_paused()),
+            train_threads: self.worker.train_threads(),
+            tasks: self.tasks.len(),
+            dialog_open: self.dialog_open,
+        }
+    }
+
+    /// The next background job of kind `job` panics (see [`super::worker::Fault`]).
+    pub fn inject_panic(&self, job: Job) {
+        self.worker.inject_panic(job);
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.training.is_some()
+    }
+
+    /// Work in flight: a task in the status bar or a run.
+    pub fn busy(&self) -> bool {
+        !self.tasks.is_empty() || self.training.is_some()
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    pub fn last_run(&self) -> Option<&str> {
+        self.last_run.as_deref()
+    }
+
+    pub fn train_data(&self) -> Option<&TrainData> {
+        self.data.as_ref()
+    }
+
+    pub fn test_data(&self) -> Option<&TestData> {
+        self.test.as_ref()
+    }
+
+    pub fn model(&self) -> Option<&ModelState> {
+        self.model.as_ref()
+    }
+
+    pub fn evaluation(&self) -> Option<&EvalResult> {
+        self.eval.as_ref()
+    }
+}

@@ -1,0 +1,170 @@
+//! The command line's flags, declared with clap. Enum flags take the core's types directly
+//! (`clap::ValueEnum` on `Preset`, `Optimizer`, `Init`, `FirstLayer`; `FromStr` on `Schedule`),
+//! so `--help` lists their choices and the app's drop-downs offer the same ones.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::network::Init;
+use crate::train::{FirstLayer, Optimizer, Preset, Schedule};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "digit-recognizer",
+    version,
+    args_conflicts_with_subcommands = true,
+    about = "Train a from-scratch MLP on Kaggle's Digit Recognizer (MNIST), watch it learn, draw digits for it."
+)]
+pub struct Cli {
+    /// With no command: the app, with these files loaded at start.
+    #[command(flatten)]
+    pub gui: GuiArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the desktop app (the default when no command is given).
+    Gui(GuiArgs),
+    /// Train a network and save it.
+    Train(TrainArgs),
+    /// Accuracy, per-class precision and recall, and the confusion matrix on labelled data.
+    Eval(EvalArgs),
+    /// Predict a test CSV and write a Kaggle submission.
+    Predict(PredictArgs),
+    /// Classify pictures of digits (PNG or JPEG, any size, either polarity).
+    Classify(ClassifyArgs),
+    /// Validate a CSV file and describe it.
+    Inspect(InspectArgs),
+    /// Regenerate the embedded sample and model (assets/) from the full training data.
+    MakeAssets(MakeAssetsArgs),
+    /// Measure loading and training speed (bench/run.sh compares with the Python references).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct GuiArgs {
+    /// Training CSV to load at start (plain or .gz).
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+    /// Test CSV to load at start, for the submission.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Model to load at start (safetensors).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training CSV (plain or .gz); the embedded sample when omitted.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Starting point for the settings; the flags below override it.
+    #[arg(long, default_value = "seed", ignore_case = true)]
+    pub preset: Preset,
+    /// Hidden layer sizes, e.g. 512,256 ("none" for no hidden layer).
+    #[arg(long)]
+    pub hidden: Option<String>,
+    /// Learning rate.
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// Number of optimizer steps.
+    #[arg(long, conflicts_with = "epochs")]
+    pub iterations: Option<usize>,
+    /// Number of passes over the training rows.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Rows per step (0 = full batch).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// How the weights are updated.
+    #[arg(long, ignore_case = true)]
+    pub optimizer: Option<Optimizer>,
+    /// L2 weight decay.
+    #[arg(long)]
+    pub l2: Option<f32>,
+    /// Dropout probability of hidden units.
+    #[arg(long)]
+    pub dropout: Option<f32>,
+    /// Random shifts of up to N pixels (augmentation).
+    #[arg(long)]
+    pub shift: Option<u8>,
+    #[arg(long, value_name = "SCHEDULE", help = format!("Learning-rate schedule: {}", Schedule::CHOICES))]
+    pub schedule: Option<Schedule>,
+    /// How the weights are drawn before training.
+    #[arg(long, ignore_case = true)]
+    pub init: Option<Init>,
+    /// Rows held out as the dev set.
+    #[arg(long)]
+    pub dev_size: Option<usize>,
+    /// Seed of the initial weights, the dev split and the random streams (batches, dropout, shifts).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// How the first layer reads pixels (speed only, same results).
+    #[arg(long, ignore_case = true)]
+    pub first_layer: Option<FirstLayer>,
+    /// Gradient threads (0 = one per core, at most 2).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Where to save the model.
+    #[arg(long, default_value = "model.safetensors")]
+    pub out: PathBuf,
+    /// Print one JSON object with the results on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model file; the embedded model when omitted.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Labelled CSV (plain or .gz).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// CSV to predict (Kaggle's test.csv); the embedded sample when omitted.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Where to write the submission.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// PNG or JPEG files.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// One JSON object per line: file, label, probabilities.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MakeAssetsArgs {
+    /// The full Kaggle train.csv (plain or .gz).
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value = "assets")]
+    pub out_dir: PathBuf,
+}

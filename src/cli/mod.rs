@@ -1,0 +1,68 @@
+//! The command line: everything the app does, headless; with no command it opens the app.
+//!
+//! [`args`] declares the flags (clap), [`commands`] runs each command on the core's typed API.
+//! Exit codes: 0 success, 1 data or model error (one clear line on stderr), 2 usage error.
+
+pub mod args;
+pub mod commands;
+
+use anyhow::Result;
+use clap::Parser;
+
+pub use args::{Cli, Command, GuiArgs};
+pub use commands::load_data;
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Gui(cli.gui)) {
+        Command::Gui(args) => run_gui(args),
+        Command::Train(args) => commands::train(args),
+        Command::Eval(args) => commands::eval(args),
+        Command::Predict(args) => commands::predict(args),
+        Command::Classify(args) => commands::classify(args),
+        Command::Inspect(args) => commands::inspect(args),
+        Command::MakeAssets(args) => commands::make_assets(args),
+        Command::Bench(args) => crate::bench::run(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.is::<UsageError>() { 2 } else { 1 }
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+impl From<GuiArgs> for crate::app::StartupFiles {
+    fn from(args: GuiArgs) -> Self {
+        crate::app::StartupFiles {
+            train: args.train,
+            test: args.test,
+            model: args.model,
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+fn run_gui(args: GuiArgs) -> Result<()> {
+    crate::app::run(args.into())
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_gui(_args: GuiArgs) -> Result<()> {
+    anyhow::bail!("this build has no desktop app (built without the `gui` feature); use a command, see --help")
+}
+
+/// A flag value that parses but makes no sense (`--alpha nan`, `--hidden 0`): a usage error
+/// (exit code 2) like the ones clap finds itself, not a data error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
