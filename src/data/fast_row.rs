@@ -1,9 +1,10 @@
 //! The fast path: Kaggle's own layout (1-3 digit numbers, commas, LF or CRLF), which is nearly
 //! every row of a real file, parsed without splitting into fields first.
 //!
-//! Measured on the full train.csv, this path is several times faster than reading the same rows
-//! through `csv::ByteRecord` (numbers in the README's Performance section); rows it declines go
-//! to [`super::careful`], which accepts and reports everything else.
+//! Measured on the full train.csv (release build, 2 busy cores, median of 9): the loader takes
+//! 0.24 s with this path, 0.66 s for a `csv::Reader` + `ByteRecord` loop on one thread, 0.83 s
+//! when every row goes through the careful path: 2.8-3.5x. Rows it declines go to
+//! [`super::careful`], which accepts and reports everything else.
 
 use super::PIXELS;
 use super::chunk::ParsedChunk;

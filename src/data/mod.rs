@@ -7,16 +7,16 @@
 //! skipped; fields follow RFC 4180 quoting; a value is a whole number (`7`, `+7`, `7.0`, `007`),
 //! optionally padded with spaces or tabs and quoted; labels are 0..=9, pixels 0..=255.
 //!
-//! How it is read (one file per step):
-//! - [`load`]: the entry points. The calling thread reads (and decompresses: gzip is detected
+//! How it is read (one file per step, all private to this module):
+//! - `load.rs`: the entry points. The calling thread reads (and decompresses: gzip is detected
 //!   from the content) chunks of whole lines while two parser threads turn chunks into rows, so
 //!   decompression and parsing overlap and both cores are used.
-//! - [`chunk`]: one chunk, row by row: the fast path first, the careful path when it declines.
-//! - [`fast_row`]: the hand-tuned parser for Kaggle's own layout (plain digits and commas), which
-//!   is nearly every row of a real file.
-//! - [`careful`] and [`header`]: every other row, and line 1, split into fields by the `csv`
-//!   crate and checked field by field; they also make the error messages.
-//! - [`write`]: Kaggle-format output through `csv::Writer`.
+//! - `chunk.rs`: one chunk, row by row: the fast path first, the careful path when it declines.
+//! - `fast_row.rs`: the hand-tuned parser for Kaggle's own layout (plain digits and commas),
+//!   which is nearly every row of a real file.
+//! - `careful.rs` and `header.rs`: every other row, and line 1, split into fields by the `csv`
+//!   crate (`csv::ByteRecord`) and checked field by field; they also make the error messages.
+//! - `write.rs`: Kaggle-format output through `csv::Writer`.
 //!
 //! Pixels are stored as `u8` in one contiguous row-major buffer. Every error names the file, the
 //! 1-based line (the header is line 1) and, where it applies, the column (see [`LoadError`]).
