@@ -2,9 +2,11 @@
 //! draw digits for it.
 //!
 //! [`App`] owns the state ([`state`]: data, model, the dev set's predictions, the run), the
-//! [`worker::Worker`] handle and one small struct or function per panel, each with a `ui`
-//! method that returns what the user asked for; `App` carries it out. Long work runs on worker
-//! threads that report over a channel; the UI thread drains it (in `logic`, [`events`]) and draws.
+//! [`worker::Worker`] handle and one small struct or function per panel (`menu`, `side_panel`,
+//! `status_bar`, ...), each with a `ui` function that returns what the user asked for; `App`
+//! carries it out. The file actions come from one table ([`file_actions`]). Long work runs on
+//! worker threads that report over a channel; the UI thread drains it (in `logic`, see
+//! `events.rs`) and draws.
 //!
 //! The app depends on the core (data, network, train, ...) and never on the command line: the
 //! command line hands it [`StartupFiles`].
