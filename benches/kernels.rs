@@ -22,7 +22,7 @@ fn chunk(rows: usize) -> (Array2<f32>, SparseBatch, Vec<u8>) {
 }
 
 /// Times one forward + backward pass of `rows` real rows through a fresh network.
-fn bench_gradient(bencher: Bencher, sizes: &[usize], init: Init, rows: usize, mode: &str) {
+fn bench_gradient(bencher: Bencher<'_, '_>, sizes: &[usize], init: Init, rows: usize, mode: &str) {
     let net = Mlp::new(sizes, init, 0);
     let (x, sparse, labels) = chunk(rows);
     let mut ws = Workspace::new(&net, rows);
@@ -39,20 +39,20 @@ fn bench_gradient(bencher: Bencher, sizes: &[usize], init: Init, rows: usize, mo
 
 /// Forward + backward of one 256-row chunk through the notebook's 784-10-10, dense vs sparse.
 #[divan::bench(args = ["dense", "sparse"])]
-fn seed_chunk_gradient(bencher: Bencher, mode: &str) {
+fn seed_chunk_gradient(bencher: Bencher<'_, '_>, mode: &str) {
     bench_gradient(bencher, &[784, 10, 10], Init::Uniform, 256, mode);
 }
 
 /// Forward + backward of a 64-row half batch through 784-512-256-10 (one thread's share of a
 /// batch of 128), dense vs sparse first layer.
 #[divan::bench(args = ["dense", "sparse"])]
-fn best_half_batch_gradient(bencher: Bencher, mode: &str) {
+fn best_half_batch_gradient(bencher: Bencher<'_, '_>, mode: &str) {
     bench_gradient(bencher, &[784, 512, 256, 10], Init::He, 64, mode);
 }
 
 /// Parsing 5,000 rows of CSV (about 9 MB) from memory.
 #[divan::bench]
-fn parse_csv_5000_rows(bencher: Bencher) {
+fn parse_csv_5000_rows(bencher: Bencher<'_, '_>) {
     let data = embedded::sample().unwrap();
     let mut text = Vec::new();
     digit_recognizer::data::write_csv(&data, &mut text).unwrap();

@@ -94,7 +94,10 @@ fn segments(config: &TrainConfig, split: &Split, segment_steps: usize) -> (Vec<f
             marks.push(p.elapsed);
         }
     });
-    let times = marks.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    let times = marks
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]).as_secs_f64())
+        .collect();
     (times, train::accuracy(&model, &split.dev), report.train_seconds)
 }
 
@@ -259,7 +262,7 @@ fn print_table(out: &Value) {
         for p in path {
             v = &v[*p];
         }
-        v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"))
+        v.as_f64().map_or("-".to_owned(), |x| format!("{x:.4}"))
     };
     println!("| measure | ours |");
     println!("| --- | --- |");

@@ -5,6 +5,12 @@
 //! `(inputs, outputs)` and bias `b` of shape `(outputs)`, so `Z = X·W + b` is `(n, outputs)`.
 //! (The notebook keeps samples in columns and writes `Z1 = W1·X + b1`; the model file stores `W`
 //! in the notebook's `(outputs, inputs)` orientation.)
+//!
+//! Reading order: `Mlp::forward_into` and [`Mlp::accumulate_gradients`] run the layers; each
+//! step is a function below them, a forward and its backward side by side (`linear_forward` /
+//! `linear_backward_parameters`, `bias_relu_dropout_forward` / `relu_dropout_backward`, and
+//! `softmax_cross_entropy_backward` for the loss). The first layer may read its inputs as non-zero
+//! pixels ([`Input::Sparse`]); those products live in [`crate::kernels`].
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
@@ -12,7 +18,9 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::data::{CLASSES, PIXELS, SIDE};
-use crate::kernels::{self, Csr, CsrBuf};
+/// Moved to [`crate::kernels`] with the sparse products; still importable from here.
+pub use crate::kernels::SparseBatch;
+use crate::kernels::{Csr, SparseScratch};
 
 /// How the weights are drawn before training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -172,7 +180,7 @@ impl Mlp {
     }
 
     /// Forward pass of `x` `(n, 784)` scaled to [0, 1]: class probabilities `(n, 10)`.
-    pub fn forward(&self, x: ArrayView2<f32>) -> Array2<f32> {
+    pub fn forward(&self, x: ArrayView2<'_, f32>) -> Array2<f32> {
         let mut ws = Workspace::new(self, x.nrows());
         let n = x.nrows();
         self.forward_into(Input::Dense(x), &mut ws, 0.0);
@@ -183,11 +191,14 @@ impl Mlp {
         out
     }
 
-    /// Class probabilities for u8 images (`rows * 784` values), computed in cache-sized chunks.
+    /// Class probabilities for u8 images (`rows * 784` values), computed in chunks of
+    /// [`Self::PREDICT_CHUNK`] rows so the activations stay in cache; the same values as
+    /// [`Mlp::forward`] on all the rows at once.
     pub fn predict_proba(&self, pixels: &[u8]) -> Array2<f32> {
         let rows = pixels.len() / PIXELS;
+        let chunk = Self::PREDICT_CHUNK;
+        // out: (rows, 10); x: (chunk, 784), the chunk's inputs
         let mut out = Array2::zeros((rows, CLASSES));
-        let chunk = 256;
         let mut x = Array2::zeros((chunk, PIXELS));
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
@@ -200,6 +211,9 @@ impl Mlp {
         }
         out
     }
+
+    /// Rows per chunk in [`Mlp::predict_proba`].
+    pub const PREDICT_CHUNK: usize = 256;
 
     /// The most probable digit of each image.
     pub fn predict(&self, pixels: &[u8]) -> Vec<u8> {
@@ -218,31 +232,20 @@ impl Mlp {
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
             let (before, after) = ws.acts.split_at_mut(l);
-            let mut z = after[0].slice_mut(s![..n, ..]);
-            // Z_l = A_{l-1}·W_l + b_l
-            match x {
-                _ if l > 0 => general_mat_mul(1.0, &before[l - 1].slice(s![..n, ..]), &layer.w, 0.0, &mut z),
-                Input::Dense(x) => general_mat_mul(1.0, &x, &layer.w, 0.0, &mut z),
-                Input::Sparse { images, .. } => images.matmul(&layer.w, &mut z, &mut ws.scratch),
-            }
-            if l < last {
-                let keep_scale = 1.0 / (1.0 - dropout);
-                let rng = &mut ws.rng;
-                for mut row in z.rows_mut() {
-                    Zip::from(&mut row)
-                        .and(&layer.b)
-                        .for_each(|z, &b| *z = (*z + b).max(0.0));
-                    if dropout > 0.0 {
-                        for a in row.iter_mut() {
-                            *a = if rng.random::<f32>() < dropout {
-                                0.0
-                            } else {
-                                *a * keep_scale
-                            };
-                        }
-                    }
-                }
+            // A_{l-1}: (n, inputs_l), the network's input X for the first layer
+            let input = if l == 0 {
+                x.reborrow()
             } else {
+                Input::Dense(before[l - 1].slice(s![..n, ..]))
+            };
+            // Z_l = A_{l-1}·W_l: (n, outputs_l)
+            let mut z = after[0].slice_mut(s![..n, ..]);
+            linear_forward(input, &layer.w, &mut z, &mut ws.scratch);
+            if l < last {
+                // A_l = dropout(ReLU(Z_l + b_l)), in place
+                bias_relu_dropout_forward(&mut z, &layer.b, dropout, &mut ws.rng);
+            } else {
+                // Logits Z_L + b_L
                 z += &layer.b;
             }
         }
@@ -263,66 +266,111 @@ impl Mlp {
         let last = self.layers.len() - 1;
         self.forward_into(x, ws, dropout);
 
-        // Output: P = softmax(Z_L); the loss is log-sum-exp(Z) - Z[label] (stable log-softmax);
-        // dZ_L = P - one_hot(Y), written over the logits.
-        let mut stats = BatchStats {
-            rows: n,
-            ..BatchStats::default()
-        };
-        {
-            let mut dz = ws.acts[last].slice_mut(s![..n, ..]);
-            for (mut row, &label) in dz.rows_mut().into_iter().zip(labels) {
-                let row = row.as_slice_mut().expect("rows are contiguous");
-                if argmax(row) == label as usize {
-                    stats.correct += 1;
-                }
-                let z_label = row[label as usize];
-                let log_sum_exp = softmax_in_place(row);
-                stats.loss_sum += f64::from(log_sum_exp - z_label);
-                row[label as usize] -= 1.0;
-            }
-        }
+        // Logits (n, 10) become dZ_L = P - one_hot(Y), in place.
+        let stats = softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels);
 
-        // Backward, last layer first. dZ_l lives in acts[l]; dA_{l-1} is written into
-        // deltas[l-1], then masked by the ReLU derivative (A_{l-1} > 0) to give dZ_{l-1}.
+        // Backward, last layer first. dZ_L lives in acts[L]; for l < L, dZ_l lives in deltas[l].
         for l in (0..=last).rev() {
             let (acts_before, acts_rest) = ws.acts.split_at_mut(l);
-            let dz_source = if l == last { &acts_rest[0] } else { &ws.deltas[l] };
-            let dz = dz_source.slice(s![..n, ..]);
-            let grad = &mut grads.layers[l];
-            // dW_l += A_{l-1}ᵀ·dZ_l    (inputs, n)·(n, outputs)
-            match x {
-                _ if l > 0 => general_mat_mul(1.0, &acts_before[l - 1].slice(s![..n, ..]).t(), &dz, 1.0, &mut grad.w),
-                Input::Dense(x) => general_mat_mul(1.0, &x.t(), &dz, 1.0, &mut grad.w),
-                Input::Sparse { images, by_pixel } => {
-                    images.accumulate_transposed_product(by_pixel, &dz, &mut grad.w, &mut ws.scratch)
-                }
-            }
-            // db_l += Σ_rows dZ_l      (one value per unit)
-            for dz_row in dz.rows() {
-                grad.b += &dz_row;
-            }
+            let (deltas_before, deltas_rest) = ws.deltas.split_at_mut(l);
+            // dZ_l: (n, outputs_l)
+            let dz_buffer = if l == last { &acts_rest[0] } else { &deltas_rest[0] };
+            let dz = dz_buffer.slice(s![..n, ..]);
+            // A_{l-1}: (n, inputs_l), the network's input X for the first layer
+            let input = if l == 0 {
+                x.reborrow()
+            } else {
+                Input::Dense(acts_before[l - 1].slice(s![..n, ..]))
+            };
+            linear_backward_parameters(input, &dz, &mut grads.layers[l], &mut ws.scratch);
             if l > 0 {
-                let (deltas_before, deltas_rest) = ws.deltas.split_at_mut(l);
-                let dz = if l == last {
-                    acts_rest[0].slice(s![..n, ..])
-                } else {
-                    deltas_rest[0].slice(s![..n, ..])
-                };
+                // dA_{l-1} = dZ_l·W_lᵀ    (n, outputs_l)·(outputs_l, inputs_l)
                 let mut da = deltas_before[l - 1].slice_mut(s![..n, ..]);
-                // dA_{l-1} = dZ_l·W_lᵀ    (n, outputs)·(outputs, inputs)
                 general_mat_mul(1.0, &dz, &self.layers[l].w.t(), 0.0, &mut da);
-                let keep_scale = 1.0 / (1.0 - dropout);
-                Zip::from(&mut da)
-                    .and(&acts_before[l - 1].slice(s![..n, ..]))
-                    .for_each(|d, &a| {
-                        // ReLU'(Z) = (A > 0); a dropped unit has A = 0, a kept one was scaled.
-                        *d = if a > 0.0 { *d * keep_scale } else { 0.0 };
-                    });
+                // dZ_{l-1} from dA_{l-1}, in place
+                relu_dropout_backward(&mut da, &acts_before[l - 1].slice(s![..n, ..]), dropout);
             }
         }
         stats
     }
+}
+
+/// Forward of a linear layer without its bias: `z (n, outputs) = input (n, inputs) · w (inputs,
+/// outputs)`. A sparse input takes the non-zero-pixel product of [`crate::kernels`].
+fn linear_forward(input: Input<'_>, w: &Array2<f32>, z: &mut ArrayViewMut2<'_, f32>, scratch: &mut SparseScratch) {
+    match input {
+        Input::Dense(x) => general_mat_mul(1.0, &x, w, 0.0, z),
+        Input::Sparse { images, .. } => images.matmul(w, z, scratch),
+    }
+}
+
+/// Backward of a linear layer, its parameters' part: `dW (inputs, outputs) += inputᵀ (inputs,
+/// n) · dz (n, outputs)` and `db (outputs) += Σ_rows dz`. (The input's gradient is the caller's
+/// `dz·Wᵀ`, not needed for the first layer.)
+fn linear_backward_parameters(
+    input: Input<'_>,
+    dz: &ArrayView2<'_, f32>,
+    grad: &mut Layer,
+    scratch: &mut SparseScratch,
+) {
+    match input {
+        Input::Dense(x) => general_mat_mul(1.0, &x.t(), dz, 1.0, &mut grad.w),
+        Input::Sparse { images, by_pixel } => images.accumulate_transposed_product(by_pixel, dz, &mut grad.w, scratch),
+    }
+    for dz_row in dz.rows() {
+        grad.b += &dz_row;
+    }
+}
+
+/// Forward of a hidden layer's activation, in place on `z` `(n, outputs)`: `A = ReLU(Z + b)`,
+/// then each unit dropped with probability `dropout` (drawn from `rng`, row by row) and the kept
+/// ones scaled by `1/(1-dropout)`.
+fn bias_relu_dropout_forward(z: &mut ArrayViewMut2<'_, f32>, b: &Array1<f32>, dropout: f32, rng: &mut StdRng) {
+    let keep_scale = 1.0 / (1.0 - dropout);
+    for mut row in z.rows_mut() {
+        Zip::from(&mut row).and(b).for_each(|z, &b| *z = (*z + b).max(0.0));
+        if dropout > 0.0 {
+            for a in row.iter_mut() {
+                *a = if rng.random::<f32>() < dropout {
+                    0.0
+                } else {
+                    *a * keep_scale
+                };
+            }
+        }
+    }
+}
+
+/// Backward of [`bias_relu_dropout_forward`], in place on `da` `(n, outputs)`: `dZ = dA ·
+/// ReLU'(Z) / (1 - dropout)`, where `ReLU'(Z) = (A > 0)` read from the layer's output `a`
+/// `(n, outputs)`: a dropped unit has `A = 0`, a kept one was scaled.
+fn relu_dropout_backward(da: &mut ArrayViewMut2<'_, f32>, a: &ArrayView2<'_, f32>, dropout: f32) {
+    let keep_scale = 1.0 / (1.0 - dropout);
+    Zip::from(da).and(a).for_each(|d, &a| {
+        *d = if a > 0.0 { *d * keep_scale } else { 0.0 };
+    });
+}
+
+/// Softmax and cross-entropy loss, then their backward, in place on the logits `z` `(n, 10)`:
+/// `P = softmax(Z)`; the loss of a row is `log-sum-exp(Z) - Z[label]` (the stable form of
+/// `-log P[label]`); `z` becomes `dZ = P - one_hot(Y)`. Returns the summed loss and the count of
+/// rows whose largest logit is the label.
+fn softmax_cross_entropy_backward(mut z: ArrayViewMut2<'_, f32>, labels: &[u8]) -> BatchStats {
+    let mut stats = BatchStats {
+        rows: z.nrows(),
+        ..BatchStats::default()
+    };
+    for (mut row, &label) in z.rows_mut().into_iter().zip(labels) {
+        let row = row.as_slice_mut().expect("rows are contiguous");
+        if argmax(row) == label as usize {
+            stats.correct += 1;
+        }
+        let z_label = row[label as usize];
+        let log_sum_exp = softmax_in_place(row);
+        stats.loss_sum += f64::from(log_sum_exp - z_label);
+        row[label as usize] -= 1.0;
+    }
+    stats
 }
 
 /// Index of the largest value (the first on ties).
@@ -352,7 +400,7 @@ pub fn softmax_in_place(z: &mut [f32]) -> f32 {
 }
 
 /// Scales u8 pixels to [0, 1] into `x` `(n, 784)`.
-pub fn fill_inputs(x: &mut ArrayViewMut2<f32>, pixels: &[u8]) {
+pub fn fill_inputs(x: &mut ArrayViewMut2<'_, f32>, pixels: &[u8]) {
     for (mut row, image) in x.rows_mut().into_iter().zip(pixels.chunks_exact(PIXELS)) {
         for (v, &p) in row.iter_mut().zip(image) {
             *v = f32::from(p) * (1.0 / 255.0);
@@ -402,132 +450,17 @@ impl<'a> Input<'a> {
             Input::Sparse { images, .. } => images.rows(),
         }
     }
-}
 
-/// Images stored as (pixel index, u8 value) pairs of their non-zero pixels (CSR layout). MNIST is
-/// about 81% zeros, so a first layer fed this way does about a fifth of the dense work in the
-/// forward product and in dW1.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SparseBatch(CsrBuf);
-
-impl Default for SparseBatch {
-    fn default() -> Self {
-        SparseBatch::new()
-    }
-}
-
-impl SparseBatch {
-    pub fn new() -> SparseBatch {
-        SparseBatch(CsrBuf::new(PIXELS))
-    }
-
-    pub fn clear(&mut self) {
-        self.0.clear();
-    }
-
-    pub fn rows(&self) -> usize {
-        self.0.rows()
-    }
-
-    /// Makes room for `rows` more images with `entries` non-zero pixels in all.
-    pub fn reserve(&mut self, rows: usize, entries: usize) {
-        self.0.reserve(rows, entries);
-    }
-
-    /// Appends one image given by its non-zero `(pixel index, value)` entries.
-    pub fn push_row(&mut self, entries: impl IntoIterator<Item = (u16, u8)>) {
-        self.0.push_row(entries);
-    }
-
-    /// Appends the non-zero pixels of each `784`-pixel image.
-    pub fn push_images(&mut self, pixels: &[u8]) {
-        for image in pixels.chunks_exact(PIXELS) {
-            self.0.push_row(
-                image
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &p)| p != 0)
-                    .map(|(column, &p)| (column as u16, p)),
-            );
+    /// The same input borrowed for a shorter time (an ndarray view cannot shorten its lifetime
+    /// by itself), so that it can stand where a layer's activations also can.
+    fn reborrow(&self) -> Input<'_> {
+        match self {
+            Input::Dense(x) => Input::Dense(x.view()),
+            Input::Sparse { images, by_pixel } => Input::Sparse {
+                images: *images,
+                by_pixel: *by_pixel,
+            },
         }
-    }
-
-    pub fn csr(&self) -> Csr<'_> {
-        self.0.view()
-    }
-}
-
-impl Csr<'_> {
-    /// `z = self·w` for `w` `(inputs, outputs)` and `z` `(rows, outputs)`: each row of `z` is a
-    /// sum of the rows of `w` picked by the row's non-zero inputs. `scratch` holds copies padded
-    /// to whole vector widths.
-    fn matmul(&self, w: &Array2<f32>, z: &mut ArrayViewMut2<f32>, scratch: &mut Scratch) {
-        let (width, pw) = (w.ncols(), kernels::padded(w.ncols()));
-        let padded_w = scratch.w.get(w.nrows() * pw);
-        kernels::pad_rows(w.as_slice().expect("w is contiguous"), width, pw, padded_w);
-        // Every row is written.
-        let out = scratch.rows.get(self.rows() * pw);
-        kernels::csr_times_dense(*self, padded_w, pw, out);
-        kernels::unpad_rows(out, pw, width, z.as_slice_mut().expect("z is contiguous"));
-    }
-
-    /// `dw += selfᵀ·dz` for `dz` `(rows, outputs)` and `dw` `(inputs, outputs)`: only the rows of
-    /// `dw` of non-zero inputs change. With `by_pixel`, self's transpose, each row of `dw` is
-    /// summed in registers and written once instead of updated at every entry.
-    fn accumulate_transposed_product(
-        &self,
-        by_pixel: Option<Csr<'_>>,
-        dz: &ArrayView2<f32>,
-        dw: &mut Array2<f32>,
-        scratch: &mut Scratch,
-    ) {
-        let (width, pw) = (dw.ncols(), kernels::padded(dw.ncols()));
-        let padded_dz = scratch.rows.get(dz.nrows() * pw);
-        kernels::pad_rows(dz.as_slice().expect("dz is contiguous"), width, pw, padded_dz);
-        let padded_dw = scratch.w.get(dw.nrows() * pw);
-        match by_pixel {
-            Some(by_pixel) => {
-                assert_eq!((by_pixel.rows(), by_pixel.width()), (dw.nrows(), self.rows()));
-                // Writes every row.
-                kernels::csr_times_dense(by_pixel, padded_dz, pw, padded_dw);
-            }
-            None => {
-                padded_dw.fill(0.0);
-                kernels::csr_transposed_times_dense(*self, padded_dz, pw, padded_dw);
-            }
-        }
-        let dw = dw.as_slice_mut().expect("dw is contiguous");
-        for (dw_row, padded_row) in dw.chunks_exact_mut(width).zip(padded_dw.chunks_exact(pw)) {
-            for (g, &p) in dw_row.iter_mut().zip(&padded_row[..width]) {
-                *g += p;
-            }
-        }
-    }
-}
-
-/// Padded copies used by the sparse first layer.
-#[derive(Default)]
-struct Scratch {
-    w: AlignedBuffer,
-    rows: AlignedBuffer,
-}
-
-/// A float buffer whose slices start on a 64-byte boundary: a padded row of 16 floats is then
-/// exactly one cache line, and an AVX-512 load or store never straddles two (measured: split
-/// lines made a `seed` step about 10% slower).
-#[derive(Default)]
-struct AlignedBuffer(Vec<f32>);
-
-impl AlignedBuffer {
-    const ALIGN_FLOATS: usize = 64 / size_of::<f32>();
-
-    /// `len` floats starting on a 64-byte boundary, holding whatever they held before.
-    fn get(&mut self, len: usize) -> &mut [f32] {
-        if self.0.len() < len + Self::ALIGN_FLOATS {
-            self.0.resize(len + Self::ALIGN_FLOATS, 0.0);
-        }
-        let start = self.0.as_ptr().align_offset(64).min(Self::ALIGN_FLOATS);
-        &mut self.0[start..start + len]
     }
 }
 
@@ -542,7 +475,8 @@ pub struct Workspace {
     pub x: Array2<f32>,
     /// Inputs as non-zero pixels, for narrow first layers.
     pub sparse: SparseBatch,
-    scratch: Scratch,
+    /// Padded copies for the sparse first layer.
+    scratch: SparseScratch,
     /// Draws dropout masks and augmentation shifts.
     pub rng: StdRng,
 }
@@ -560,7 +494,7 @@ impl Workspace {
             deltas: buffers(),
             x: Array2::zeros((capacity, net.layers[0].inputs())),
             sparse: SparseBatch::new(),
-            scratch: Scratch::default(),
+            scratch: SparseScratch::default(),
             rng: StdRng::seed_from_u64(0),
         }
     }
@@ -573,6 +507,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::CsrBuf;
 
     fn mean_loss(net: &Mlp, x: &Array2<f32>, labels: &[u8]) -> f64 {
         let mut ws = Workspace::new(net, x.nrows());
@@ -720,6 +655,32 @@ mod tests {
             assert!((row.sum() - 1.0).abs() < 1e-5);
         }
         assert_eq!(net.predict(&pixels).len(), 300);
+    }
+
+    #[test]
+    fn chunked_predictions_equal_one_forward_pass() {
+        // 600 real rows: two full chunks of 256 and a partial one.
+        let data = crate::embedded::sample().unwrap();
+        let rows = 2 * Mlp::PREDICT_CHUNK + 88;
+        let pixels = &data.pixels[..rows * PIXELS];
+        let net = Mlp::new(&[PIXELS, 32, 16, 10], Init::He, 4);
+        let chunked = net.predict_proba(pixels);
+        let mut x = Array2::zeros((rows, PIXELS));
+        fill_inputs(&mut x.view_mut(), pixels);
+        let whole = net.forward(x.view());
+        assert_eq!(chunked.dim(), (rows, CLASSES));
+        // Each row's products and softmax do not depend on the other rows in the matrix, so
+        // the chunks give the very same bits.
+        assert_eq!(chunked, whole);
+        let distinct = whole.rows().into_iter().filter(|r| *r != whole.row(0)).count();
+        assert!(
+            distinct > rows / 2,
+            "rows should differ: a swapped chunk would go unnoticed"
+        );
+        let predicted = net.predict(pixels);
+        for (r, &digit) in predicted.iter().enumerate() {
+            assert_eq!(usize::from(digit), argmax(whole.row(r).as_slice().unwrap()));
+        }
     }
 
     #[test]

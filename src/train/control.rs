@@ -1,0 +1,116 @@
+//! [`TrainControl`]: how another thread (the app's UI) pauses, resumes, cancels a run and
+//! changes its learning rate.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Pause, resume, cancel and learning-rate changes from another thread.
+#[derive(Debug, Default)]
+pub struct TrainControl {
+    cancelled: AtomicBool,
+    paused: Mutex<bool>,
+    wake: Condvar,
+    new_alpha: Mutex<Option<f32>>,
+}
+
+impl TrainControl {
+    pub fn new() -> TrainControl {
+        TrainControl::default()
+    }
+
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        // Taking the pause lock orders this with a waiter between its check and its wait, so
+        // the wake-up cannot be lost.
+        drop(self.paused.lock().unwrap_or_else(|e| e.into_inner()));
+        self.wake.notify_all();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancelled
+    }
+
+    pub fn pause(&self) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    pub fn resume(&self) {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.wake.notify_all();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.paused.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes effect at the next step.
+    pub fn set_alpha(&self, alpha: f32) {
+        if alpha.is_finite() && alpha > 0.0 {
+            *self.new_alpha.lock().unwrap_or_else(|e| e.into_inner()) = Some(alpha);
+        }
+    }
+
+    pub(super) fn take_alpha(&self) -> Option<f32> {
+        self.new_alpha.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Blocks (without spinning) while paused; returns the time spent waiting.
+    pub(super) fn wait_while_paused(&self) -> Duration {
+        let start = Instant::now();
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        while *paused && !self.is_cancelled() {
+            paused = self.wake.wait(paused).unwrap_or_else(|e| e.into_inner());
+        }
+        start.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn pause_blocks_until_resume_or_cancel() {
+        for end in ["resume", "cancel"] {
+            let control = Arc::new(TrainControl::new());
+            control.pause();
+            assert!(control.is_paused());
+            let (started, has_started) = std::sync::mpsc::channel();
+            let waiter = {
+                let control = Arc::clone(&control);
+                std::thread::spawn(move || {
+                    started.send(()).unwrap();
+                    control.wait_while_paused()
+                })
+            };
+            has_started.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(!waiter.is_finished(), "{end}: returned while paused");
+            if end == "resume" {
+                control.resume();
+            } else {
+                control.cancel();
+            }
+            // Returns now (the join would hang otherwise).
+            waiter.join().unwrap();
+            assert_eq!(control.is_cancelled(), end == "cancel");
+        }
+    }
+
+    #[test]
+    fn only_a_positive_alpha_is_taken_once() {
+        let control = TrainControl::new();
+        control.set_alpha(f32::NAN);
+        control.set_alpha(-1.0);
+        assert_eq!(control.take_alpha(), None);
+        control.set_alpha(0.5);
+        assert_eq!(control.take_alpha(), Some(0.5));
+        assert_eq!(control.take_alpha(), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! What a run tells its caller: [`TrainEvent`]s while it runs, a [`TrainReport`] at the end.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What the training loop reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainEvent {
+    Started {
+        total_steps: usize,
+        steps_per_epoch: usize,
+        parameters: usize,
+        train_rows: usize,
+        dev_rows: usize,
+    },
+    Progress(Progress),
+    Finished(TrainReport),
+}
+
+/// A progress report: loss and train accuracy averaged over the steps since the last report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub step: usize,
+    pub total_steps: usize,
+    pub epoch: f32,
+    pub loss: f32,
+    pub train_accuracy: f32,
+    /// Accuracy on the dev set, when it was evaluated for this report.
+    pub dev_accuracy: Option<f32>,
+    pub alpha: f32,
+    /// Training time so far, pauses excluded.
+    pub elapsed: Duration,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status")]
+pub enum StopReason {
+    Completed,
+    Cancelled,
+    /// The loss became NaN or infinite; the model holds the last good parameters.
+    Diverged {
+        step: usize,
+    },
+}
+
+/// The result of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainReport {
+    pub stop: StopReason,
+    pub steps: usize,
+    pub epochs: f32,
+    pub final_loss: f32,
+    pub train_accuracy: f32,
+    pub dev_accuracy: Option<f32>,
+    pub train_seconds: f64,
+    pub parameters: usize,
+}
+
+impl TrainReport {
+    pub fn diverged(&self) -> bool {
+        matches!(self.stop, StopReason::Diverged { .. })
+    }
+
+    pub fn message(&self) -> String {
+        match self.stop {
+            StopReason::Completed => format!("finished {} steps in {:.1} s", self.steps, self.train_seconds),
+            StopReason::Cancelled => format!("stopped at step {}", self.steps),
+            StopReason::Diverged { step } => {
+                format!(
+                    "diverged at step {step}: the loss exploded (NaN, infinite or far above its start), try a smaller alpha"
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The gradient of one step, summed over the batch's rows on worker threads.
+//!
+//! The rows are cut into chunks of at most [`CHUNK_ROWS`], small enough that a chunk's
+//! activations stay in cache. The chunk size depends on the batch size only, each chunk draws
+//! its dropout masks and shifts from its own seeded random stream, and the partial gradients are
+//! added in a fixed order (see [`batch_gradients`]), so the sum is the same bits whatever the
+//! number of threads and whichever thread ran which chunk.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use ndarray::s;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use super::{FirstLayer, TrainConfig};
+use crate::data::{Dataset, PIXELS, SIDE};
+use crate::kernels::{Csr, CsrBuf};
+use crate::network::{BatchStats, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
+
+/// Rows per chunk at most: small enough that a chunk's activations stay in cache.
+const CHUNK_ROWS: usize = 256;
+
+/// Rows per chunk for batches of `batch` rows: at least two chunks per batch, so that both cores
+/// get work even on mini-batches; fixed rather than derived from the thread count, so that the
+/// result does not depend on it.
+pub(super) fn chunk_rows(batch: usize) -> usize {
+    CHUNK_ROWS.min(batch.div_ceil(2)).max(1)
+}
+
+/// Number of worker threads for gradients when the config leaves it to us: both cores here.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
+}
+
+/// The worker threads for a config's `threads` setting (0 = [`default_threads`]).
+pub(super) fn worker_threads(requested: usize) -> usize {
+    if requested == 0 {
+        default_threads()
+    } else {
+        requested.min(64)
+    }
+}
+
+/// At most this many partial gradients per step (see [`batch_gradients`]).
+const MAX_GROUPS: usize = 16;
+
+/// Per-thread workspaces and the partial gradients of [`batch_gradients`].
+pub(super) struct Workers {
+    workspaces: Vec<Workspace>,
+    /// One partial gradient and its statistics per group of chunks; after a step the first
+    /// holds the step's gradient.
+    groups: Vec<Mutex<(Gradients, BatchStats)>>,
+}
+
+impl Workers {
+    /// `threads` workspaces for chunks of up to `chunk_rows` rows through `model`.
+    pub(super) fn new(model: &Mlp, threads: usize, chunk_rows: usize) -> Workers {
+        Workers {
+            workspaces: (0..threads).map(|_| Workspace::new(model, chunk_rows)).collect(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// The last step's gradient.
+    pub(super) fn gradient(&mut self) -> &Gradients {
+        &self.groups[0].get_mut().unwrap_or_else(PoisonError::into_inner).0
+    }
+}
+
+/// Sums the loss gradient over `rows` into [`Workers::gradient`]. Returns `None` if cancelled
+/// midway.
+///
+/// The rows are cut into fixed chunks, and consecutive chunks into at most [`MAX_GROUPS`]
+/// groups. The threads take groups as they finish the previous one, so a thread slowed down
+/// (by the UI's repaint, say) leaves more of the work to the others instead of holding up the
+/// step. Each group sums its chunks in order and the groups are added in order, so the result
+/// does not depend on which thread did what, nor on how many threads there are.
+pub(super) fn batch_gradients(
+    model: &Mlp,
+    data: &Inputs<'_>,
+    rows: &[usize],
+    config: &TrainConfig,
+    step: usize,
+    workers: &mut Workers,
+    cancel: &AtomicBool,
+) -> Option<BatchStats> {
+    let capacity = workers.workspaces[0].capacity();
+    let chunks: Vec<&[usize]> = rows.chunks(capacity).collect();
+    let per_group = chunks.len().div_ceil(MAX_GROUPS).max(1);
+    let groups = chunks.len().div_ceil(per_group);
+    while workers.groups.len() < groups {
+        workers
+            .groups
+            .push(Mutex::new((model.zeros_like(), BatchStats::default())));
+    }
+    let next_group = AtomicUsize::new(0);
+    let (group_slots, chunks) = (&workers.groups, &chunks);
+    let run = |ws: &mut Workspace| -> Option<()> {
+        let mut labels = Vec::with_capacity(capacity);
+        loop {
+            let g = next_group.fetch_add(1, Ordering::Relaxed);
+            if g >= groups {
+                return Some(());
+            }
+            let mut slot = group_slots[g].lock().unwrap_or_else(PoisonError::into_inner);
+            let (grads, stats) = &mut *slot;
+            grads.fill_zero();
+            *stats = BatchStats::default();
+            for (c, chunk) in chunks.iter().enumerate().skip(g * per_group).take(per_group) {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                // One random stream per (seed, step, chunk): independent of which thread runs it.
+                ws.rng = StdRng::seed_from_u64(
+                    config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
+                );
+                labels.clear();
+                labels.extend(chunk.iter().map(|&r| data.data.labels[r]));
+                stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, grads));
+            }
+        }
+    };
+    let threads = workers.workspaces.len().min(groups).max(1);
+    let (first, rest) = workers.workspaces.split_at_mut(1);
+    let mut finished = true;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter_mut()
+            .take(threads - 1)
+            .map(|ws| scope.spawn(|| run(ws)))
+            .collect();
+        finished &= run(&mut first[0]).is_some();
+        for handle in handles {
+            finished &= handle.join().ok().flatten().is_some();
+        }
+    });
+    if !finished {
+        return None;
+    }
+    // Added in group order into the first group (no copy: for a large network one pass over
+    // the parameters per group is measurable).
+    let (first, rest) = workers.groups[..groups].split_at_mut(1);
+    let (sum, first_stats) = first[0].get_mut().unwrap_or_else(PoisonError::into_inner);
+    let mut total = *first_stats;
+    for slot in rest {
+        let (grads, stats) = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+        sum.add_assign(grads);
+        total.add(*stats);
+    }
+    Some(total)
+}
+
+/// First layers at most this wide take their inputs as non-zero pixels only (measured: the
+/// sparse product wins for narrow layers like the notebook's 10 units; wide layers are faster as
+/// a dense matrix product, whose blocking reuses the weights from cache).
+const SPARSE_MAX_OUTPUTS: usize = 64;
+
+/// The training rows as the network consumes them.
+pub(super) struct Inputs<'a> {
+    data: &'a Dataset,
+    /// Non-zero pixels of every row, found once per run, when the first layer is narrow.
+    nonzero: Option<NonZeroPixels>,
+}
+
+impl<'a> Inputs<'a> {
+    /// `fixed_chunks`: the chunk size when every step cuts rows `0..n` into the same chunks,
+    /// whose transposes are then made once here. `None` if cancelled while preparing.
+    pub(super) fn new(
+        data: &'a Dataset,
+        model: &Mlp,
+        mode: FirstLayer,
+        fixed_chunks: Option<usize>,
+        cancel: &AtomicBool,
+    ) -> Option<Inputs<'a>> {
+        let sparse = match mode {
+            FirstLayer::Auto => model.layers[0].outputs() <= SPARSE_MAX_OUTPUTS,
+            FirstLayer::Dense => false,
+            FirstLayer::Sparse => true,
+        };
+        let nonzero = if sparse {
+            Some(NonZeroPixels::new(data, fixed_chunks, cancel)?)
+        } else {
+            None
+        };
+        Some(Inputs { data, nonzero })
+    }
+
+    /// Loads the chunk's rows (shifted at random when augmenting) and adds their gradient.
+    fn accumulate_chunk(
+        &self,
+        model: &Mlp,
+        rows: &[usize],
+        labels: &[u8],
+        config: &TrainConfig,
+        ws: &mut Workspace,
+        grads: &mut Gradients,
+    ) -> BatchStats {
+        let max = i32::from(config.augment_shift);
+        let shift = |ws: &mut Workspace| {
+            if max == 0 {
+                (0, 0)
+            } else {
+                (ws.rng.random_range(-max..=max), ws.rng.random_range(-max..=max))
+            }
+        };
+        match &self.nonzero {
+            // Consecutive rows without augmentation (full batch): a view of the stored rows.
+            Some(nonzero) if max == 0 && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
+                let images = nonzero.images.csr().row_range(rows[0], rows[0] + rows.len());
+                let by_pixel = nonzero.transposed_chunk(rows[0], rows.len());
+                model.accumulate_gradients(Input::Sparse { images, by_pixel }, labels, ws, grads, config.dropout)
+            }
+            Some(nonzero) => {
+                let mut batch = std::mem::take(&mut ws.sparse);
+                batch.clear();
+                for &r in rows {
+                    let (dx, dy) = shift(ws);
+                    batch.push_row(nonzero.shifted_row(r, dx, dy));
+                }
+                let stats = model.accumulate_gradients(Input::sparse(batch.csr()), labels, ws, grads, config.dropout);
+                ws.sparse = batch;
+                stats
+            }
+            None => {
+                let mut x = std::mem::take(&mut ws.x);
+                for (i, &r) in rows.iter().enumerate() {
+                    let (dx, dy) = shift(ws);
+                    let mut row = x.row_mut(i);
+                    fill_shifted(
+                        row.as_slice_mut().expect("rows are contiguous"),
+                        self.data.image(r),
+                        dx,
+                        dy,
+                    );
+                }
+                let k = rows.len();
+                let stats =
+                    model.accumulate_gradients(Input::Dense(x.slice(s![..k, ..])), labels, ws, grads, config.dropout);
+                ws.x = x;
+                stats
+            }
+        }
+    }
+}
+
+/// The non-zero pixels of every image (CSR), about a fifth of the pixels, and the transposes of
+/// the fixed chunks when there are some.
+struct NonZeroPixels {
+    images: SparseBatch,
+    /// `(chunk rows, transposes)`: chunk `c` covers rows `c * chunk rows ..`.
+    transposed: Option<(usize, Vec<CsrBuf>)>,
+}
+
+impl NonZeroPixels {
+    /// Scans every image once; `None` if cancelled meanwhile (the scan of 42,000 rows takes
+    /// tens of milliseconds, and Stop must not wait for it).
+    fn new(data: &Dataset, fixed_chunks: Option<usize>, cancel: &AtomicBool) -> Option<NonZeroPixels> {
+        let mut images = SparseBatch::new();
+        // MNIST is about 19% non-zero, so this rarely grows.
+        images.reserve(data.rows(), data.pixels.len() / 4);
+        for block in data.pixels.chunks(1024 * PIXELS) {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            images.push_images(block);
+        }
+        let transposed = match fixed_chunks {
+            Some(chunk) => {
+                let all = images.csr();
+                let mut chunks = Vec::with_capacity(all.rows().div_ceil(chunk));
+                for start in (0..all.rows()).step_by(chunk) {
+                    if cancel.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let end = (start + chunk).min(all.rows());
+                    chunks.push(CsrBuf::transpose(all.row_range(start, end)));
+                }
+                Some((chunk, chunks))
+            }
+            None => None,
+        };
+        Some(NonZeroPixels { images, transposed })
+    }
+
+    /// The transpose of rows `start..start + len` if that is one of the fixed chunks.
+    fn transposed_chunk(&self, start: usize, len: usize) -> Option<Csr<'_>> {
+        let (chunk, chunks) = self.transposed.as_ref()?;
+        let t = chunks.get(start / chunk)?;
+        (start.is_multiple_of(*chunk) && t.view().width() == len).then(|| t.view())
+    }
+
+    /// Row `r`'s entries moved by `(dx, dy)` pixels; pixels shifted off the 28x28 field are
+    /// dropped.
+    fn shifted_row(&self, r: usize, dx: i32, dy: i32) -> impl Iterator<Item = (u16, u8)> + '_ {
+        let (columns, pixels) = self.images.csr().row(r);
+        columns.iter().zip(pixels).filter_map(move |(&column, &pixel)| {
+            let (x, y) = (
+                i32::from(column) % SIDE as i32 + dx,
+                i32::from(column) / SIDE as i32 + dy,
+            );
+            let inside = (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y);
+            inside.then_some(((y * SIDE as i32 + x) as u16, pixel))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::network::Mlp;
+    use crate::train::test_support::{run, small_split};
+    use crate::train::{FirstLayer, Length, Preset, TrainConfig};
+
+    #[test]
+    fn thread_count_does_not_change_the_model() {
+        let split = small_split();
+        // Full batch over many chunks (the grouped path) and mini-batches, each with the sparse
+        // first layer with its transposes, the sparse one with shifts, and the dense one.
+        for (batch_size, hidden, shift) in [(0, 10, 0), (0, 10, 1), (64, 10, 0), (0, 80, 0)] {
+            let config = TrainConfig {
+                batch_size,
+                hidden: vec![hidden],
+                augment_shift: shift,
+                length: Length::Iterations(4),
+                dev_size: 0,
+                ..TrainConfig::preset(Preset::Seed)
+            };
+            let models: Vec<Mlp> = [1, 2, 3]
+                .iter()
+                .map(|&threads| {
+                    run(
+                        &TrainConfig {
+                            threads,
+                            ..config.clone()
+                        },
+                        &split,
+                    )
+                    .0
+                })
+                .collect();
+            assert_eq!(models[0], models[1], "batch {batch_size} hidden {hidden} shift {shift}");
+            assert_eq!(models[0], models[2], "batch {batch_size} hidden {hidden} shift {shift}");
+        }
+    }
+
+    #[test]
+    fn sparse_and_dense_first_layers_agree() {
+        let split = small_split();
+        for shift in [0, 1] {
+            let mut config = TrainConfig::preset(Preset::Seed);
+            config.length = Length::Iterations(30);
+            config.augment_shift = shift;
+            config.first_layer = FirstLayer::Sparse;
+            let (sparse, _) = run(&config, &split);
+            config.first_layer = FirstLayer::Dense;
+            let (dense, _) = run(&config, &split);
+            for (a, b) in sparse.layers.iter().zip(&dense.layers) {
+                let diff = a.w.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+                assert!(diff < 1e-4, "shift {shift}: max weight difference {diff}");
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_are_fixed_by_the_batch_size() {
+        assert_eq!(super::chunk_rows(41_000), super::CHUNK_ROWS);
+        assert_eq!(super::chunk_rows(128), 64);
+        assert_eq!(super::chunk_rows(1), 1);
+        assert_eq!(super::worker_threads(5), 5);
+        assert_eq!(super::worker_threads(0), super::default_threads());
+    }
+}

@@ -1,0 +1,181 @@
+//! The optimizers: one parameter update from a step's summed gradient, by plain gradient
+//! descent, heavy-ball momentum or Adam, with L2 weight decay on the weights.
+
+use super::{Optimizer, TrainConfig};
+use crate::network::{Gradients, Mlp};
+
+/// The optimizer's memory between steps: first and second moments shaped like the model
+/// (momentum uses the first, Adam both), and the step count for Adam's bias correction.
+pub(super) struct OptimizerState {
+    first: Mlp,
+    second: Mlp,
+    t: i32,
+}
+
+impl OptimizerState {
+    /// Zero moments for `model`, before the first step.
+    pub(super) fn new(model: &Mlp) -> OptimizerState {
+        OptimizerState {
+            first: model.zeros_like(),
+            second: model.zeros_like(),
+            t: 0,
+        }
+    }
+}
+
+/// One optimizer step with the gradient of the summed loss over `batch` rows.
+pub(super) fn apply_update(
+    model: &mut Mlp,
+    grads: &Gradients,
+    state: &mut OptimizerState,
+    config: &TrainConfig,
+    alpha: f32,
+    batch: usize,
+) {
+    state.t += 1;
+    let rule = UpdateRule {
+        optimizer: config.optimizer,
+        alpha,
+        scale: 1.0 / batch.max(1) as f32,
+        correction1: 1.0 - ADAM_BETA1.powi(state.t),
+        correction2: 1.0 - ADAM_BETA2.powi(state.t),
+    };
+    for (l, layer) in model.layers.iter_mut().enumerate() {
+        let (g, m, v) = (
+            &grads.layers[l],
+            &mut state.first.layers[l],
+            &mut state.second.layers[l],
+        );
+        rule.apply(
+            slice_mut(&mut layer.w),
+            slice(&g.w),
+            slice_mut(&mut m.w),
+            slice_mut(&mut v.w),
+            config.l2,
+        );
+        // No weight decay on biases.
+        rule.apply(
+            slice_mut(&mut layer.b),
+            slice(&g.b),
+            slice_mut(&mut m.b),
+            slice_mut(&mut v.b),
+            0.0,
+        );
+    }
+}
+
+fn slice<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> &[f32] {
+    a.as_slice().expect("parameters are contiguous")
+}
+
+fn slice_mut<D: ndarray::Dimension>(a: &mut ndarray::Array<f32, D>) -> &mut [f32] {
+    a.as_slice_mut().expect("parameters are contiguous")
+}
+
+const MOMENTUM: f32 = 0.9;
+const ADAM_BETA1: f32 = 0.9;
+const ADAM_BETA2: f32 = 0.999;
+const ADAM_EPS: f32 = 1e-8;
+
+/// One step's update, applied to each parameter array in turn.
+struct UpdateRule {
+    optimizer: Optimizer,
+    alpha: f32,
+    /// 1 / batch size: the accumulated gradient is a sum over rows.
+    scale: f32,
+    /// Adam's bias corrections, `1 - beta^t` for the first and second moments.
+    correction1: f32,
+    correction2: f32,
+}
+
+impl UpdateRule {
+    /// Updates parameters `w` from the summed gradient `dw`; `m` and `v` are the optimizer's
+    /// first and second moment buffers. All four have the parameter array's length (a layer's
+    /// `(inputs, outputs)` weights or `(outputs)` biases, flattened).
+    fn apply(&self, w: &mut [f32], dw: &[f32], m: &mut [f32], v: &mut [f32], l2: f32) {
+        let (alpha, scale) = (self.alpha, self.scale);
+        match self.optimizer {
+            Optimizer::Gd => {
+                for (w, &dw) in w.iter_mut().zip(dw) {
+                    *w -= alpha * (dw * scale + l2 * *w);
+                }
+            }
+            Optimizer::Momentum => {
+                for ((w, &dw), m) in w.iter_mut().zip(dw).zip(m) {
+                    *m = MOMENTUM * *m + dw * scale + l2 * *w;
+                    *w -= alpha * *m;
+                }
+            }
+            Optimizer::Adam => {
+                let (c1, c2) = (self.correction1, self.correction2);
+                for (((w, &dw), m), v) in w.iter_mut().zip(dw).zip(m).zip(v) {
+                    let g = dw * scale + l2 * *w;
+                    *m = ADAM_BETA1 * *m + (1.0 - ADAM_BETA1) * g;
+                    *v = ADAM_BETA2 * *v + (1.0 - ADAM_BETA2) * g * g;
+                    *w -= alpha * (*m / c1) / ((*v / c2).sqrt() + ADAM_EPS);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minimises f(w) = 0.5 * sum((w - target)^2), whose gradient is w - target.
+    fn minimise(optimizer: Optimizer, alpha: f32, steps: usize) -> Vec<f32> {
+        let target = [3.0f32, -2.0, 0.5];
+        let mut w = vec![0.0f32; 3];
+        let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
+        for t in 1..=steps {
+            let rule = UpdateRule {
+                optimizer,
+                alpha,
+                scale: 0.5,
+                correction1: 1.0 - ADAM_BETA1.powi(t as i32),
+                correction2: 1.0 - ADAM_BETA2.powi(t as i32),
+            };
+            // A summed gradient over a "batch" of 2 identical rows, scaled back by 1/2.
+            let dw: Vec<f32> = w.iter().zip(target).map(|(w, t)| 2.0 * (w - t)).collect();
+            rule.apply(&mut w, &dw, &mut m, &mut v, 0.0);
+        }
+        w.iter().zip(target).map(|(w, t)| (w - t).abs()).collect()
+    }
+
+    #[test]
+    fn optimizers_converge_on_a_quadratic() {
+        assert!(minimise(Optimizer::Gd, 0.1, 200).iter().all(|&e| e < 1e-4));
+        assert!(minimise(Optimizer::Momentum, 0.05, 300).iter().all(|&e| e < 1e-4));
+        assert!(minimise(Optimizer::Adam, 0.05, 2000).iter().all(|&e| e < 1e-2));
+    }
+
+    #[test]
+    fn gd_step_is_exact() {
+        let rule = UpdateRule {
+            optimizer: Optimizer::Gd,
+            alpha: 0.1,
+            scale: 0.5,
+            correction1: 1.0,
+            correction2: 1.0,
+        };
+        let mut w = [1.0f32];
+        rule.apply(&mut w, &[4.0], &mut [0.0], &mut [0.0], 0.5);
+        // w - alpha * (dw/2 + l2*w) = 1 - 0.1 * (2 + 0.5)
+        assert!((w[0] - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn first_adam_step_moves_by_alpha() {
+        let rule = UpdateRule {
+            optimizer: Optimizer::Adam,
+            alpha: 0.01,
+            scale: 1.0,
+            correction1: 0.1,
+            correction2: 0.001,
+        };
+        let mut w = [1.0f32, 1.0];
+        rule.apply(&mut w, &[5.0, -0.001], &mut [0.0, 0.0], &mut [0.0, 0.0], 0.0);
+        assert!((w[0] - 0.99).abs() < 1e-5 && (w[1] - 1.01).abs() < 1e-4, "{w:?}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The training loop: [`train`] runs the steps (gradient, divergence check, update), reports
+//! progress and scores the result.
+
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use super::control::TrainControl;
+use super::events::{Progress, StopReason, TrainEvent, TrainReport};
+use super::gradient::{self, Inputs, Workers, batch_gradients};
+use super::optimizer::{OptimizerState, apply_update};
+use super::{Length, Schedule, TrainConfig};
+use crate::data::{Dataset, Split};
+use crate::network::{BatchStats, Mlp};
+
+/// Trains `model` (already initialised, e.g. by [`Mlp::new`]) on `split.train`, evaluating on
+/// `split.dev`. Call [`init_model`] for a fresh model from the config.
+pub fn train(
+    model: &mut Mlp,
+    config: &TrainConfig,
+    split: &Split,
+    control: &TrainControl,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> TrainReport {
+    let train = &split.train;
+    let dev = &split.dev;
+    let n = train.rows();
+    let batch = if config.batch_size == 0 || config.batch_size >= n {
+        n
+    } else {
+        config.batch_size
+    };
+    let steps_per_epoch = n.div_ceil(batch.max(1)).max(1);
+    let total_steps = match config.length {
+        Length::Iterations(k) => k,
+        Length::Epochs(e) => e * steps_per_epoch,
+    };
+    let parameters = model.parameter_count();
+    on_event(&TrainEvent::Started {
+        total_steps,
+        steps_per_epoch,
+        parameters,
+        train_rows: n,
+        dev_rows: dev.rows(),
+    });
+
+    let chunk_rows = gradient::chunk_rows(batch);
+    // Full batches without augmentation cut the rows into the same chunks every step.
+    let fixed_chunks = (batch == n && config.augment_shift == 0).then_some(chunk_rows);
+    let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
+    let mut workers = Workers::new(model, gradient::worker_threads(config.threads), chunk_rows);
+    let mut state = OptimizerState::new(model);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut shuffle_rng = StdRng::seed_from_u64(config.seed ^ 0x5EED_0F0D);
+    let mut base_alpha = config.alpha;
+    let mut last_good = model.clone();
+    let mut since_report = BatchStats::default();
+    let mut last_stats = BatchStats::default();
+    let mut paused_time = Duration::ZERO;
+    let start = Instant::now();
+    let dev_every = if batch == n {
+        config.report_every.max(1)
+    } else {
+        (steps_per_epoch / 4).max(config.report_every).max(1)
+    };
+    let mut stop = StopReason::Completed;
+    let mut step = 0;
+    let mut first_loss = None;
+
+    while step < total_steps {
+        paused_time += control.wait_while_paused();
+        let Some(inputs) = inputs.as_ref().filter(|_| !control.is_cancelled() && n > 0) else {
+            stop = StopReason::Cancelled;
+            break;
+        };
+        if let Some(alpha) = control.take_alpha() {
+            base_alpha = alpha;
+        }
+        let in_epoch = step % steps_per_epoch;
+        if in_epoch == 0 && batch < n {
+            order.shuffle(&mut shuffle_rng);
+        }
+        let rows = &order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
+        let Some(stats) = batch_gradients(model, inputs, rows, config, step, &mut workers, control.cancel_flag())
+        else {
+            stop = StopReason::Cancelled;
+            break;
+        };
+        let first_loss = *first_loss.get_or_insert(stats.loss());
+        if diverging(stats.loss(), first_loss) {
+            model.clone_from(&last_good);
+            stop = StopReason::Diverged { step: step + 1 };
+            break;
+        }
+        let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
+        apply_update(model, workers.gradient(), &mut state, config, alpha, rows.len());
+        step += 1;
+        since_report.add(stats);
+        last_stats = stats;
+
+        if step % config.report_every.max(1) == 0 || step == total_steps {
+            if !model.is_finite() {
+                model.clone_from(&last_good);
+                stop = StopReason::Diverged { step };
+                break;
+            }
+            last_good.clone_from(model);
+            let evaluate_dev = dev.rows() > 0 && (step % dev_every == 0 || step == total_steps);
+            let dev_accuracy = evaluate_dev.then(|| accuracy(model, dev));
+            on_event(&TrainEvent::Progress(Progress {
+                step,
+                total_steps,
+                epoch: step as f32 / steps_per_epoch as f32,
+                loss: since_report.loss(),
+                train_accuracy: since_report.accuracy(),
+                dev_accuracy,
+                alpha,
+                elapsed: start.elapsed().saturating_sub(paused_time),
+            }));
+            since_report = BatchStats::default();
+        }
+    }
+    let train_seconds = start.elapsed().saturating_sub(paused_time).as_secs_f64();
+    if stop == StopReason::Cancelled && !model.is_finite() {
+        model.clone_from(&last_good);
+    }
+    // A finished run is scored on all its rows. A stopped or diverged one returns at once instead
+    // of scoring 41,000 rows: its train accuracy is the last batches', and it claims no dev
+    // accuracy (the last one measured belongs to earlier weights).
+    let completed = stop == StopReason::Completed;
+    let report = TrainReport {
+        final_loss: last_stats.loss(),
+        train_accuracy: if completed && n > 0 {
+            accuracy(model, train)
+        } else {
+            last_stats.accuracy()
+        },
+        dev_accuracy: if completed && dev.rows() > 0 {
+            Some(accuracy(model, dev))
+        } else {
+            None
+        },
+        stop,
+        steps: step,
+        epochs: step as f32 / steps_per_epoch as f32,
+        train_seconds,
+        parameters,
+    };
+    on_event(&TrainEvent::Finished(report.clone()));
+    report
+}
+
+/// A run diverges when its loss becomes NaN or infinite, or explodes: the stable log-softmax
+/// keeps the loss finite where the notebook's softmax overflowed, so a learning rate far too
+/// large shows instead as a loss many times its starting value (and far above chance,
+/// ln 10 = 2.3), after which the ReLUs die and the network outputs garbage.
+fn diverging(loss: f32, first_loss: f32) -> bool {
+    !loss.is_finite() || (loss > 10.0 * first_loss && loss > 10.0 * std::f32::consts::LN_10)
+}
+
+/// A freshly initialised model for `config`.
+pub fn init_model(config: &TrainConfig) -> Mlp {
+    Mlp::new(&config.layer_sizes(), config.init, config.seed)
+}
+
+/// Accuracy of `model` on labelled `data`.
+pub fn accuracy(model: &Mlp, data: &Dataset) -> f32 {
+    if data.rows() == 0 {
+        return 0.0;
+    }
+    let predictions = model.predict(&data.pixels);
+    let correct = predictions.iter().zip(&data.labels).filter(|(p, l)| p == l).count();
+    correct as f32 / data.rows() as f32
+}
+
+/// The learning rate of step `step` of `total`: `base` (the config's alpha, or the last one set
+/// through [`TrainControl::set_alpha`]) on the config's schedule.
+fn scheduled_alpha(config: &TrainConfig, base: f32, step: usize, total: usize, steps_per_epoch: usize) -> f32 {
+    match config.schedule {
+        Schedule::Constant => base,
+        Schedule::Cosine => {
+            let progress = step as f32 / total.max(1) as f32;
+            base * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos())
+        }
+        Schedule::Exponential(gamma) => base * gamma.powi((step / steps_per_epoch) as i32),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::Preset;
+    use crate::train::test_support::{run, small_split};
+
+    #[test]
+    fn schedules() {
+        let mut config = TrainConfig::preset(Preset::Best);
+        assert_eq!(config.schedule, Schedule::Cosine);
+        let alpha = |config: &TrainConfig, step| scheduled_alpha(config, 2.0, step, 100, 10);
+        // Cosine: from alpha down to 0 over the run, half way at the middle.
+        assert_eq!(alpha(&config, 0), 2.0);
+        assert!((alpha(&config, 50) - 1.0).abs() < 1e-6, "{}", alpha(&config, 50));
+        assert!((alpha(&config, 75) - (1.0 + (0.75 * std::f32::consts::PI).cos())).abs() < 1e-6);
+        assert!(
+            alpha(&config, 99) > 0.0 && alpha(&config, 99) < 1e-2,
+            "{}",
+            alpha(&config, 99)
+        );
+        // Exponential: times gamma after every epoch of 10 steps, constant within one.
+        config.schedule = Schedule::Exponential(0.5);
+        assert_eq!(alpha(&config, 9), 2.0);
+        assert_eq!(alpha(&config, 10), 1.0);
+        assert_eq!(alpha(&config, 25), 0.5);
+        config.schedule = Schedule::Constant;
+        assert_eq!(alpha(&config, 99), 2.0);
+    }
+
+    #[test]
+    fn same_seed_same_model() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Best);
+        config.hidden = vec![32];
+        config.length = Length::Iterations(15);
+        config.dropout = 0.1;
+        let (a, ra) = run(&config, &split);
+        let (b, rb) = run(&config, &split);
+        assert_eq!(a, b);
+        assert_eq!(ra.final_loss, rb.final_loss);
+        config.seed = 1;
+        assert_ne!(run(&config, &split).0, a);
+    }
+
+    #[test]
+    fn seed_preset_learns_and_reports() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(200);
+        let mut events = Vec::new();
+        let mut model = init_model(&config);
+        let report = train(&mut model, &config, &split, &TrainControl::new(), &mut |e| {
+            events.push(e.clone());
+        });
+        assert_eq!(report.stop, StopReason::Completed);
+        assert!(report.dev_accuracy.unwrap() > 0.6, "{report:?}");
+        let progress: Vec<&Progress> = events
+            .iter()
+            .filter_map(|e| if let TrainEvent::Progress(p) = e { Some(p) } else { None })
+            .collect();
+        assert_eq!(progress.len(), 20);
+        assert!(progress.last().unwrap().loss < progress[0].loss);
+        assert!(matches!(events[0], TrainEvent::Started { total_steps: 200, .. }));
+        assert!(matches!(events.last(), Some(TrainEvent::Finished(_))));
+    }
+
+    #[test]
+    fn huge_alpha_diverges_and_keeps_finite_weights() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.alpha = 10.0;
+        config.length = Length::Iterations(300);
+        let (model, report) = run(&config, &split);
+        assert!(report.diverged(), "{report:?}");
+        assert!(model.is_finite());
+        assert!(report.message().contains("try a smaller alpha"));
+    }
+
+    #[test]
+    fn divergence_rule() {
+        assert!(diverging(f32::NAN, 2.3));
+        assert!(diverging(f32::INFINITY, 2.3));
+        assert!(diverging(500.0, 3.0));
+        assert!(!diverging(2.4, 2.3));
+        assert!(
+            !diverging(25.0, 9.0),
+            "a loss that starts high is not divergence by itself"
+        );
+    }
+}
