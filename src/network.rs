@@ -411,6 +411,18 @@ pub fn fill_inputs(x: &mut ArrayViewMut2<'_, f32>, pixels: &[u8]) {
 /// Like [`fill_inputs`] for one image, shifted by `(dx, dy)` pixels (zeros shifted in): the
 /// cheap augmentation used by the `best` preset.
 pub fn fill_shifted(row: &mut [f32], image: &[u8], dx: i32, dy: i32) {
+    if dx == 0 && dy == 0 {
+        // The common case (no augmentation) as one straight loop the compiler vectorises: left
+        // to the bounds-checked loop below it ran scalar and cost the dense first layer 10-24%
+        // (measured after the train/ split changed the inlining). Same values, same rounding.
+        for (v, &p) in row.iter_mut().zip(&image[..PIXELS]) {
+            *v = f32::from(p) * (1.0 / 255.0);
+        }
+        if let Some(rest) = row.get_mut(PIXELS..) {
+            rest.fill(0.0);
+        }
+        return;
+    }
     row.fill(0.0);
     for y in 0..SIDE as i32 {
         let sy = y - dy;
@@ -691,5 +703,21 @@ mod tests {
         fill_shifted(&mut row, &image, 2, -1);
         assert_eq!(row[13 * SIDE + 16], 1.0);
         assert_eq!(row.iter().filter(|&&v| v > 0.0).count(), 1);
+    }
+
+    #[test]
+    fn unshifted_fill_is_the_plain_scaling_and_clears_the_rest() {
+        let image: Vec<u8> = (0..PIXELS).map(|i| (i * 7 % 256) as u8).collect();
+        // A row longer than an image (stale values after it) must come out as the image, then zeros.
+        let mut row = vec![9.0; PIXELS + 5];
+        fill_shifted(&mut row, &image, 0, 0);
+        let mut plain = Array2::zeros((1, PIXELS));
+        fill_inputs(&mut plain.view_mut(), &image);
+        assert_eq!(&row[..PIXELS], plain.as_slice().unwrap());
+        assert!(row[PIXELS..].iter().all(|&v| v == 0.0));
+        // And a shift of zero pixels in one direction agrees with the general loop's values.
+        let mut shifted = vec![0.0; PIXELS];
+        fill_shifted(&mut shifted, &image, 0, 1);
+        assert_eq!(&shifted[SIDE..], &row[..PIXELS - SIDE]);
     }
 }
