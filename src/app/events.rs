@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use crate::data::{DataKind, Dataset, Split};
+use crate::data::DataKind;
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
@@ -13,17 +13,7 @@ use super::App;
 use super::file_actions::FileAction;
 use super::format::{describe_model, fmt_count};
 use super::state::{TestData, TrainData};
-use super::worker::{DataRole, Job, WorkerEvent, file_name};
-
-/// A finished data load, as the worker reports it.
-struct LoadedData {
-    path: PathBuf,
-    role: DataRole,
-    dataset: Arc<Dataset>,
-    split: Option<Arc<Split>>,
-    split_key: (usize, u64),
-    seconds: f64,
-}
+use super::worker::{DataRole, Job, LoadedData, WorkerEvent, file_name};
 
 impl App {
     /// Applies one worker report to the app's state.
@@ -34,24 +24,9 @@ impl App {
                     t.progress = Some(fraction);
                 }
             }
-            WorkerEvent::DataLoaded {
-                id,
-                path,
-                role,
-                dataset,
-                split,
-                split_key,
-                seconds,
-            } => {
+            WorkerEvent::DataLoaded { id, data } => {
                 self.task_done(id);
-                self.data_loaded(LoadedData {
-                    path,
-                    role,
-                    dataset,
-                    split,
-                    split_key,
-                    seconds,
-                });
+                self.data_loaded(data);
             }
             WorkerEvent::ModelLoaded { id, path, model, info } => {
                 self.task_done(id);

@@ -71,6 +71,17 @@ pub struct Task {
     pub started: Instant,
 }
 
+/// A finished data load.
+pub struct LoadedData {
+    pub path: PathBuf,
+    pub role: DataRole,
+    pub dataset: Arc<Dataset>,
+    /// The dev split for training data, made with `split_key`.
+    pub split: Option<Arc<Split>>,
+    pub split_key: (usize, u64),
+    pub seconds: f64,
+}
+
 /// Messages from the worker threads to the UI thread. (Few and short-lived: variant sizes do not
 /// matter.)
 #[allow(clippy::large_enum_variant)]
@@ -81,13 +92,7 @@ pub enum WorkerEvent {
     },
     DataLoaded {
         id: u64,
-        path: PathBuf,
-        role: DataRole,
-        dataset: Arc<Dataset>,
-        /// The dev split for training data, made with `split_key`.
-        split: Option<Arc<Split>>,
-        split_key: (usize, u64),
-        seconds: f64,
+        data: LoadedData,
     },
     ModelLoaded {
         id: u64,
@@ -336,12 +341,14 @@ impl Worker {
                         .then(|| Arc::new(dataset.split(split_key.0, split_key.1)));
                     out.send(WorkerEvent::DataLoaded {
                         id,
-                        path,
-                        role,
-                        dataset: Arc::new(dataset),
-                        split,
-                        split_key,
-                        seconds: start.elapsed().as_secs_f64(),
+                        data: LoadedData {
+                            path,
+                            role,
+                            dataset: Arc::new(dataset),
+                            split,
+                            split_key,
+                            seconds: start.elapsed().as_secs_f64(),
+                        },
                     });
                 }
                 Err(e) => out.send(WorkerEvent::Failed {
