@@ -10,13 +10,26 @@ use super::state::Tab;
 impl App {
     pub(super) fn central_panel(&mut self, ui: &mut egui::Ui) {
         error_banner::ui(ui, &mut self.error);
-        // The generation tells the views when the model changed.
-        let model = self.model.as_ref().map(|m| (m.model.as_ref(), self.generation));
+        if self.settings.tab == Tab::Training {
+            self.plots.ui(ui);
+            return;
+        }
+        // While a run trains, the views show its latest snapshot; the key tells them when the
+        // model they show changed.
+        let shown = self.shown_model();
+        let model = shown.as_ref().map(|m| (m.model.as_ref(), m.key));
+        let caption = shown.as_ref().map(|m| m.caption.clone());
         match self.settings.tab {
-            Tab::Training => self.plots.ui(ui),
+            Tab::Training => {}
             Tab::Samples => self.samples_tab(ui),
-            Tab::Weights => self.weights.ui(ui, model),
-            Tab::Draw => self.canvas.ui(ui, model),
+            Tab::Weights => {
+                model_caption(ui, caption.as_deref());
+                self.weights.ui(ui, model);
+            }
+            Tab::Draw => {
+                model_caption(ui, caption.as_deref());
+                self.canvas.ui(ui, model);
+            }
         }
     }
 
@@ -31,6 +44,8 @@ impl App {
             ui.label("The dev set is empty: set a dev size and train.");
             return;
         }
+        let caption = self.eval.as_ref().map(|e| e.caption.as_str());
+        model_caption(ui, caption);
         ui.columns(2, |columns| {
             // The split's address changes whenever the dev set does.
             let dev_key = Arc::as_ptr(&data.split) as u64;
@@ -55,5 +70,13 @@ impl App {
                 }
             }
         });
+    }
+}
+
+/// Which model a view shows: "Model: run #3, step 1,200 of 6,420" while a run trains.
+fn model_caption(ui: &mut egui::Ui, caption: Option<&str>) {
+    if let Some(caption) = caption {
+        ui.weak(format!("Model: {caption}"))
+            .on_hover_text("While a run trains, the views show a snapshot of it taken every half second.");
     }
 }

@@ -12,8 +12,8 @@ use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
 use super::App;
 use super::file_actions::FileAction;
 use super::format::{describe_model, fmt_count};
-use super::state::{TestData, TrainData};
-use super::worker::{DataRole, Job, LoadedData, WorkerEvent, file_name};
+use super::state::{ModelState, TestData, TrainData};
+use super::worker::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
 
 impl App {
     /// Applies one worker report to the app's state.
@@ -47,12 +47,7 @@ impl App {
                 self.notice = Some(format!("Wrote {} predictions to {}", fmt_count(rows), path.display()));
             }
             WorkerEvent::Failed { id, message } => self.task_failed(id, message),
-            WorkerEvent::Evaluated { generation, eval } => {
-                // Predictions of a model or dev set replaced since are dropped.
-                if generation == self.generation {
-                    self.eval = Some(eval);
-                }
-            }
+            WorkerEvent::Evaluated { generation, eval } => self.evaluated(generation, eval),
             WorkerEvent::TrainSplit { dataset, key, split } => {
                 // Only for the data the run started with: other data may have been loaded since.
                 if let Some(data) = &mut self.data
@@ -137,7 +132,10 @@ impl App {
                 self.dialog_open = false;
                 self.pending_export = false;
             }
-            Job::Evaluate => text.push_str(" The dev predictions are not shown."),
+            Job::Evaluate => {
+                self.evals_in_flight = self.evals_in_flight.saturating_sub(1);
+                text.push_str(" The dev predictions are not shown.");
+            }
             Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export => {
                 self.pending_export = false;
                 text.push_str(" The data and model from before are kept.");
@@ -149,9 +147,24 @@ impl App {
         self.error = Some(text);
     }
 
+    fn evaluated(&mut self, generation: u64, eval: EvalResult) {
+        self.evals_in_flight = self.evals_in_flight.saturating_sub(1);
+        // Predictions of a model or dev set replaced since are dropped, and while a run trains
+        // the model from before it does not replace a snapshot's.
+        let replaces_live = self.training.is_some() && !eval.live && self.eval.as_ref().is_some_and(|e| e.live);
+        if generation == self.generation && !replaces_live {
+            self.eval = Some(eval);
+        }
+    }
+
     fn training_progress(&mut self, event: TrainEvent) {
         let Some(training) = &mut self.training else { return };
         match event {
+            TrainEvent::Snapshot(snapshot) => {
+                training.live = Some(snapshot);
+                self.view_key += 1;
+                self.evaluate_live();
+            }
             TrainEvent::Started { total_steps, .. } => training.total_steps = total_steps,
             TrainEvent::Progress(p) => {
                 self.plots.push(&p);
@@ -166,6 +179,7 @@ impl App {
 
     fn training_done(&mut self, model: Mlp, report: &TrainReport, config: &TrainConfig) {
         self.training = None;
+        self.live_eval_wanted = false;
         let mut message = report.message();
         if let Some(dev) = report.dev_accuracy {
             message.push_str(&format!(" · dev accuracy {:.2}%", dev * 100.0));
@@ -176,8 +190,20 @@ impl App {
                 dev_accuracy: report.dev_accuracy,
                 config: Some(config.clone()),
             };
-            self.set_model(model, info, format!("trained: {}", config.label()));
+            // The views keep the last snapshot's predictions until the final model's arrive
+            // (the model from before the run's are dropped at once).
+            if !self.eval.as_ref().is_some_and(|e| e.live) {
+                self.eval = None;
+            }
+            self.model = Some(ModelState {
+                model: Arc::new(model),
+                info,
+                name: format!("trained: {}", config.label()),
+            });
+            self.model_replaced();
         } else {
+            // Back to the model from before: its predictions are not the snapshot's.
+            self.changed();
             message.push_str(" · the previous model stays");
         }
         if let StopReason::Diverged { .. } = report.stop {

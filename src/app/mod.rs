@@ -37,6 +37,7 @@ pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::embedded;
 use crate::model_file::ModelInfo;
@@ -81,6 +82,17 @@ pub fn run(files: StartupFiles) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))
 }
 
+/// How often a run sends the views a snapshot of its parameters.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+
+/// The model the views show, with a key that changes whenever it does and a caption saying
+/// which it is.
+pub struct ShownModel {
+    pub model: Arc<Mlp>,
+    pub key: u64,
+    pub caption: String,
+}
+
 pub struct App {
     pub settings: Settings,
     worker: Worker,
@@ -90,8 +102,17 @@ pub struct App {
     model: Option<ModelState>,
     /// Bumped whenever the model or the dev set changes.
     generation: u64,
-    /// The current model's predictions of the current dev set.
+    /// Bumped whenever the model the views show changes: a new model or a run's snapshot.
+    view_key: u64,
+    /// The dev set's predictions by the model shown: the current model's, or while a run
+    /// trains, its latest snapshot's.
     eval: Option<EvalResult>,
+    /// Dev-set predictions under way on worker threads.
+    evals_in_flight: usize,
+    /// A snapshot arrived while a prediction was under way: predict it when that one ends.
+    live_eval_wanted: bool,
+    /// Runs started this session (for "run #3").
+    runs_started: usize,
     /// Background tasks shown in the status bar.
     tasks: Vec<Task>,
     training: Option<TrainingRun>,
@@ -126,7 +147,11 @@ impl App {
             test: None,
             model: None,
             generation: 0,
+            view_key: 0,
             eval: None,
+            evals_in_flight: 0,
+            live_eval_wanted: false,
+            runs_started: 0,
             tasks: Vec::new(),
             training: None,
             last_run: None,
@@ -203,14 +228,79 @@ impl App {
 
     /// The model or the dev set changed: predict the dev set again.
     fn changed(&mut self) {
-        self.generation += 1;
         self.eval = None;
+        self.model_replaced();
+    }
+
+    /// A new model for the same dev set: predict it again, showing the predictions before it
+    /// until the new ones arrive (at the end of a run, those of its last snapshot).
+    fn model_replaced(&mut self) {
+        self.generation += 1;
+        self.view_key += 1;
         if let (Some(model), Some(data)) = (&self.model, &self.data)
             && data.split.dev.rows() > 0
         {
-            self.worker
-                .evaluate(self.generation, model.model.clone(), data.split.clone());
+            self.evals_in_flight += 1;
+            self.worker.evaluate(
+                self.generation,
+                model.model.clone(),
+                data.split.clone(),
+                model.name.clone(),
+                false,
+            );
         }
+    }
+
+    /// Predicts the dev set with the run's latest snapshot, off the UI thread, when the Samples
+    /// tab shows them. One prediction at a time: a snapshot that arrives meanwhile waits for it
+    /// (see `logic`), and only the latest waits, so a slow machine skips snapshots instead of
+    /// queueing them.
+    fn evaluate_live(&mut self) {
+        let (Some(run), Some(data)) = (&self.training, &self.data) else {
+            return;
+        };
+        let Some(snapshot) = &run.live else { return };
+        if data.split.dev.rows() == 0 {
+            return;
+        }
+        // Only the Samples tab shows them: elsewhere the training keeps the CPU.
+        if self.evals_in_flight > 0 || self.settings.tab != Tab::Samples {
+            self.live_eval_wanted = true;
+            return;
+        }
+        self.live_eval_wanted = false;
+        self.evals_in_flight += 1;
+        self.worker.evaluate(
+            self.generation,
+            snapshot.model.clone(),
+            data.split.clone(),
+            run.caption(),
+            true,
+        );
+    }
+
+    /// The model the views show: while a run trains, its latest snapshot (the model from
+    /// before until the first one arrives); otherwise the current model.
+    pub fn shown_model(&self) -> Option<ShownModel> {
+        if let Some(run) = &self.training
+            && let Some(snapshot) = &run.live
+        {
+            return Some(ShownModel {
+                model: snapshot.model.clone(),
+                key: self.view_key,
+                caption: run.caption(),
+            });
+        }
+        let model = self.model.as_ref()?;
+        let caption = match &self.training {
+            Some(run) => format!("{} ({})", model.name, run.caption()),
+            None => model.name.clone(),
+        };
+        Some(ShownModel {
+            model: model.model.clone(),
+            key: self.view_key,
+            caption,
+        })
     }
 
     fn load_data(&mut self, path: PathBuf, role: DataRole) {
@@ -269,18 +359,21 @@ impl App {
         // The split made at loading is reused when the dev size and seed still match.
         let key = (config.dev_size, config.seed);
         let split = (data.split_key == key).then(|| data.split.clone());
-        let control = Arc::new(TrainControl::new());
+        let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
         let label = config.label();
+        self.runs_started += 1;
         self.plots.start_run(label.clone());
         let alpha = config.alpha;
         self.worker.train(config, data.dataset.clone(), split, control.clone());
         self.training = Some(TrainingRun {
             control,
+            number: self.runs_started,
             label,
             alpha,
             total_steps: 0,
             last: None,
             last_dev: None,
+            live: None,
         });
         self.error = None;
         self.last_run = None;
@@ -291,7 +384,8 @@ impl App {
             data: self.data.as_ref(),
             test: self.test.as_ref(),
             model: self.model.as_ref(),
-            eval: self.eval.as_ref(),
+            // The current model's dev accuracy, not a snapshot's.
+            eval: self.eval.as_ref().filter(|e| !e.live),
             run: RunState {
                 training: self.training.is_some(),
                 paused: self.training.as_ref().is_some_and(TrainingRun::is_paused),
@@ -315,6 +409,9 @@ impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         for event in self.worker.drain() {
             self.handle(event);
+        }
+        if self.live_eval_wanted && self.evals_in_flight == 0 {
+            self.evaluate_live();
         }
         self.handle_dropped_files(ctx);
         self.handle_shortcuts(ctx);

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, Split};
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::{Progress, TrainConfig, TrainControl};
+use crate::train::{Progress, Snapshot, TrainConfig, TrainControl};
 
 /// The central view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -87,17 +87,34 @@ pub struct ModelState {
 /// A training run in progress.
 pub struct TrainingRun {
     pub control: Arc<TrainControl>,
+    /// Runs are numbered from 1 in each session ("run #3").
+    pub number: usize,
     pub label: String,
     /// The learning rate the run uses now (the alpha slider while it runs).
     pub alpha: f32,
     pub total_steps: usize,
     pub last: Option<Progress>,
     pub last_dev: Option<f32>,
+    /// The latest snapshot of its parameters: what the views show while it trains.
+    pub live: Option<Snapshot>,
 }
 
 impl TrainingRun {
     pub fn is_paused(&self) -> bool {
         self.control.is_paused()
+    }
+
+    /// "run #3, step 1,200 of 6,420" for the latest snapshot (or "run #3, starting").
+    pub fn caption(&self) -> String {
+        match &self.live {
+            Some(s) => format!(
+                "run #{}, step {} of {}",
+                self.number,
+                super::format::fmt_count(s.step),
+                super::format::fmt_count(s.total_steps)
+            ),
+            None => format!("run #{}, starting", self.number),
+        }
     }
 }
 

@@ -143,12 +143,16 @@ pub enum WorkerEvent {
     },
 }
 
-/// Predictions of the current model on the dev set.
+/// Predictions of a model on the dev set: the current model's, or a training run's snapshot.
 #[derive(Clone, Debug)]
 pub struct EvalResult {
     pub probs: Vec<[f32; CLASSES]>,
     pub predictions: Vec<u8>,
     pub evaluation: Evaluation,
+    /// Whose predictions these are ("run #3, step 1,200 of 6,420", or the model's name).
+    pub caption: String,
+    /// From a snapshot of a run in progress (not the current model).
+    pub live: bool,
 }
 
 /// The longest wait between a training report and its frame.
@@ -430,8 +434,9 @@ impl Worker {
         task
     }
 
-    /// Predicts the dev set (small: not shown as a task).
-    pub fn evaluate(&self, generation: u64, model: Arc<Mlp>, split: Arc<Split>) {
+    /// Predicts the dev set (small: not shown as a task). `caption` and `live` are passed
+    /// through to the [`EvalResult`].
+    pub fn evaluate(&self, generation: u64, model: Arc<Mlp>, split: Arc<Split>, caption: String, live: bool) {
         self.spawn(Job::Evaluate, None, move |out, fault| {
             lower_priority();
             fault.point();
@@ -454,6 +459,8 @@ impl Worker {
                     probs,
                     predictions,
                     evaluation,
+                    caption,
+                    live,
                 },
             });
         });

@@ -187,6 +187,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 bar.finish_and_clear();
             }
         }
+        // The command line asks for none.
+        TrainEvent::Snapshot(_) => {}
     };
     let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut on_event);
     eprintln!("{}", report.message());

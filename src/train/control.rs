@@ -12,11 +12,26 @@ pub struct TrainControl {
     paused: Mutex<bool>,
     wake: Condvar,
     new_alpha: Mutex<Option<f32>>,
+    /// Send a [`super::TrainEvent::Snapshot`] of the parameters this often (None: never).
+    snapshot_every: Option<Duration>,
 }
 
 impl TrainControl {
     pub fn new() -> TrainControl {
         TrainControl::default()
+    }
+
+    /// A control whose run sends a snapshot of the parameters every `every` (the app's live
+    /// views use them; the command line does not ask for any).
+    pub fn with_snapshots(every: Duration) -> TrainControl {
+        TrainControl {
+            snapshot_every: Some(every),
+            ..TrainControl::default()
+        }
+    }
+
+    pub(super) fn snapshot_every(&self) -> Option<Duration> {
+        self.snapshot_every
     }
 
     pub fn cancel(&self) {

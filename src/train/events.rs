@@ -1,8 +1,11 @@
 //! What a run tells its caller: [`TrainEvent`]s while it runs, a [`TrainReport`] at the end.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::network::Mlp;
 
 /// What the training loop reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +18,19 @@ pub enum TrainEvent {
         dev_rows: usize,
     },
     Progress(Progress),
+    /// The parameters as they are after `step`, for views that show the model while it learns
+    /// (sent only when the run's [`super::TrainControl`] asks for snapshots).
+    Snapshot(Snapshot),
     Finished(TrainReport),
+}
+
+/// A copy of the parameters taken during a run. Shared: one copy per snapshot, however many
+/// views hold it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub step: usize,
+    pub total_steps: usize,
+    pub model: Arc<Mlp>,
 }
 
 /// A progress report: loss and train accuracy averaged over the steps since the last report.

@@ -27,7 +27,7 @@ pub use config::{
     write_value_name,
 };
 pub use control::TrainControl;
-pub use events::{Progress, StopReason, TrainEvent, TrainReport};
+pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 pub use gradient::default_threads;
 pub use run::{accuracy, init_model, train};
 

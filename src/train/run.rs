@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
 use super::control::TrainControl;
-use super::events::{Progress, StopReason, TrainEvent, TrainReport};
+use super::events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 use super::gradient::{self, Inputs, Workers, batch_gradients};
 use super::optimizer::{OptimizerState, apply_update};
 use super::{Length, Schedule, TrainConfig};
@@ -68,6 +68,7 @@ pub fn train(
     let mut stop = StopReason::Completed;
     let mut step = 0;
     let mut first_loss = None;
+    let mut last_snapshot = Instant::now();
 
     while step < total_steps {
         paused_time += control.wait_while_paused();
@@ -120,6 +121,19 @@ pub fn train(
                 elapsed: start.elapsed().saturating_sub(paused_time),
             }));
             since_report = BatchStats::default();
+        }
+        if let Some(every) = control.snapshot_every()
+            && last_snapshot.elapsed() >= every
+            && step < total_steps
+            && model.is_finite()
+        {
+            // One copy of the parameters (2 MB for `best`) every `every`: the views share it.
+            on_event(&TrainEvent::Snapshot(Snapshot {
+                step,
+                total_steps,
+                model: std::sync::Arc::new(model.clone()),
+            }));
+            last_snapshot = Instant::now();
         }
     }
     let train_seconds = start.elapsed().saturating_sub(paused_time).as_secs_f64();
@@ -252,6 +266,36 @@ mod tests {
         assert!(progress.last().unwrap().loss < progress[0].loss);
         assert!(matches!(events[0], TrainEvent::Started { total_steps: 200, .. }));
         assert!(matches!(events.last(), Some(TrainEvent::Finished(_))));
+    }
+
+    #[test]
+    fn snapshots_show_the_model_as_it_learns_and_change_nothing() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(30);
+        let (plain, _) = run(&config, &split);
+        let mut model = init_model(&config);
+        let mut snapshots = Vec::new();
+        let control = TrainControl::with_snapshots(Duration::ZERO);
+        train(&mut model, &config, &split, &control, &mut |e| {
+            if let TrainEvent::Snapshot(s) = e {
+                snapshots.push(s.clone());
+            }
+        });
+        assert_eq!(model, plain, "taking snapshots changed the training");
+        // Every step but the last (the finished model is the run's result).
+        let steps: Vec<usize> = snapshots.iter().map(|s| s.step).collect();
+        assert_eq!(steps, (1..30).collect::<Vec<_>>());
+        assert!(snapshots.iter().all(|s| s.total_steps == 30));
+        assert_ne!(*snapshots[0].model, *snapshots[28].model);
+        assert_ne!(*snapshots[28].model, model);
+        // A run without snapshot interval sends none.
+        let mut count = 0;
+        let mut model = init_model(&config);
+        train(&mut model, &config, &split, &TrainControl::new(), &mut |e| {
+            count += usize::from(matches!(e, TrainEvent::Snapshot(_)));
+        });
+        assert_eq!(count, 0);
     }
 
     #[test]
