@@ -1,13 +1,14 @@
 //! digit-recognizer: a from-scratch MLP for Kaggle's Digit Recognizer (MNIST).
 //!
 //! Layers, imported one way only: the core (`data`, `network`, `kernels`, `train`, `model_file`,
-//! `preprocess`, `evaluate`, with `atomic`, `embedded` and `bench`) never touches the UI; the
+//! `preprocess`, `evaluate`, `attribution`, with `atomic`, `embedded` and `bench`) never touches the UI; the
 //! desktop app (`app`, behind the default `gui` feature) is built on the core; the command line
 //! (`cli`) on both; `main` only calls `cli::main`.
 
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod atomic;
+pub mod attribution;
 pub mod bench;
 pub mod cli;
 pub mod data;

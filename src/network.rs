@@ -10,7 +10,9 @@
 //! step is a function below them, a forward and its backward side by side (`linear_forward` /
 //! `linear_backward_parameters`, `bias_relu_dropout_forward` / `relu_dropout_backward`, and
 //! `softmax_cross_entropy_backward` for the loss). The first layer may read its inputs as non-zero
-//! pixels ([`Input::Sparse`]); those products live in [`crate::kernels`].
+//! pixels ([`Input::Sparse`]); those products live in [`crate::kernels`]. The backward pass
+//! (`Mlp::backward`) is shared: training adds the parameters' gradients, attribution
+//! ([`Mlp::input_gradients`]) continues it to the input instead.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
@@ -228,9 +230,15 @@ impl Mlp {
     /// layers and the logits `Z_L` for the last. `dropout` is the drop probability of hidden
     /// units (0 = off); kept units are scaled by `1/(1-p)` so inference needs no change.
     fn forward_into(&self, x: Input<'_>, ws: &mut Workspace, dropout: f32) {
+        self.forward_layers(x, ws, dropout, self.layers.len());
+    }
+
+    /// [`Mlp::forward_into`] through the first `count` layers only (the rest of `ws.acts` is
+    /// left as it was).
+    fn forward_layers(&self, x: Input<'_>, ws: &mut Workspace, dropout: f32, count: usize) {
         let n = x.rows();
         let last = self.layers.len() - 1;
-        for (l, layer) in self.layers.iter().enumerate() {
+        for (l, layer) in self.layers.iter().enumerate().take(count) {
             let (before, after) = ws.acts.split_at_mut(l);
             // A_{l-1}: (n, inputs_l), the network's input X for the first layer
             let input = if l == 0 {
@@ -268,31 +276,119 @@ impl Mlp {
 
         // Logits (n, 10) become dZ_L = P - one_hot(Y), in place.
         let stats = softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels);
+        self.backward(x, ws, Some(grads), None, dropout);
+        stats
+    }
 
-        // Backward, last layer first. dZ_L lives in acts[L]; for l < L, dZ_l lives in deltas[l].
+    /// The backward pass from a chosen gradient at the logits, continued down to the input:
+    /// what attribution needs ([`crate::attribution`]). `x` is `(n, 784)` scaled to [0, 1] and
+    /// `dz_logits` `(n, 10)` is `dZ_L`, the gradient of some function of the logits (the same
+    /// for every row or not). Runs the training's own forward and backward (dropout off, no
+    /// parameter gradients) and returns the logits, every hidden layer's `A_l` and `dA_l`, and
+    /// `dX = dZ_1·W_1ᵀ`.
+    pub fn input_gradients(&self, x: ArrayView2<'_, f32>, dz_logits: ArrayView2<'_, f32>) -> InputGradients {
+        let n = x.nrows();
+        assert_eq!(
+            dz_logits.dim(),
+            (n, self.layers[self.layers.len() - 1].outputs()),
+            "dZ_L is (n, outputs)"
+        );
+        let last = self.layers.len() - 1;
+        let mut ws = Workspace::new(self, n);
+        self.forward_into(Input::Dense(x), &mut ws, 0.0);
+        // logits: (n, 10), kept before acts[L] becomes dZ_L
+        let logits = ws.acts[last].clone();
+        ws.acts[last].assign(&dz_logits);
+        let mut out = InputGradients {
+            logits,
+            hidden: Vec::new(),
+            d_hidden: self.layers[..last]
+                .iter()
+                .map(|l| Array2::zeros((n, l.outputs())))
+                .collect(),
+            dx: Array2::zeros((n, self.layers[0].inputs())),
+        };
+        self.backward(Input::Dense(x), &mut ws, None, Some(&mut out), 0.0);
+        // A_l of the hidden layers: (n, outputs_l) each; the backward reads but never writes them.
+        ws.acts.truncate(last);
+        out.hidden = ws.acts;
+        out
+    }
+
+    /// The hidden activations `A_0 .. A_layer` of `x` `(n, 784)` scaled to [0, 1] (dropout off):
+    /// a forward pass through the first `layer + 1` layers only, into `ws` (capacity at least
+    /// `n`), whose buffers the returned views `(n, outputs_l)` borrow. `layer` must be a hidden
+    /// layer (`layer + 1 < self.layers.len()`).
+    pub fn hidden_activations<'w>(
+        &self,
+        x: ArrayView2<'_, f32>,
+        ws: &'w mut Workspace,
+        layer: usize,
+    ) -> Vec<ArrayView2<'w, f32>> {
+        assert!(layer + 1 < self.layers.len(), "layer {layer} is not a hidden layer");
+        let n = x.nrows();
+        self.forward_layers(Input::Dense(x), ws, 0.0, layer + 1);
+        ws.acts[..=layer].iter().map(|a| a.slice(s![..n, ..])).collect()
+    }
+
+    /// Backward, last layer first, from `dZ_L` in `ws.acts[L]` after [`Mlp::forward_into`] of
+    /// `x`. Adds the parameters' gradients to `grads` when given (training), and when `trace` is
+    /// given copies each hidden layer's `dA_l` and the input's `dX` into it (attribution). For
+    /// l < L, dZ_l lives in `ws.deltas[l]`.
+    fn backward(
+        &self,
+        x: Input<'_>,
+        ws: &mut Workspace,
+        mut grads: Option<&mut Gradients>,
+        mut trace: Option<&mut InputGradients>,
+        dropout: f32,
+    ) {
+        let n = x.rows();
+        let last = self.layers.len() - 1;
         for l in (0..=last).rev() {
             let (acts_before, acts_rest) = ws.acts.split_at_mut(l);
             let (deltas_before, deltas_rest) = ws.deltas.split_at_mut(l);
             // dZ_l: (n, outputs_l)
             let dz_buffer = if l == last { &acts_rest[0] } else { &deltas_rest[0] };
             let dz = dz_buffer.slice(s![..n, ..]);
-            // A_{l-1}: (n, inputs_l), the network's input X for the first layer
-            let input = if l == 0 {
-                x.reborrow()
-            } else {
-                Input::Dense(acts_before[l - 1].slice(s![..n, ..]))
-            };
-            linear_backward_parameters(input, &dz, &mut grads.layers[l], &mut ws.scratch);
+            if let Some(grads) = grads.as_deref_mut() {
+                // A_{l-1}: (n, inputs_l), the network's input X for the first layer
+                let input = if l == 0 {
+                    x.reborrow()
+                } else {
+                    Input::Dense(acts_before[l - 1].slice(s![..n, ..]))
+                };
+                linear_backward_parameters(input, &dz, &mut grads.layers[l], &mut ws.scratch);
+            }
             if l > 0 {
                 // dA_{l-1} = dZ_l·W_lᵀ    (n, outputs_l)·(outputs_l, inputs_l)
                 let mut da = deltas_before[l - 1].slice_mut(s![..n, ..]);
                 general_mat_mul(1.0, &dz, &self.layers[l].w.t(), 0.0, &mut da);
+                if let Some(trace) = trace.as_deref_mut() {
+                    trace.d_hidden[l - 1].assign(&da);
+                }
                 // dZ_{l-1} from dA_{l-1}, in place
                 relu_dropout_backward(&mut da, &acts_before[l - 1].slice(s![..n, ..]), dropout);
+            } else if let Some(trace) = trace.as_deref_mut() {
+                // dX = dZ_1·W_1ᵀ    (n, outputs_1)·(outputs_1, 784)
+                general_mat_mul(1.0, &dz, &self.layers[0].w.t(), 0.0, &mut trace.dx);
             }
         }
-        stats
     }
+}
+
+/// What [`Mlp::input_gradients`] returns for a batch of `n` rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputGradients {
+    /// The logits `Z_L + b_L`: `(n, 10)`.
+    pub logits: Array2<f32>,
+    /// Per hidden layer `l`, its activations `A_l = ReLU(Z_l + b_l)`: `(n, outputs_l)` each.
+    pub hidden: Vec<Array2<f32>>,
+    /// Per hidden layer `l`, the gradient `dA_l` of the chosen function at `A_l` (before the
+    /// ReLU's backward): `(n, outputs_l)` each.
+    pub d_hidden: Vec<Array2<f32>>,
+    /// The gradient at the input, `dX = dZ_1·W_1ᵀ`: `(n, 784)`.
+    pub dx: Array2<f32>,
 }
 
 /// Forward of a linear layer without its bias: `z (n, outputs) = input (n, inputs) · w (inputs,
