@@ -8,6 +8,8 @@
 #   bench/app_vs_cli.sh [DATA] [RUNS]
 #
 # TRAIN_X/TRAIN_Y: where the Train button is (default: its place in the app's first window).
+# TAB=samples opens the Samples tab first, so the app also predicts the dev set for every
+# snapshot of the run (every 0.5 s) as a user watching the grid sees it; TAB_X/TAB_Y: where.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA=${1:-$ROOT/../shared/data/train.csv.gz}
@@ -26,6 +28,9 @@ trap '"$G" stop >/dev/null 2>&1 || true' EXIT
 mkdir -p "$GUI_STATE/home"
 HOME="$GUI_STATE/home" "$G" start "$BIN" --train "$DATA" >/dev/null
 sleep 4 # loading takes well under a second
+if [ "${TAB:-training}" = samples ]; then
+  "$G" click "${TAB_X:-139}" "${TAB_Y:-12}" >/dev/null
+fi
 cli=(); app=()
 for run in $(seq "$RUNS"); do
   s=$("$BIN" train --data "$DATA" --preset seed --out "$GUI_STATE/cli.safetensors" --json 2>/dev/null |

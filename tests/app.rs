@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::app::{AppHarness, focus_path_field, harness, harness_with, tiny_config, type_path, wait_for};
+use common::app::{AppHarness, draw_seven, focus_path_field, harness, harness_with, tiny_config, type_path, wait_for};
 use common::{sample_rows, write_csv};
 use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
@@ -93,28 +93,7 @@ fn drawing_a_stroke_gives_a_prediction() {
         "an empty canvas predicts nothing"
     );
 
-    let rect = h.get_by_label("canvas").rect();
-    // A "7": across the top, then down to the bottom left.
-    let at = |x: f32, y: f32| rect.min + egui::vec2(x * rect.width(), y * rect.height());
-    let points = [
-        (0.3, 0.25),
-        (0.5, 0.25),
-        (0.7, 0.25),
-        (0.62, 0.45),
-        (0.55, 0.6),
-        (0.48, 0.78),
-    ];
-    h.hover_at(at(0.3, 0.25));
-    h.step();
-    h.drag_at(at(0.3, 0.25));
-    h.step();
-    for &(x, y) in &points[1..] {
-        h.hover_at(at(x, y));
-        h.step();
-    }
-    h.drop_at(at(0.48, 0.78));
-    h.step();
-    h.step();
+    draw_seven(&mut h);
 
     let canvas = &h.state().canvas;
     assert!(canvas.has_ink());

@@ -1,11 +1,16 @@
 //! Draw a digit with the mouse: thick anti-aliased strokes on a 280x280 gray raster, classified
-//! live through the same preprocessing as `classify` (`preprocess_gray`).
+//! live through the same preprocessing as `classify` (`preprocess_gray`), and explained (the
+//! [`InsightPanel`]).
+
+use std::sync::Arc;
 
 use egui::{Color32, ColorImage, Event, Key, Pos2, Sense, TextureHandle, TextureOptions, Vec2};
 
-use crate::data::{CLASSES, PIXELS, SIDE};
+use crate::data::{CLASSES, PIXELS, SIDE, Split};
 use crate::network::{Mlp, argmax};
 use crate::preprocess::preprocess_gray;
+
+use super::insight::{InsightPanel, Subject};
 
 /// Side of the raster the strokes are drawn into, in pixels.
 pub const RASTER: usize = 280;
@@ -34,6 +39,8 @@ pub struct DrawingCanvas {
     model_generation: u64,
     /// Brush radius in raster pixels.
     pub brush: f32,
+    /// Why the network reads the drawing as it does.
+    pub insight: InsightPanel,
 }
 
 impl Default for DrawingCanvas {
@@ -48,6 +55,7 @@ impl Default for DrawingCanvas {
             prediction: None,
             model_generation: u64::MAX,
             brush: 11.0,
+            insight: InsightPanel::new("draw"),
         }
     }
 }
@@ -108,7 +116,9 @@ impl DrawingCanvas {
         });
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, model: Option<(&Mlp, u64)>) {
+    /// `model` with a key that changes whenever it does; `dev` (with its key) shows the digits a
+    /// hidden unit likes.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: Option<(&Arc<Mlp>, u64)>, dev: Option<(Arc<Split>, u64)>) {
         // Clear with Delete or Backspace, unless a text field has the keyboard.
         if !ui.ctx().egui_wants_keyboard_input()
             && ui.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
@@ -134,9 +144,23 @@ impl DrawingCanvas {
                 .min(ui.available_width() * 0.5)
                 .clamp(200.0, 480.0);
             self.canvas(ui, side);
-            self.update_prediction(model);
+            self.update_prediction(model.map(|(m, key)| (m.as_ref(), key)));
             ui.add_space(12.0);
-            ui.vertical(|ui| self.prediction_ui(ui, model.is_some()));
+            egui::ScrollArea::vertical().id_salt("draw_prediction").show(ui, |ui| {
+                ui.vertical(|ui| {
+                    self.prediction_ui(ui, model.is_some());
+                    if let (Some(prediction), Some((model, model_key))) = (&self.prediction, model) {
+                        ui.add_space(8.0);
+                        let subject = Subject {
+                            model,
+                            model_key,
+                            image: &prediction.input,
+                            dev,
+                        };
+                        self.insight.ui(ui, &subject);
+                    }
+                });
+            });
         });
     }
 
@@ -225,15 +249,6 @@ impl DrawingCanvas {
             return;
         };
         let confidence = prediction.probs[prediction.digit];
-        ui.horizontal(|ui| {
-            ui.label(egui::RichText::new(prediction.digit.to_string()).size(96.0).strong());
-            ui.vertical(|ui| {
-                ui.label(format!("Prediction: {}", prediction.digit));
-                ui.label(format!("confidence {:.1}%", confidence * 100.0));
-            });
-        });
-        ui.add_space(6.0);
-        ui.label("What the network sees (28x28, after preprocessing):");
         if self.dirty || self.input_texture.is_none() {
             let image = ColorImage::from_gray([SIDE, SIDE], &prediction.input);
             match &mut self.input_texture {
@@ -243,12 +258,19 @@ impl DrawingCanvas {
                 }
             }
         }
-        if let Some(texture) = &self.input_texture {
-            ui.add(egui::Image::new((texture.id(), Vec2::splat(140.0))));
-        }
-        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(prediction.digit.to_string()).size(72.0).strong());
+            ui.vertical(|ui| {
+                ui.label(format!("Prediction: {}", prediction.digit));
+                ui.label(format!("confidence {:.1}%", confidence * 100.0));
+            });
+            if let Some(texture) = &self.input_texture {
+                ui.add(egui::Image::new((texture.id(), Vec2::splat(84.0))))
+                    .on_hover_text("What the network sees: 28x28, after cropping, scaling and centring");
+            }
+        });
         let probs = prediction.probs;
-        super::probs::probability_chart(ui, "canvas_probs", &probs, None, 180.0);
+        super::probs::probability_chart(ui, "canvas_probs", &probs, None, 130.0);
         self.dirty = false;
     }
 }

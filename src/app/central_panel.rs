@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::network::Mlp;
+
 use super::App;
 use super::error_banner;
 use super::state::Tab;
@@ -18,24 +20,28 @@ impl App {
         // model they show changed.
         let shown = self.shown_model();
         let model = shown.as_ref().map(|m| (m.model.as_ref(), m.key));
+        let dev = self
+            .data
+            .as_ref()
+            .map(|d| (d.split.clone(), Arc::as_ptr(&d.split) as u64));
         let caption = shown.as_ref().map(|m| m.caption.clone());
         match self.settings.tab {
             Tab::Training => {}
-            Tab::Samples => self.samples_tab(ui),
+            Tab::Samples => self.samples_tab(ui, shown.as_ref().map(|m| (&m.model, m.key))),
             Tab::Weights => {
                 model_caption(ui, caption.as_deref());
                 self.weights.ui(ui, model);
             }
             Tab::Draw => {
                 model_caption(ui, caption.as_deref());
-                self.canvas.ui(ui, model);
+                self.canvas.ui(ui, shown.as_ref().map(|m| (&m.model, m.key)), dev);
             }
         }
     }
 
     /// Dev samples on the left, the confusion matrix on the right; a click on a cell filters
     /// the samples to it (a second click clears the filter).
-    fn samples_tab(&mut self, ui: &mut egui::Ui) {
+    fn samples_tab(&mut self, ui: &mut egui::Ui, model: Option<(&Arc<Mlp>, u64)>) {
         let Some(data) = &self.data else {
             ui.label("No training data: open a training CSV.");
             return;
@@ -49,8 +55,11 @@ impl App {
         ui.columns(2, |columns| {
             // The split's address changes whenever the dev set does.
             let dev_key = Arc::as_ptr(&data.split) as u64;
-            self.grid
-                .ui(&mut columns[0], &data.split.dev, dev_key, self.eval.as_ref());
+            egui::ScrollArea::vertical()
+                .id_salt("samples")
+                .show(&mut columns[0], |ui| {
+                    self.grid.ui(ui, &data.split, dev_key, self.eval.as_ref(), model);
+                });
             match &self.eval {
                 Some(eval) => {
                     if let Some(cell) = self.confusion.ui(&mut columns[1], &eval.evaluation, self.grid.filter) {

@@ -11,6 +11,7 @@
 //! The app depends on the core (data, network, train, ...) and never on the command line: the
 //! command line hands it [`StartupFiles`].
 
+mod background;
 pub mod canvas;
 mod central_panel;
 pub mod confusion;
@@ -21,6 +22,7 @@ pub mod file_dialog;
 mod file_drop;
 pub mod format;
 pub mod frame_stats;
+pub mod insight;
 mod menu;
 mod path_field;
 pub mod plots;

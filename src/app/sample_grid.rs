@@ -1,17 +1,20 @@
 //! Random dev samples with predicted vs true labels, mistakes in red; click one for its
 //! probabilities. The notebook's `test_prediction` helper, for 24 digits at a time.
 
+use std::sync::Arc;
+
 use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, TextureHandle, TextureOptions, Vec2};
 use rand::seq::SliceRandom;
 
-use crate::data::{Dataset, SIDE};
+use crate::data::{Dataset, PIXELS, SIDE, Split};
+use crate::network::Mlp;
 
+use super::insight::{InsightPanel, Subject};
 use super::worker::EvalResult;
 
 pub const COLS: usize = 6;
 pub const ROWS: usize = 4;
 
-#[derive(Default)]
 pub struct SampleGrid {
     pub mistakes_only: bool,
     /// Only samples with this (true, predicted) pair: set by clicking the confusion matrix.
@@ -23,6 +26,23 @@ pub struct SampleGrid {
     selected: Option<usize>,
     atlas: Option<TextureHandle>,
     atlas_rows: Vec<usize>,
+    /// Why the network reads the clicked sample as it does.
+    pub insight: InsightPanel,
+}
+
+impl Default for SampleGrid {
+    fn default() -> Self {
+        SampleGrid {
+            mistakes_only: false,
+            filter: None,
+            order: Vec::new(),
+            order_key: 0,
+            selected: None,
+            atlas: None,
+            atlas_rows: Vec::new(),
+            insight: InsightPanel::new("sample"),
+        }
+    }
 }
 
 impl SampleGrid {
@@ -46,8 +66,17 @@ impl SampleGrid {
             .collect()
     }
 
-    /// `dev_key` changes whenever the dev set does.
-    pub fn ui(&mut self, ui: &mut egui::Ui, dev: &Dataset, dev_key: u64, eval: Option<&EvalResult>) {
+    /// Shows `split`'s dev set; `dev_key` changes whenever it does. `model` (with a key that
+    /// changes with it) explains the clicked sample.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        split: &Arc<Split>,
+        dev_key: u64,
+        eval: Option<&EvalResult>,
+        model: Option<(&Arc<Mlp>, u64)>,
+    ) {
+        let dev = &split.dev;
         if self.order_key != dev_key || self.order.len() != dev.rows() {
             self.order = (0..dev.rows()).collect();
             self.reshuffle();
@@ -109,6 +138,8 @@ impl SampleGrid {
                 ui.vertical(|ui| {
                     ui.set_max_width(cell);
                     let (rect, response) = ui.allocate_exact_size(Vec2::splat(cell), Sense::click());
+                    response
+                        .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, format!("dev row {row}")));
                     let (cx, cy) = ((i % COLS) as f32, (i / COLS) as f32);
                     let uv = Rect::from_min_max(
                         Pos2::new(cx / COLS as f32, cy / ROWS as f32),
@@ -123,7 +154,7 @@ impl SampleGrid {
                         egui::Stroke::new(1.0, Color32::from_gray(70))
                     };
                     ui.painter().rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Outside);
-                    if response.on_hover_text("Click for its probabilities").clicked() {
+                    if response.on_hover_text("Click for its probabilities and why").clicked() {
                         self.selected = Some(row);
                     }
                     let caption = match predicted {
@@ -154,10 +185,21 @@ impl SampleGrid {
                     label.map_or("?".into(), |l| l.to_string()),
                     eval.predictions[row]
                 ));
-                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], label, 160.0);
+                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], label, 140.0);
+                if let Some((model, model_key)) = model {
+                    let mut image = [0u8; PIXELS];
+                    image.copy_from_slice(dev.image(row));
+                    let subject = Subject {
+                        model,
+                        model_key,
+                        image: &image,
+                        dev: Some((split.clone(), dev_key)),
+                    };
+                    self.insight.ui(ui, &subject);
+                }
             }
             _ => {
-                ui.weak("Click a sample to see its 10 probabilities.");
+                ui.weak("Click a sample to see its 10 probabilities and why the network reads it so.");
             }
         }
     }

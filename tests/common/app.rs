@@ -23,6 +23,14 @@ pub fn harness_with(files: StartupFiles, picker: Arc<FakePicker>) -> AppHarness 
         .build_eframe(move |cc| App::new(cc, files, picker))
 }
 
+/// The app on fresh settings in a window `height` points tall (long views fit without
+/// scrolling: widgets scrolled out of sight are not in the accessibility tree the tests query).
+pub fn tall_harness(height: f32) -> AppHarness {
+    Harness::builder()
+        .with_size([1400.0, height])
+        .build_eframe(move |cc| App::new(cc, StartupFiles::default(), Arc::new(FakePicker::default())))
+}
+
 /// The app on fresh settings, with a picker that answers nothing (as where no dialog opens).
 pub fn harness() -> AppHarness {
     harness_with(StartupFiles::default(), Arc::new(FakePicker::default()))
@@ -86,5 +94,31 @@ pub fn with_path(h: &mut AppHarness, button: &str, path: &Path) {
     h.state_mut().settings.path = path.display().to_string();
     h.step();
     h.get_by_label(button).click();
+    h.step();
+}
+
+/// Draws a "7" on the Draw tab's canvas (the tab must be open): across the top, then down to the
+/// bottom left, as one mouse drag.
+pub fn draw_seven(h: &mut AppHarness) {
+    let rect = h.get_by_label("canvas").rect();
+    let at = |x: f32, y: f32| rect.min + egui::vec2(x * rect.width(), y * rect.height());
+    let points = [
+        (0.3, 0.25),
+        (0.5, 0.25),
+        (0.7, 0.25),
+        (0.62, 0.45),
+        (0.55, 0.6),
+        (0.48, 0.78),
+    ];
+    h.hover_at(at(0.3, 0.25));
+    h.step();
+    h.drag_at(at(0.3, 0.25));
+    h.step();
+    for &(x, y) in &points[1..] {
+        h.hover_at(at(x, y));
+        h.step();
+    }
+    h.drop_at(at(0.48, 0.78));
+    h.step();
     h.step();
 }
