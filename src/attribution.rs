@@ -47,6 +47,10 @@ pub struct Explanation {
     pub pixels: [f32; PIXELS],
     /// `|sum(pixels) - (f_k(x) - f_k(0))|`: how far the 32-step sum is from the exact total.
     pub completeness_gap: f32,
+    /// Where more ink would push toward `target`: `(1 - x_i) * dF/dx_i` at the image, the
+    /// first-order change of the score if pixel `i` were turned fully white. Integrated
+    /// gradients give blank pixels nothing; this answers "what would make it a 1?".
+    pub ink_gradient: [f32; PIXELS],
     /// Per hidden layer, the activations `A_l` of the image itself.
     pub hidden: Vec<Vec<f32>>,
     /// Per hidden layer, each unit's contribution to `f_target`: `A_l * dF/dA_l` at the image
@@ -73,6 +77,10 @@ pub fn explain(model: &Mlp, image: &[u8; PIXELS], target: Option<usize>) -> Expl
     pixels.copy_from_slice(&path);
     let image_row = IG_STEPS;
 
+    let mut ink_gradient = [0.0f32; PIXELS];
+    for ((dst, &g), &xi) in ink_gradient.iter_mut().zip(grads.dx.row(image_row)).zip(x.row(0)) {
+        *dst = (1.0 - xi) * g;
+    }
     let hidden: Vec<Vec<f32>> = grads.hidden.iter().map(|a| a.row(image_row).to_vec()).collect();
     let units = grads
         .hidden
@@ -86,6 +94,7 @@ pub fn explain(model: &Mlp, image: &[u8; PIXELS], target: Option<usize>) -> Expl
         probabilities,
         pixels,
         completeness_gap,
+        ink_gradient,
         hidden,
         units,
     }
@@ -229,6 +238,10 @@ mod tests {
                 let mean = f64::from(w.row(i).sum()) / CLASSES as f64;
                 let exact = f64::from(x[i]) * (f64::from(w[(i, target)]) - mean);
                 let err = (f64::from(e.pixels[i]) - exact).abs() / exact.abs().max(1e-3);
+                worst = worst.max(err);
+                // More ink: (1 - x_i) times the same constant gradient.
+                let more = (1.0 - f64::from(x[i])) * (f64::from(w[(i, target)]) - mean);
+                let err = (f64::from(e.ink_gradient[i]) - more).abs() / more.abs().max(1e-3);
                 worst = worst.max(err);
                 if x[i] == 0.0 {
                     assert_eq!(e.pixels[i], 0.0);

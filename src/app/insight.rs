@@ -166,13 +166,14 @@ impl InsightPanel {
             ui.vertical(|ui| {
                 legend(ui, TOWARD, &format!("pushes toward {}", e.target));
                 legend(ui, AWAY, &format!("pushes away from {}", e.target));
+                ui.weak("On the ink: what it did. Faint, off the ink: what more ink there would do.");
                 ui.add_space(4.0);
                 ui.label(format!("P({}) = {:.1}%", e.target, e.probabilities[e.target] * 100.0));
                 ui.weak(format!("evidence for {toward:.2}, against {away:.2}"));
                 if e.target != e.predicted {
                     ui.weak(format!(
-                        "Blue strokes would count for {} if drawn; orange ones make it a {} instead.",
-                        e.target, e.predicted
+                        "To make it a {}: add ink where it is faint blue, remove the orange strokes.",
+                        e.target
                     ));
                 }
             });
@@ -196,7 +197,7 @@ impl InsightPanel {
             ))
             .on_hover_text("Each cell is one unit's output for this image (ReLU: dark = off, bright = strongly on).");
             let size = strip.size_vec2();
-            let scale = (ui.available_width().min(420.0) / size.x).min(10.0);
+            let scale = (ui.available_width().min(256.0) / size.x).min(8.0);
             ui.add(egui::Image::new((strip.id(), size * scale)));
         }
         ui.add_space(4.0);
@@ -291,7 +292,7 @@ impl InsightPanel {
     /// Makes the textures for `e`: the overlay, one strip per hidden layer and the top units'
     /// weight images.
     fn draw(&mut self, ctx: &egui::Context, model: &Mlp, image: &[u8; PIXELS], e: &Explanation) {
-        let overlay = attribution_image(image, &e.pixels);
+        let overlay = attribution_image(image, &e.pixels, &e.ink_gradient);
         match &mut self.overlay {
             Some(t) => t.set(overlay, TextureOptions::NEAREST),
             None => {
@@ -335,17 +336,31 @@ fn legend(ui: &mut egui::Ui, color: Color32, text: &str) {
 
 /// The image the network saw, dimmed, with the attribution over it: [`TOWARD`] where a pixel
 /// counts for the digit, [`AWAY`] where it counts against, stronger colour for more evidence
-/// (scaled by the largest |value|, square-rooted so weak evidence stays visible).
-pub fn attribution_image(input: &[u8; PIXELS], pixels: &[f32; PIXELS]) -> ColorImage {
-    let max = pixels.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+/// (scaled by the largest |value|, square-rooted so weak evidence stays visible). Blank pixels,
+/// which integrated gradients leave at zero, show at most half strength where ink would push
+/// (`ink`: [`Explanation::ink_gradient`], scaled by its own largest |value|).
+pub fn attribution_image(input: &[u8; PIXELS], pixels: &[f32; PIXELS], ink: &[f32; PIXELS]) -> ColorImage {
+    let largest = |values: &[f32; PIXELS]| values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let (max, max_ink) = (largest(pixels), largest(ink));
     let colours = input
         .iter()
         .zip(pixels)
-        .map(|(&ink, &v)| {
-            let base = Color32::from_gray((f32::from(ink) * 0.45) as u8);
-            let strength = if max > 0.0 { (v.abs() / max).sqrt() } else { 0.0 };
-            let target = if v >= 0.0 { TOWARD } else { AWAY };
-            lerp(base, target, strength)
+        .zip(ink)
+        .map(|((&x, &v), &more)| {
+            let base = Color32::from_gray((f32::from(x) * 0.45) as u8);
+            let (v, strength) = if x > 0 {
+                (v, if max > 0.0 { (v.abs() / max).sqrt() } else { 0.0 })
+            } else {
+                (
+                    more,
+                    if max_ink > 0.0 {
+                        0.5 * (more.abs() / max_ink).sqrt()
+                    } else {
+                        0.0
+                    },
+                )
+            };
+            lerp(base, if v >= 0.0 { TOWARD } else { AWAY }, strength)
         })
         .collect();
     ColorImage::new([SIDE, SIDE], colours)
@@ -423,7 +438,11 @@ mod tests {
         pixels[0] = 2.0;
         pixels[1] = -2.0;
         pixels[2] = 0.5;
-        let image = attribution_image(&input, &pixels);
+        input[1] = 255;
+        input[2] = 255;
+        let mut ink = [0.0f32; PIXELS];
+        ink[4] = -1.0;
+        let image = attribution_image(&input, &pixels, &ink);
         assert_eq!(image.pixels[0], TOWARD);
         assert_eq!(image.pixels[1], AWAY);
         // Weaker evidence: between the background and the full colour.
@@ -431,6 +450,8 @@ mod tests {
         assert!(weak.b() < TOWARD.b() && weak.b() > 0, "{weak:?}");
         // No evidence: the dimmed image.
         assert_eq!(image.pixels[3], Color32::from_gray(0));
+        // A blank pixel where ink would count against: half-strength orange.
+        assert_eq!(image.pixels[4], lerp(Color32::from_gray(0), AWAY, 0.5));
     }
 
     #[test]
