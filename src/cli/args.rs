@@ -162,6 +162,7 @@ from a black image, 32 steps. Positive attribution = evidence for the target, ne
 black pixels get none."
 )]
 pub struct ExplainArgs {
+    /// Model file; the embedded model when omitted.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The digit to explain (0-9); the prediction when omitted.
