@@ -125,7 +125,8 @@ fn integrated_gradients(model: &Mlp, x: &Array2<f32>, target: usize, steps: usiz
     let pixels: Vec<f32> = path_sum
         .iter()
         .zip(x.row(0))
-        .map(|(&g, &xi)| xi * g / steps as f32)
+        // Black pixels get exactly 0 (not -0.0 from a negative gradient).
+        .map(|(&g, &xi)| if xi == 0.0 { 0.0 } else { xi * g / steps as f32 })
         .collect();
 
     let centred = |row: usize| {

@@ -36,6 +36,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Classify pictures of digits (PNG or JPEG, any size, either polarity).
     Classify(ClassifyArgs),
+    /// Why this digit? Which pixels pushed the network toward (or away from) its answer.
+    Explain(ExplainArgs),
     /// Validate a CSV file and describe it.
     Inspect(InspectArgs),
     /// Regenerate the embedded sample and model (assets/) from the full training data.
@@ -151,6 +153,35 @@ pub struct ClassifyArgs {
     /// One JSON object per line: file, label, probabilities.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Method: integrated gradients of the target's centred logit (its logit minus the mean of the ten), \
+from a black image, 32 steps. Positive attribution = evidence for the target, negative = against; \
+black pixels get none."
+)]
+pub struct ExplainArgs {
+    /// Model file; the embedded model when omitted.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The digit to explain (0-9); the prediction when omitted.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub target: Option<u8>,
+    /// PNG or JPEG files, preprocessed as `classify` does.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// One JSON object per line: file, label (the prediction), target (the --target given, else
+    /// the label), probabilities (10), input (the 784 pixels 0-255 the network saw, row-major),
+    /// attribution (784, > 0 = evidence for target), completeness_gap, png (path or null).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write each heat map as a 280x280 PNG: the digit in grey on white, evidence for the
+    /// target in blue, against it in orange. With one image OUT is the file to write; with
+    /// several (or when OUT is an existing folder) OUT must be an existing folder and each map is
+    /// written there as NAME.explain.png (NAME: the image's file name without extension).
+    #[arg(long, value_name = "OUT")]
+    pub png: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

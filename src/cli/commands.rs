@@ -9,16 +9,18 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
+use crate::attribution;
 use crate::data::{self, Dataset, Expect};
 use crate::embedded;
 use crate::evaluate::{evaluate, write_submission};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
-use crate::preprocess::{load_image, preprocess_image};
+use crate::preprocess::{PreprocessError, load_image, preprocess_image};
 use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
 
 use super::UsageError;
-use super::args::{ClassifyArgs, EvalArgs, InspectArgs, MakeAssetsArgs, PredictArgs, TrainArgs};
+use super::args::{ClassifyArgs, EvalArgs, ExplainArgs, InspectArgs, MakeAssetsArgs, PredictArgs, TrainArgs};
+use super::explain::{heat_map, png_paths, summary, write_png};
 
 /// Loads a CSV with a progress bar on a terminal; returns the data and the seconds it took.
 pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
@@ -295,6 +297,63 @@ pub fn classify(args: ClassifyArgs) -> Result<()> {
     }
     if failures > 0 {
         bail!("{failures} of {} images could not be classified", args.images.len());
+    }
+    Ok(())
+}
+
+/// `explain`: like `classify`, plus the attribution of every pixel (see [`crate::attribution`]),
+/// as JSON, a summary with an ASCII map, and optionally heat-map PNGs. A picture that cannot be
+/// read, or whose PNG cannot be written, is an error line naming it; the others go on.
+pub fn explain(args: ExplainArgs) -> Result<()> {
+    let outputs = match &args.png {
+        Some(out) => png_paths(out, &args.images).map_err(UsageError)?,
+        None => vec![None; args.images.len()],
+    };
+    let model = load_model(args.model.as_deref())?;
+    let target = args.target.map(usize::from);
+    let mut failures = 0;
+    let mut stdout = std::io::stdout().lock();
+    for (path, png) in args.images.iter().zip(&outputs) {
+        let image = match load_image(path).and_then(|img| preprocess_image(&img)) {
+            Ok(image) => image,
+            // Image errors already name the file.
+            Err(e @ PreprocessError::Image(_)) => {
+                eprintln!("error: {e}");
+                failures += 1;
+                continue;
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                failures += 1;
+                continue;
+            }
+        };
+        let e = attribution::explain(&model, &image, target);
+        if let Some(png) = png
+            && let Err(err) = write_png(png, &heat_map(&image, &e.pixels))
+        {
+            eprintln!("error: {}: cannot write {}: {err}", path.display(), png.display());
+            failures += 1;
+            continue;
+        }
+        if args.json {
+            let out = json!({
+                "file": path.display().to_string(),
+                "label": e.predicted,
+                "target": e.target,
+                "probabilities": e.probabilities,
+                "input": image.to_vec(),
+                "attribution": e.pixels.to_vec(),
+                "completeness_gap": e.completeness_gap,
+                "png": png.as_ref().map(|p| p.display().to_string()),
+            });
+            writeln!(stdout, "{out}")?;
+        } else {
+            write!(stdout, "{}", summary(&path.display().to_string(), &image, &e))?;
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} images could not be explained", args.images.len());
     }
     Ok(())
 }

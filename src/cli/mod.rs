@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+mod explain;
 
 use anyhow::Result;
 use clap::Parser;
@@ -27,6 +28,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => commands::eval(args),
         Command::Predict(args) => commands::predict(args),
         Command::Classify(args) => commands::classify(args),
+        Command::Explain(args) => commands::explain(args),
         Command::Inspect(args) => commands::inspect(args),
         Command::MakeAssets(args) => commands::make_assets(args),
         Command::Bench(args) => crate::bench::run(args),
