@@ -184,9 +184,11 @@ impl Checker {
                     &mut |_| {},
                 );
                 assert_eq!(report.stop, StopReason::Completed);
+                assert_eq!(info_config, &started.config, "{ctx}: the model records another config");
                 assert!(
                     *model.model == expected,
-                    "{ctx}: the model shown is not the one the run made"
+                    "{ctx}: the model shown is not the one the run made ({}; {report:?}; {message})",
+                    started.config.label()
                 );
                 assert_eq!(
                     model.info.dev_accuracy,
@@ -259,8 +261,6 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         let was_training = h.state().is_training();
         match action {
             "train" => {
-                let before = h.state().settings.config.clone();
-                let dataset = h.state().train_data().map(|d| d.dataset.clone());
                 let runs = h.state().plots.started;
                 h.get_by_label("Train").click();
                 h.step();
@@ -271,9 +271,14 @@ fn random_clicks_while_training_keep_the_state_consistent() {
                         checker.run_ended(&h, s, step);
                     }
                     assert!(h.state().is_training(), "step {step}: a new curve without a run");
+                    // What the run started with: a number typed into a field (say the dev size)
+                    // commits in the very frame Train is clicked.
+                    // Likewise data that finished loading in that frame is what it trains on.
+                    let config = h.state().state_for_tests().run_config.expect("a run's config");
+                    let dataset = h.state().train_data().expect("a run has data").dataset.clone();
                     started = Some(Started {
-                        config: before,
-                        dataset: dataset.unwrap(),
+                        config,
+                        dataset,
                         alpha_changed: false,
                     });
                 }

@@ -366,11 +366,13 @@ impl App {
         self.runs_started += 1;
         self.plots.start_run(label.clone());
         let alpha = config.alpha;
-        self.worker.train(config, data.dataset.clone(), split, control.clone());
+        self.worker
+            .train(config.clone(), data.dataset.clone(), split, control.clone());
         self.training = Some(TrainingRun {
             control,
             number: self.runs_started,
             label,
+            config,
             alpha,
             total_steps: 0,
             last: None,

@@ -90,6 +90,9 @@ pub struct TrainingRun {
     /// Runs are numbered from 1 in each session ("run #3").
     pub number: usize,
     pub label: String,
+    /// The settings it started with (a value typed into a field commits when Train is clicked,
+    /// so this can differ from the settings of the frame before).
+    pub config: TrainConfig,
     /// The learning rate the run uses now (the alpha slider while it runs).
     pub alpha: f32,
     pub total_steps: usize,

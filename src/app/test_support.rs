@@ -32,6 +32,8 @@ impl FilePicker for FakePicker {
 #[derive(Clone, Debug)]
 pub struct TestState {
     pub run_label: Option<String>,
+    /// The settings the run in progress started with.
+    pub run_config: Option<crate::train::TrainConfig>,
     pub run_alpha: Option<f32>,
     pub run_total_steps: Option<usize>,
     pub paused: bool,
@@ -44,6 +46,7 @@ impl App {
     pub fn state_for_tests(&self) -> TestState {
         TestState {
             run_label: self.training.as_ref().map(|t| t.label.clone()),
+            run_config: self.training.as_ref().map(|t| t.config.clone()),
             run_alpha: self.training.as_ref().map(|t| t.alpha),
             run_total_steps: self.training.as_ref().map(|t| t.total_steps),
             paused: self.training.as_ref().is_some_and(|t| t.is_paused()),
