@@ -46,6 +46,10 @@ impl App {
                 self.task_done(id);
                 self.notice = Some(format!("Wrote {} predictions to {}", fmt_count(rows), path.display()));
             }
+            WorkerEvent::Wrote { id, message } => {
+                self.task_done(id);
+                self.notice = Some(message);
+            }
             WorkerEvent::Failed { id, message } => self.task_failed(id, message),
             WorkerEvent::Evaluated { generation, eval } => {
                 // Predictions of a model or dev set replaced since are dropped.
@@ -138,7 +142,7 @@ impl App {
                 self.pending_export = false;
             }
             Job::Evaluate => text.push_str(" The dev predictions are not shown."),
-            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export => {
+            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export | Job::ExportCurves | Job::ExportPlot => {
                 self.pending_export = false;
                 text.push_str(" The data and model from before are kept.");
             }
