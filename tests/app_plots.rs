@@ -50,7 +50,15 @@ fn empty_plots_show_the_planned_steps_and_whole_ranges_with_a_hint() {
     let mut h = harness();
     h.run_ok();
     assert!(h.state().plots.runs.is_empty());
-    h.get_by_label(EMPTY_HINT);
+    let hint = h.get_by_label(EMPTY_HINT).rect();
+    // The hint sits inside the loss plot and takes no room: the plots are one above the other.
+    let [loss_rect, accuracy_rect] = h.state().plots.plot_rects.unwrap();
+    assert!(loss_rect.contains_rect(hint), "{hint:?} in {loss_rect:?}");
+    assert!(
+        loss_rect.max.y <= accuracy_rect.min.y,
+        "{loss_rect:?} over {accuracy_rect:?}"
+    );
+    assert!(accuracy_rect.height() > 150.0, "{accuracy_rect:?}");
     // The seed preset: 500 iterations.
     let [loss, accuracy] = h.state().plots.shown.expect("the plots were drawn");
     assert_eq!(accuracy, ([0.0, 0.0], [500.0, 1.0]), "steps 0..500, accuracy 0..1");

@@ -76,6 +76,8 @@ pub struct PlotsPanel {
     /// The ranges the loss and the accuracy plots showed last (min and max, x and y, in plotted
     /// units).
     pub shown: Option<[([f64; 2], [f64; 2]); 2]>,
+    /// Where the loss and the accuracy plots were drawn last (their plot areas, in points).
+    pub plot_rects: Option<[Rect; 2]>,
 }
 
 const LOSS: Color32 = Color32::from_rgb(230, 140, 40);
@@ -372,10 +374,14 @@ impl PlotsPanel {
             }
         });
         if empty {
-            ui.put(
-                Rect::from_center_size(loss_response.response.rect.center(), egui::vec2(300.0, 24.0)),
-                egui::Label::new(egui::RichText::new(EMPTY_HINT).size(16.0).weak()),
+            // A child that takes no room in the layout (`ui.put` would move the next plot up).
+            let rect = Rect::from_center_size(loss_response.response.rect.center(), egui::vec2(320.0, 24.0));
+            let mut hint = ui.new_child(
+                egui::UiBuilder::new()
+                    .max_rect(rect)
+                    .layout(egui::Layout::top_down(egui::Align::Center)),
             );
+            hint.label(egui::RichText::new(EMPTY_HINT).size(16.0).weak());
         }
 
         let mut accuracy_plot = base("accuracy_plot", if log { "error rate (log)" } else { "accuracy" })
@@ -409,6 +415,7 @@ impl PlotsPanel {
             (b.min(), b.max())
         };
         self.shown = Some([range(&loss_response), range(&accuracy_response)]);
+        self.plot_rects = Some([loss_response.response.rect, accuracy_response.response.rect]);
     }
 }
 
