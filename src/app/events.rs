@@ -46,6 +46,10 @@ impl App {
                 self.task_done(id);
                 self.notice = Some(format!("Wrote {} predictions to {}", fmt_count(rows), path.display()));
             }
+            WorkerEvent::Wrote { id, message } => {
+                self.task_done(id);
+                self.notice = Some(message);
+            }
             WorkerEvent::Failed { id, message } => self.task_failed(id, message),
             WorkerEvent::Evaluated { generation, eval } => self.evaluated(generation, eval),
             WorkerEvent::TrainSplit { dataset, key, split } => {
@@ -136,7 +140,7 @@ impl App {
                 self.evals_in_flight = self.evals_in_flight.saturating_sub(1);
                 text.push_str(" The dev predictions are not shown.");
             }
-            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export => {
+            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export | Job::ExportCurves | Job::ExportPlot => {
                 self.pending_export = false;
                 text.push_str(" The data and model from before are kept.");
             }

@@ -1,6 +1,7 @@
-//! The five file actions (open training CSV, open test CSV, open model, save model, export
-//! submission) in one table that the File menu, the keyboard shortcuts, the path-field buttons and
-//! the file dialog all read; and how the app carries them out.
+//! The file actions (open training CSV, open test CSV, open model, save model, export
+//! submission, export the learning curves as CSV or the plot as PNG) in one table that the File
+//! menu, the keyboard shortcuts, the path-field buttons and the file dialog all read; and how the
+//! app carries them out.
 
 use std::path::PathBuf;
 
@@ -17,6 +18,10 @@ pub enum FileAction {
     OpenModel,
     SaveModel,
     ExportSubmission,
+    /// Every run's curves on the plot as one CSV.
+    ExportCurves,
+    /// The two plots as a PNG image.
+    ExportPlot,
 }
 
 /// How a file dialog for an action looks.
@@ -36,8 +41,8 @@ pub struct FileActionSpec {
     pub title: &'static str,
     /// The button under the path field.
     pub path_button: &'static str,
-    /// Ctrl (Cmd on macOS) and this key.
-    pub key: Key,
+    /// Ctrl (Cmd on macOS) and this key, if any.
+    pub key: Option<Key>,
     pub dialog: DialogKind,
     /// The dialog's filter: its name and the extensions it shows.
     pub filter: (&'static str, &'static [&'static str]),
@@ -47,12 +52,12 @@ const CSV_FILTER: (&str, &[&str]) = ("CSV (plain or gzip)", &["csv", "gz"]);
 const MODEL_FILTER: (&str, &[&str]) = ("safetensors model", &["safetensors"]);
 
 /// The table, in menu order (`FileAction as usize` indexes it).
-const TABLE: [FileActionSpec; 5] = [
+const TABLE: [FileActionSpec; 7] = [
     FileActionSpec {
         action: FileAction::OpenTraining,
         title: "Open training CSV",
         path_button: "Load training",
-        key: Key::O,
+        key: Some(Key::O),
         dialog: DialogKind::Open,
         filter: CSV_FILTER,
     },
@@ -60,7 +65,7 @@ const TABLE: [FileActionSpec; 5] = [
         action: FileAction::OpenTest,
         title: "Open test CSV",
         path_button: "Load test",
-        key: Key::T,
+        key: Some(Key::T),
         dialog: DialogKind::Open,
         filter: CSV_FILTER,
     },
@@ -68,7 +73,7 @@ const TABLE: [FileActionSpec; 5] = [
         action: FileAction::OpenModel,
         title: "Open model",
         path_button: "Load model",
-        key: Key::M,
+        key: Some(Key::M),
         dialog: DialogKind::Open,
         filter: MODEL_FILTER,
     },
@@ -76,7 +81,7 @@ const TABLE: [FileActionSpec; 5] = [
         action: FileAction::SaveModel,
         title: "Save model",
         path_button: "Save model",
-        key: Key::S,
+        key: Some(Key::S),
         dialog: DialogKind::Save {
             file_name: "model.safetensors",
         },
@@ -86,22 +91,42 @@ const TABLE: [FileActionSpec; 5] = [
         action: FileAction::ExportSubmission,
         title: "Export submission",
         path_button: "Export submission",
-        key: Key::E,
+        key: Some(Key::E),
         dialog: DialogKind::Save {
             file_name: "submission.csv",
         },
         filter: ("CSV", &["csv"]),
     },
+    FileActionSpec {
+        action: FileAction::ExportCurves,
+        title: "Export curves (CSV)",
+        path_button: "Export curves",
+        key: None,
+        dialog: DialogKind::Save {
+            file_name: "curves.csv",
+        },
+        filter: ("CSV", &["csv"]),
+    },
+    FileActionSpec {
+        action: FileAction::ExportPlot,
+        title: "Save plot (PNG)",
+        path_button: "Save plot PNG",
+        key: None,
+        dialog: DialogKind::Save { file_name: "plot.png" },
+        filter: ("PNG image", &["png"]),
+    },
 ];
 
 impl FileAction {
     /// Every action, in menu order.
-    pub const ALL: [FileAction; 5] = [
+    pub const ALL: [FileAction; 7] = [
         FileAction::OpenTraining,
         FileAction::OpenTest,
         FileAction::OpenModel,
         FileAction::SaveModel,
         FileAction::ExportSubmission,
+        FileAction::ExportCurves,
+        FileAction::ExportPlot,
     ];
 
     pub fn spec(self) -> &'static FileActionSpec {
@@ -116,14 +141,17 @@ impl FileAction {
         self.spec().path_button
     }
 
-    pub fn shortcut(self) -> KeyboardShortcut {
-        KeyboardShortcut::new(Modifiers::COMMAND, self.spec().key)
+    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+        self.spec()
+            .key
+            .map(|key| KeyboardShortcut::new(Modifiers::COMMAND, key))
     }
 }
 
 /// Messages shared by the dialog and path routes.
 const NO_MODEL_TO_SAVE: &str = "There is no model to save: train one first.";
 const NO_MODEL_TO_PREDICT: &str = "There is no model to predict with: train or open one first.";
+const NO_CURVES: &str = "There are no curves to export: press Train first.";
 
 impl App {
     /// Starts `action` with a file dialog (File menu, shortcut). Export without test data asks for
@@ -140,6 +168,10 @@ impl App {
             }
             FileAction::ExportSubmission if self.model.is_none() => {
                 self.error = Some(NO_MODEL_TO_PREDICT.into());
+                return;
+            }
+            FileAction::ExportCurves | FileAction::ExportPlot if self.plots.runs.is_empty() => {
+                self.error = Some(NO_CURVES.into());
                 return;
             }
             FileAction::ExportSubmission if self.test.is_none() => {
@@ -183,13 +215,22 @@ impl App {
                     ));
                 }
             },
+            FileAction::ExportCurves | FileAction::ExportPlot if self.plots.runs.is_empty() => {
+                self.error = Some(NO_CURVES.into());
+            }
+            FileAction::ExportCurves => {
+                let task = self.worker.export_curves(path, self.plots.runs.clone());
+                self.tasks.push(task);
+            }
+            FileAction::ExportPlot => self.export_plot(path),
         }
     }
 
     /// Ctrl+O and friends open the action's dialog.
     pub(super) fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         for action in FileAction::ALL {
-            if ctx.input_mut(|i| i.consume_shortcut(&action.shortcut())) {
+            let Some(shortcut) = action.shortcut() else { continue };
+            if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {
                 self.start_file_action(action);
             }
         }
@@ -209,7 +250,9 @@ mod tests {
         for a in FileAction::ALL {
             for b in FileAction::ALL {
                 if a != b {
-                    assert_ne!(a.spec().key, b.spec().key, "{a:?} and {b:?} share a shortcut");
+                    if a.spec().key.is_some() {
+                        assert_ne!(a.spec().key, b.spec().key, "{a:?} and {b:?} share a shortcut");
+                    }
                     assert_ne!(a.title(), b.title());
                     assert_ne!(a.path_button(), b.path_button());
                 }

@@ -1,19 +1,20 @@
-//! The top bar: the File menu (from the file-action table) and the tabs.
+//! The top bar: the File menu (from the file-action table), the View menu (the theme) and the
+//! tabs.
 
 use super::file_actions::FileAction;
-use super::state::Tab;
+use super::state::{Tab, ThemeChoice};
 
 /// Draws the bar; returns the file action chosen from the menu.
-pub fn ui(ui: &mut egui::Ui, tab: &mut Tab) -> Option<FileAction> {
+pub fn ui(ui: &mut egui::Ui, tab: &mut Tab, theme: &mut ThemeChoice) -> Option<FileAction> {
     let mut chosen = None;
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| {
             for action in FileAction::ALL {
-                let shortcut = ui.ctx().format_shortcut(&action.shortcut());
-                if ui
-                    .add(egui::Button::new(format!("{}...", action.title())).shortcut_text(shortcut))
-                    .clicked()
-                {
+                let mut button = egui::Button::new(format!("{}...", action.title()));
+                if let Some(shortcut) = action.shortcut() {
+                    button = button.shortcut_text(ui.ctx().format_shortcut(&shortcut));
+                }
+                if ui.add(button).clicked() {
                     chosen = Some(action);
                     ui.close();
                 }
@@ -21,6 +22,14 @@ pub fn ui(ui: &mut egui::Ui, tab: &mut Tab) -> Option<FileAction> {
             ui.separator();
             if ui.button("Quit").clicked() {
                 ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        });
+        ui.menu_button("View", |ui| {
+            ui.label("Theme");
+            for choice in ThemeChoice::ALL {
+                if ui.radio_value(theme, choice, choice.title()).clicked() {
+                    ui.close();
+                }
             }
         });
         ui.separator();

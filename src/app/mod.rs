@@ -25,6 +25,7 @@ pub mod frame_stats;
 pub mod insight;
 mod menu;
 mod path_field;
+pub mod plot_export;
 pub mod plots;
 pub mod probs;
 pub mod sample_grid;
@@ -50,7 +51,7 @@ pub use file_actions::FileAction;
 use file_dialog::{FilePicker, RfdPicker};
 use side_panel::{SidePanel, SidePanelAction, SidePanelView};
 use state::TrainingRun;
-pub use state::{ModelState, Settings, Tab, TestData, TrainData};
+pub use state::{ModelState, Settings, Tab, TestData, ThemeChoice, TrainData};
 use status_bar::StatusView;
 use training_panel::{RunState, TrainAction};
 use worker::{DataRole, EvalResult, Task, Worker};
@@ -126,6 +127,8 @@ pub struct App {
     dialog_open: bool,
     /// Export was asked for before a test CSV was loaded: export once one is.
     pending_export: bool,
+    /// Save plot (PNG) waiting for its screenshot.
+    pending_plot: Option<plot_export::PendingPlot>,
     side_panel: SidePanel,
     pub plots: plots::PlotsPanel,
     pub grid: sample_grid::SampleGrid,
@@ -161,6 +164,7 @@ impl App {
             notice: None,
             dialog_open: false,
             pending_export: false,
+            pending_plot: None,
             side_panel: SidePanel::default(),
             plots: Default::default(),
             grid: Default::default(),
@@ -173,6 +177,9 @@ impl App {
         app.grid.mistakes_only = app.settings.mistakes_only;
         app.canvas.brush = app.settings.brush;
         app.weights.count = app.settings.weight_units;
+        app.plots.scale = app.settings.plot_scale;
+        app.confusion.color = app.settings.confusion_color;
+        cc.egui_ctx.set_theme(app.settings.theme.preference());
         app.load_embedded();
         if let Some(path) = files.train {
             app.load_data(path, DataRole::Train);
@@ -419,6 +426,7 @@ impl eframe::App for App {
         }
         self.handle_dropped_files(ctx);
         self.handle_shortcuts(ctx);
+        self.poll_plot_shot();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
@@ -431,8 +439,12 @@ impl eframe::App for App {
             ui.ctx().request_repaint();
         }
         let menu_action = egui::Panel::top("menu")
-            .show(ui, |ui| menu::ui(ui, &mut self.settings.tab))
+            .show(ui, |ui| menu::ui(ui, &mut self.settings.tab, &mut self.settings.theme))
             .inner;
+        let theme = self.settings.theme.preference();
+        if ui.ctx().options(|o| o.theme_preference) != theme {
+            ui.ctx().set_theme(theme);
+        }
         if let Some(action) = menu_action {
             self.start_file_action(action);
         }
@@ -453,9 +465,22 @@ impl eframe::App for App {
             });
         // No panel fill: the window is cleared to the same colour (see `clear_color`), which saves
         // a full-window blend per frame under software rendering.
+        // The plots' extent this frame (none unless the Training tab draws them), and the x range
+        // they show before the first run.
+        self.plots.last_rect = None;
+        self.plots.planned_steps = plots::planned_steps(
+            &self.settings.config,
+            self.data.as_ref().map_or(0, |d| d.dataset.rows()),
+        );
         egui::CentralPanel::no_frame()
             .frame(egui::Frame::NONE.inner_margin(8.0))
             .show(ui, |ui| self.central_panel(ui));
+        match self.plots.take_request() {
+            Some(plots::PlotRequest::ExportCsv) => self.start_file_action(FileAction::ExportCurves),
+            Some(plots::PlotRequest::ExportPng) => self.start_file_action(FileAction::ExportPlot),
+            None => {}
+        }
+        self.request_plot_shot(ui.ctx());
         file_drop::hover_overlay(ui.ctx());
     }
 
@@ -467,6 +492,8 @@ impl eframe::App for App {
         self.settings.mistakes_only = self.grid.mistakes_only;
         self.settings.brush = self.canvas.brush;
         self.settings.weight_units = self.weights.count;
+        self.settings.plot_scale = self.plots.scale;
+        self.settings.confusion_color = self.confusion.color;
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 

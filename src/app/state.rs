@@ -9,6 +9,9 @@ use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::{Progress, Snapshot, TrainConfig, TrainControl};
 
+use super::confusion::ConfusionColor;
+use super::plots::PlotScale;
+
 /// The central view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum Tab {
@@ -33,6 +36,36 @@ impl Tab {
     }
 }
 
+/// The colours of the app: light, dark, or as the system's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ThemeChoice {
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl ThemeChoice {
+    /// In the order of the View menu.
+    pub const ALL: [ThemeChoice; 3] = [ThemeChoice::System, ThemeChoice::Light, ThemeChoice::Dark];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            ThemeChoice::System => "Follow the system",
+            ThemeChoice::Light => "Light",
+            ThemeChoice::Dark => "Dark",
+        }
+    }
+
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            ThemeChoice::System => egui::ThemePreference::System,
+            ThemeChoice::Light => egui::ThemePreference::Light,
+            ThemeChoice::Dark => egui::ThemePreference::Dark,
+        }
+    }
+}
+
 /// What persists across restarts (never the data or the weights).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -44,6 +77,11 @@ pub struct Settings {
     pub mistakes_only: bool,
     pub brush: f32,
     pub weight_units: usize,
+    /// The learning curves' y axes.
+    pub plot_scale: PlotScale,
+    /// What colours the confusion matrix.
+    pub confusion_color: ConfusionColor,
+    pub theme: ThemeChoice,
 }
 
 impl Default for Settings {
@@ -55,6 +93,9 @@ impl Default for Settings {
             mistakes_only: false,
             brush: 11.0,
             weight_units: 32,
+            plot_scale: PlotScale::default(),
+            confusion_color: ConfusionColor::default(),
+            theme: ThemeChoice::default(),
         }
     }
 }
@@ -130,6 +171,22 @@ mod tests {
         let s: Settings = serde_json::from_str(r#"{"tab":"Draw","unknown":1}"#).unwrap();
         assert_eq!(s.tab, Tab::Draw);
         assert_eq!(s.brush, 11.0);
+        assert_eq!(s.plot_scale, PlotScale::Accuracy);
+        assert_eq!(s.theme, ThemeChoice::System);
+    }
+
+    #[test]
+    fn view_settings_round_trip() {
+        let s = Settings {
+            plot_scale: PlotScale::ErrorLog,
+            confusion_color: ConfusionColor::RowShare,
+            theme: ThemeChoice::Light,
+            ..Settings::default()
+        };
+        let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.plot_scale, PlotScale::ErrorLog);
+        assert_eq!(back.confusion_color, ConfusionColor::RowShare);
+        assert_eq!(back.theme, ThemeChoice::Light);
     }
 
     #[test]

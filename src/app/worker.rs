@@ -38,6 +38,8 @@ pub enum Job {
     LoadModel,
     SaveModel,
     Export,
+    ExportCurves,
+    ExportPlot,
     Evaluate,
     Train,
     Pick,
@@ -51,6 +53,8 @@ impl Job {
             Job::LoadModel => "opening the model",
             Job::SaveModel => "saving the model",
             Job::Export => "exporting the submission",
+            Job::ExportCurves => "exporting the curves",
+            Job::ExportPlot => "saving the plot image",
             Job::Evaluate => "predicting the dev set",
             Job::Train => "training",
             Job::Pick => "choosing a file",
@@ -108,6 +112,11 @@ pub enum WorkerEvent {
         id: u64,
         path: PathBuf,
         rows: usize,
+    },
+    /// Another file was written (curves, plot image); `message` says what and where.
+    Wrote {
+        id: u64,
+        message: String,
     },
     /// A task failed or was cancelled; the state before it stays.
     Failed {
@@ -280,7 +289,7 @@ impl Worker {
 
     /// Runs `work` on its own thread; a panic in it is caught and reported as
     /// [`WorkerEvent::Crashed`], so the UI never waits for an event that will not come.
-    fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
+    pub(super) fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
         let out = self.emitter();
         let fault = self.fault_for(job);
         std::thread::spawn(move || {
@@ -303,7 +312,7 @@ impl Worker {
         self.rx.try_iter().collect()
     }
 
-    fn task(&mut self, label: String) -> Task {
+    pub(super) fn task(&mut self, label: String) -> Task {
         let id = self.next_id;
         self.next_id += 1;
         Task {
