@@ -29,7 +29,7 @@ mkdir -p "$GUI_STATE/home"
 HOME="$GUI_STATE/home" "$G" start "$BIN" --train "$DATA" >/dev/null
 sleep 4 # loading takes well under a second
 if [ "${TAB:-training}" = samples ]; then
-  "$G" click "${TAB_X:-139}" "${TAB_Y:-12}" >/dev/null
+  "$G" click "${TAB_X:-179}" "${TAB_Y:-12}" >/dev/null
 fi
 cli=(); app=()
 for run in $(seq "$RUNS"); do

@@ -132,7 +132,7 @@ impl InsightPanel {
             ui.label(RichText::new(format!("Why {}?", e.target)).strong())
                 .on_hover_text(METHOD);
             ui.weak("Explain:");
-            let predicted = format!("the prediction ({})", e.predicted);
+            let predicted = format!("predicted ({})", e.predicted);
             if ui
                 .selectable_label(self.target.is_none(), predicted)
                 .on_hover_text("Why the network gave the answer it gave")
@@ -351,20 +351,30 @@ pub fn attribution_image(input: &[u8; PIXELS], pixels: &[f32; PIXELS], ink: &[f3
             let (v, strength) = if x > 0 {
                 (v, if max > 0.0 { (v.abs() / max).sqrt() } else { 0.0 })
             } else {
-                (
-                    more,
-                    if max_ink > 0.0 {
-                        0.5 * (more.abs() / max_ink).sqrt()
-                    } else {
-                        0.0
-                    },
-                )
+                (more, faint(more, max_ink))
             };
             lerp(base, if v >= 0.0 { TOWARD } else { AWAY }, strength)
         })
         .collect();
     ColorImage::new([SIDE, SIDE], colours)
 }
+
+/// Off the ink only the strongest hints show (from [`HINT_FROM`] of the largest |value|), at
+/// most half strength: weaker ones would tint the whole background.
+fn faint(value: f32, max: f32) -> f32 {
+    if max <= 0.0 {
+        return 0.0;
+    }
+    let share = value.abs() / max;
+    if share < HINT_FROM {
+        0.0
+    } else {
+        0.5 * ((share - HINT_FROM) / (1.0 - HINT_FROM)).sqrt()
+    }
+}
+
+/// The share of the largest off-ink value below which a blank pixel shows no hint.
+const HINT_FROM: f32 = 0.3;
 
 fn lerp(a: Color32, b: Color32, t: f32) -> Color32 {
     let t = t.clamp(0.0, 1.0);
@@ -442,6 +452,7 @@ mod tests {
         input[2] = 255;
         let mut ink = [0.0f32; PIXELS];
         ink[4] = -1.0;
+        ink[5] = 0.2;
         let image = attribution_image(&input, &pixels, &ink);
         assert_eq!(image.pixels[0], TOWARD);
         assert_eq!(image.pixels[1], AWAY);
@@ -452,6 +463,8 @@ mod tests {
         assert_eq!(image.pixels[3], Color32::from_gray(0));
         // A blank pixel where ink would count against: half-strength orange.
         assert_eq!(image.pixels[4], lerp(Color32::from_gray(0), AWAY, 0.5));
+        // A weak hint (20% of the largest) is not shown.
+        assert_eq!(image.pixels[5], Color32::from_gray(0));
     }
 
     #[test]

@@ -313,7 +313,9 @@ impl PlotsPanel {
                 self.request = Some(PlotRequest::ExportPng);
             }
             if has_runs {
-                ui.weak("Double-click a plot to fit it; drag to pan, scroll to zoom.");
+                // Short enough for the 960-point minimum window; the rest in the tooltip.
+                ui.weak("Double-click: fit")
+                    .on_hover_text("Double-click a plot to fit it; drag to pan, scroll to zoom.");
             }
         });
         let rect = ui.vertical(|ui| self.plots(ui)).response.rect;
