@@ -36,6 +36,8 @@ impl<K: Clone + PartialEq + Send + 'static, T: Send + 'static> Latest<K, T> {
             let ctx = ctx.clone();
             let job_key = key.clone();
             std::thread::spawn(move || {
+                // Like the worker's evaluations: a view's extra never slows training or the UI.
+                super::worker::lower_priority();
                 let value = work();
                 // The view may be gone; then nobody wants the result.
                 let _ = tx.send((job_key, value));

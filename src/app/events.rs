@@ -12,7 +12,7 @@ use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
 use super::App;
 use super::file_actions::FileAction;
 use super::format::{describe_model, fmt_count};
-use super::state::{ModelState, TestData, TrainData};
+use super::state::{TestData, TrainData};
 use super::worker::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
 
 impl App {
@@ -199,12 +199,7 @@ impl App {
             if !self.eval.as_ref().is_some_and(|e| e.live) {
                 self.eval = None;
             }
-            self.model = Some(ModelState {
-                model: Arc::new(model),
-                info,
-                name: format!("trained: {}", config.label()),
-            });
-            self.model_replaced();
+            self.install_model(model, info, format!("trained: {}", config.label()));
         } else {
             // Back to the model from before: its predictions are not the snapshot's.
             self.changed();

@@ -51,7 +51,7 @@ pub struct InsightPanel {
     id: &'static str,
     /// The digit explained; None: the predicted one.
     pub target: Option<usize>,
-    explanation: Latest<ExplainKey, Explanation>,
+    explanation: Latest<ExplainKey, Arc<Explanation>>,
     /// What the view asked for last.
     requested: Option<ExplainKey>,
     /// The overlay, hidden-layer strips and unit images drawn for this explanation.
@@ -89,7 +89,7 @@ impl InsightPanel {
     /// while the next one is computed).
     pub fn shown(&self) -> Option<&Explanation> {
         self.drawn.as_ref()?;
-        self.explanation.latest()
+        self.explanation.latest().map(Arc::as_ref)
     }
 
     /// Whether the explanation on screen is the one for the image, model and digit asked for
@@ -102,10 +102,9 @@ impl InsightPanel {
         let key = (subject.model_key, *subject.image, self.target);
         self.requested = Some(key);
         let (model, image, target) = (subject.model.clone(), *subject.image, self.target);
-        let Some((done_key, explanation)) = self
-            .explanation
-            .get(ui.ctx(), key, move || attribution::explain(&model, &image, target))
-        else {
+        let Some((done_key, explanation)) = self.explanation.get(ui.ctx(), key, move || {
+            Arc::new(attribution::explain(&model, &image, target))
+        }) else {
             ui.spinner();
             return;
         };

@@ -227,12 +227,19 @@ impl App {
 
     /// Replaces the model (as Open model does).
     pub fn set_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
+        self.eval = None;
+        self.install_model(model, info, name);
+    }
+
+    /// Makes `model` the current one and predicts the dev set with it; the predictions shown
+    /// (if the caller kept them) stay until the new ones arrive.
+    fn install_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
         self.model = Some(ModelState {
             model: Arc::new(model),
             info,
             name,
         });
-        self.changed();
+        self.model_replaced();
     }
 
     /// The model or the dev set changed: predict the dev set again.
@@ -369,16 +376,14 @@ impl App {
         let key = (config.dev_size, config.seed);
         let split = (data.split_key == key).then(|| data.split.clone());
         let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
-        let label = config.label();
         self.runs_started += 1;
-        self.plots.start_run(label.clone());
+        self.plots.start_run(config.label());
         let alpha = config.alpha;
         self.worker
             .train(config.clone(), data.dataset.clone(), split, control.clone());
         self.training = Some(TrainingRun {
             control,
             number: self.runs_started,
-            label,
             config,
             alpha,
             total_steps: 0,
@@ -430,7 +435,7 @@ impl eframe::App for App {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        let mut label = self.training.as_ref().map(|t| t.label.clone());
+        let mut label = self.training.as_ref().map(TrainingRun::label);
         if label.is_none() && self.frame_stats.always {
             label = Some("idle".into());
         }

@@ -130,7 +130,6 @@ pub struct TrainingRun {
     pub control: Arc<TrainControl>,
     /// Runs are numbered from 1 in each session ("run #3").
     pub number: usize,
-    pub label: String,
     /// The settings it started with (a value typed into a field commits when Train is clicked,
     /// so this can differ from the settings of the frame before).
     pub config: TrainConfig,
@@ -146,6 +145,11 @@ pub struct TrainingRun {
 impl TrainingRun {
     pub fn is_paused(&self) -> bool {
         self.control.is_paused()
+    }
+
+    /// The run's name, from its config ("784-10-10 gd full a=0.1").
+    pub fn label(&self) -> String {
+        self.config.label()
     }
 
     /// "run #3, step 1,200 of 6,420" for the latest snapshot (or "run #3, starting").

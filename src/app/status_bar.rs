@@ -60,7 +60,7 @@ pub fn ui(ui: &mut egui::Ui, view: StatusView<'_>) {
 fn run_status(ui: &mut egui::Ui, run: &TrainingRun) {
     let Some(p) = &run.last else {
         ui.spinner();
-        ui.label(format!("Starting {} ({} steps)...", run.label, run.total_steps));
+        ui.label(format!("Starting {} ({} steps)...", run.label(), run.total_steps));
         return;
     };
     let seconds = p.elapsed.as_secs_f64().max(1e-6);

@@ -45,7 +45,7 @@ pub struct TestState {
 impl App {
     pub fn state_for_tests(&self) -> TestState {
         TestState {
-            run_label: self.training.as_ref().map(|t| t.label.clone()),
+            run_label: self.training.as_ref().map(|t| t.label()),
             run_config: self.training.as_ref().map(|t| t.config.clone()),
             run_alpha: self.training.as_ref().map(|t| t.alpha),
             run_total_steps: self.training.as_ref().map(|t| t.total_steps),

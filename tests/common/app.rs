@@ -18,17 +18,19 @@ pub type AppHarness = Harness<'static, App>;
 pub const PATIENCE: Duration = Duration::from_secs(120);
 
 pub fn harness_with(files: StartupFiles, picker: Arc<FakePicker>) -> AppHarness {
+    harness_sized(files, picker, 900.0)
+}
+
+fn harness_sized(files: StartupFiles, picker: Arc<FakePicker>, height: f32) -> AppHarness {
     Harness::builder()
-        .with_size([1400.0, 900.0])
+        .with_size([1400.0, height])
         .build_eframe(move |cc| App::new(cc, files, picker))
 }
 
 /// The app on fresh settings in a window `height` points tall (long views fit without
 /// scrolling: widgets scrolled out of sight are not in the accessibility tree the tests query).
 pub fn tall_harness(height: f32) -> AppHarness {
-    Harness::builder()
-        .with_size([1400.0, height])
-        .build_eframe(move |cc| App::new(cc, StartupFiles::default(), Arc::new(FakePicker::default())))
+    harness_sized(StartupFiles::default(), Arc::new(FakePicker::default()), height)
 }
 
 /// The app on fresh settings, with a picker that answers nothing (as where no dialog opens).
