@@ -394,9 +394,15 @@ fn activation_strip(activations: &[f32]) -> ColorImage {
     ColorImage::new([columns, rows], colours)
 }
 
-/// The `k` units with the largest |contribution|, largest first (ties by unit number).
+/// The `k` units with the largest |contribution|, largest first (ties by unit number); units
+/// that contribute nothing (switched off for this image) are not listed.
 pub fn top_units(contributions: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut units: Vec<(usize, f32)> = contributions.iter().copied().enumerate().collect();
+    let mut units: Vec<(usize, f32)> = contributions
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, c)| c != 0.0)
+        .collect();
     units.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
     units.truncate(k);
     units
@@ -473,5 +479,6 @@ mod tests {
             vec![(1, -3.0), (2, 2.0), (4, 2.0)]
         );
         assert!(top_units(&[], 3).is_empty());
+        assert_eq!(top_units(&[0.0, 0.5, 0.0], 3), vec![(1, 0.5)]);
     }
 }
