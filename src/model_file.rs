@@ -5,6 +5,13 @@
 //! [`Mlp`] computes) when present; files written by this program always hold them, hand-made
 //! files may leave them out.
 //!
+//! Other data sets than the Digit Recognizer: `side` (the image side; the first layer has
+//! `side * side` inputs), `labels` (the labels the training data held, e.g. `0,1,...,8,10,...`;
+//! the last layer has an output per label up to the largest), `class_names` (a JSON list of
+//! names in label order) and `transposed` (`true` when the images were transposed before
+//! training, as EMNIST's need). A file without them is 28x28 digits 0-9, like every file written
+//! before they existed.
+//!
 //! `W{k}` is stored in the notebook's orientation `(outputs, inputs)` (so `Z = W·X + b` with
 //! samples in columns) and `b{k}` as `(outputs)`. Python reads a model with
 //! `safetensors.numpy.load_file("model.safetensors")`.
@@ -17,7 +24,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use thiserror::Error;
 
 use crate::atomic::write_atomic;
-use crate::data::{CLASSES, PIXELS};
+use crate::data::{CLASSES, MAX_LABEL, square_side};
 use crate::network::{Layer, Mlp};
 use crate::train::TrainConfig;
 
@@ -34,6 +41,24 @@ pub struct ModelInfo {
     pub preset: Option<String>,
     pub config: Option<TrainConfig>,
     pub dev_accuracy: Option<f32>,
+    /// The labels of the training data, ascending; empty means every output (digits 0-9).
+    pub labels: Vec<u8>,
+    /// Class names in label order; empty when none were given.
+    pub class_names: Vec<String>,
+    /// The images were transposed before training (EMNIST): data fed to the model is too.
+    pub transposed: bool,
+}
+
+impl ModelInfo {
+    /// The labels the model was trained on: [`ModelInfo::labels`], or every output when the
+    /// file does not say.
+    pub fn labels_of(&self, model: &Mlp) -> Vec<u8> {
+        if self.labels.is_empty() {
+            (0..model.classes().min(usize::from(MAX_LABEL) + 1) as u8).collect()
+        } else {
+            self.labels.clone()
+        }
+    }
 }
 
 /// Why a model file could not be saved or loaded; the first field is the file's name.
@@ -72,6 +97,19 @@ pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
     }
     if let Some(acc) = info.dev_accuracy {
         metadata.insert("dev_accuracy".to_owned(), format!("{acc}"));
+    }
+    metadata.insert("side".to_owned(), model.inputs().isqrt().to_string());
+    if !info.labels.is_empty() {
+        let labels: Vec<String> = info.labels.iter().map(u8::to_string).collect();
+        metadata.insert("labels".to_owned(), labels.join(","));
+    }
+    if !info.class_names.is_empty()
+        && let Ok(json) = serde_json::to_string(&info.class_names)
+    {
+        metadata.insert("class_names".to_owned(), json);
+    }
+    if info.transposed {
+        metadata.insert("transposed".to_owned(), "true".to_owned());
     }
     // Little-endian bytes of W (transposed to (outputs, inputs)) and b for each layer.
     let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = model
@@ -167,11 +205,48 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelErr
         .map(|s| s.trim().parse::<usize>())
         .collect::<Result<_, _>>()
         .map_err(|_| invalid("'layers' metadata is not a list of sizes".into()))?;
-    if sizes.len() < 2 || sizes[0] != PIXELS || sizes[sizes.len() - 1] != CLASSES || sizes.contains(&0) {
+    let classes = sizes.last().copied().unwrap_or(0);
+    let side = sizes.first().copied().and_then(square_side);
+    if sizes.len() < 2
+        || side.is_none()
+        || !(CLASSES..=usize::from(MAX_LABEL) + 1).contains(&classes)
+        || sizes.contains(&0)
+    {
         return Err(invalid(format!(
-            "layers {sizes:?} must start at {PIXELS} and end at {CLASSES}"
+            "layers {sizes:?} must start at a square image's pixels (784 for 28x28) and end at {CLASSES} to {} classes",
+            usize::from(MAX_LABEL) + 1
         )));
     }
+    if let Some(stated) = metadata.get("side")
+        && stated.trim().parse::<usize>().ok() != side
+    {
+        return Err(invalid(format!(
+            "'side' is {stated:?}, but the first layer has {} inputs",
+            sizes[0]
+        )));
+    }
+    let labels: Vec<u8> = match metadata.get("labels").map(|l| l.trim()) {
+        None | Some("") => Vec::new(),
+        Some(list) => {
+            let labels: Vec<u8> = list
+                .split(',')
+                .map(|l| l.trim().parse::<u8>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| invalid(format!("'labels' is {list:?}, not a list of labels")))?;
+            if labels.iter().any(|&l| usize::from(l) >= classes) || !labels.is_sorted() {
+                return Err(invalid(format!(
+                    "'labels' {list:?} must be ascending and below the {classes} outputs"
+                )));
+            }
+            labels
+        }
+    };
+    let class_names: Vec<String> = match metadata.get("class_names") {
+        None => Vec::new(),
+        Some(json) => {
+            serde_json::from_str(json).map_err(|_| invalid("'class_names' is not a JSON list of names".into()))?
+        }
+    };
     if tensors.len() != 2 * (sizes.len() - 1) {
         return Err(invalid(format!(
             "{} tensors for {} layers (expected W and b per layer)",
@@ -194,6 +269,9 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelErr
         preset: metadata.get("preset").cloned(),
         config: metadata.get("config").and_then(|c| serde_json::from_str(c).ok()),
         dev_accuracy: metadata.get("dev_accuracy").and_then(|a| a.parse().ok()),
+        labels,
+        class_names,
+        transposed: metadata.get("transposed").is_some_and(|t| t.trim() == "true"),
     };
     Ok((Mlp { layers }, info))
 }
@@ -231,7 +309,64 @@ mod tests {
             preset: Some("seed".into()),
             config: Some(TrainConfig::preset(Preset::Seed)),
             dev_accuracy: Some(0.85),
+            ..ModelInfo::default()
         }
+    }
+
+    #[test]
+    fn other_data_sets_round_trip_with_side_labels_and_names() {
+        // Sign Language MNIST-like: 32x32 images, labels 0-24 without 9, named.
+        let model = Mlp::new(&[1024, 16, 25], Init::He, 4);
+        let labels: Vec<u8> = (0..25).filter(|&l| l != 9).collect();
+        let names: Vec<String> = (b'A'..=b'Y').map(|c| (c as char).to_string()).collect();
+        let info = ModelInfo {
+            labels: labels.clone(),
+            class_names: names.clone(),
+            transposed: true,
+            ..info()
+        };
+        let bytes = to_bytes(&model, &info);
+        let (loaded, loaded_info) = from_bytes("m", &bytes).unwrap();
+        assert_eq!((loaded, &loaded_info), (model.clone(), &info));
+        assert_eq!(loaded_info.labels_of(&model), labels);
+        // Old files (no side, labels or names) are 28x28 digits.
+        let old = with_metadata(&Mlp::new(&[784, 8, 10], Init::He, 1), |m| {
+            m.remove("side");
+        });
+        let (old_model, old_info) = from_bytes("m", &old).unwrap();
+        assert_eq!(
+            (
+                old_info.labels_of(&old_model),
+                old_info.class_names.len(),
+                old_info.transposed
+            ),
+            ((0..10).collect(), 0, false)
+        );
+        // Metadata that disagrees with the weights.
+        let e = from_bytes(
+            "m",
+            &with_metadata(&model, |m| {
+                m.insert("side".into(), "28".into());
+            }),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("'side' is \"28\", but the first layer has 1024 inputs"),
+            "{e}"
+        );
+        let e = from_bytes(
+            "m",
+            &with_metadata(&model, |m| {
+                m.insert("labels".into(), "3,30".into());
+            }),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("below the 25 outputs"), "{e}");
+        let not_square = to_bytes(&Mlp::new(&[785, 4, 10], Init::He, 1), &ModelInfo::default());
+        let e = from_bytes("m", &not_square).unwrap_err().to_string();
+        assert!(e.contains("square image"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,6 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::data::{CLASSES, PIXELS, SIDE};
 /// Moved to [`crate::kernels`] with the sparse products; still importable from here.
 pub use crate::kernels::SparseBatch;
 use crate::kernels::{Csr, SparseScratch};
@@ -155,6 +154,16 @@ impl Mlp {
         sizes
     }
 
+    /// Pixels per input image (784 for the Digit Recognizer).
+    pub fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, Layer::inputs)
+    }
+
+    /// Output classes (10 for the Digit Recognizer).
+    pub fn classes(&self) -> usize {
+        self.layers.last().map_or(0, Layer::outputs)
+    }
+
     pub fn parameter_count(&self) -> usize {
         self.layers.iter().map(|l| l.w.len() + l.b.len()).sum()
     }
@@ -197,16 +206,17 @@ impl Mlp {
     /// [`Self::PREDICT_CHUNK`] rows so the activations stay in cache; the same values as
     /// [`Mlp::forward`] on all the rows at once.
     pub fn predict_proba(&self, pixels: &[u8]) -> Array2<f32> {
-        let rows = pixels.len() / PIXELS;
+        let (inputs, classes) = (self.inputs(), self.classes());
+        let rows = pixels.len() / inputs.max(1);
         let chunk = Self::PREDICT_CHUNK;
-        // out: (rows, 10); x: (chunk, 784), the chunk's inputs
-        let mut out = Array2::zeros((rows, CLASSES));
-        let mut x = Array2::zeros((chunk, PIXELS));
+        // out: (rows, classes); x: (chunk, inputs), the chunk's inputs
+        let mut out = Array2::zeros((rows, classes));
+        let mut x = Array2::zeros((chunk, inputs));
         for start in (0..rows).step_by(chunk) {
             let n = chunk.min(rows - start);
             fill_inputs(
                 &mut x.slice_mut(s![..n, ..]),
-                &pixels[start * PIXELS..(start + n) * PIXELS],
+                &pixels[start * inputs..(start + n) * inputs],
             );
             let probs = self.forward(x.slice(s![..n, ..]));
             out.slice_mut(s![start..start + n, ..]).assign(&probs);
@@ -495,9 +505,10 @@ pub fn softmax_in_place(z: &mut [f32]) -> f32 {
     max + sum.ln()
 }
 
-/// Scales u8 pixels to [0, 1] into `x` `(n, 784)`.
+/// Scales u8 pixels to [0, 1] into `x` `(n, pixels per image)`.
 pub fn fill_inputs(x: &mut ArrayViewMut2<'_, f32>, pixels: &[u8]) {
-    for (mut row, image) in x.rows_mut().into_iter().zip(pixels.chunks_exact(PIXELS)) {
+    let width = x.ncols().max(1);
+    for (mut row, image) in x.rows_mut().into_iter().zip(pixels.chunks_exact(width)) {
         for (v, &p) in row.iter_mut().zip(image) {
             *v = f32::from(p) * (1.0 / 255.0);
         }
@@ -511,25 +522,27 @@ pub fn fill_shifted(row: &mut [f32], image: &[u8], dx: i32, dy: i32) {
         // The common case (no augmentation) as one straight loop the compiler vectorises: left
         // to the bounds-checked loop below it ran scalar and cost the dense first layer 10-24%
         // (measured after the train/ split changed the inlining). Same values, same rounding.
-        for (v, &p) in row.iter_mut().zip(&image[..PIXELS]) {
+        let n = image.len();
+        for (v, &p) in row.iter_mut().zip(image) {
             *v = f32::from(p) * (1.0 / 255.0);
         }
-        if let Some(rest) = row.get_mut(PIXELS..) {
+        if let Some(rest) = row.get_mut(n..) {
             rest.fill(0.0);
         }
         return;
     }
     row.fill(0.0);
-    for y in 0..SIDE as i32 {
+    // The image is square: its side from its length (28 for the Digit Recognizer).
+    let side = image.len().isqrt() as i32;
+    for y in 0..side {
         let sy = y - dy;
-        if !(0..SIDE as i32).contains(&sy) {
+        if !(0..side).contains(&sy) {
             continue;
         }
-        for x in 0..SIDE as i32 {
+        for x in 0..side {
             let sx = x - dx;
-            if (0..SIDE as i32).contains(&sx) {
-                row[(y * SIDE as i32 + x) as usize] =
-                    f32::from(image[(sy * SIDE as i32 + sx) as usize]) * (1.0 / 255.0);
+            if (0..side).contains(&sx) {
+                row[(y * side + x) as usize] = f32::from(image[(sy * side + sx) as usize]) * (1.0 / 255.0);
             }
         }
     }
@@ -601,7 +614,7 @@ impl Workspace {
             acts: buffers(),
             deltas: buffers(),
             x: Array2::zeros((capacity, net.layers[0].inputs())),
-            sparse: SparseBatch::new(),
+            sparse: SparseBatch::with_width(net.layers[0].inputs()),
             scratch: SparseScratch::default(),
             rng: StdRng::seed_from_u64(0),
         }
@@ -615,6 +628,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{CLASSES, PIXELS, SIDE};
     use crate::kernels::CsrBuf;
 
     fn mean_loss(net: &Mlp, x: &Array2<f32>, labels: &[u8]) -> f64 {

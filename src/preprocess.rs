@@ -64,6 +64,16 @@ pub fn load_image(path: &Path) -> Result<DynamicImage, PreprocessError> {
     DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))
 }
 
+/// A preprocessed 28x28 image scaled to `side x side` (anti-aliased), for models of other data
+/// sets (32x32, 64x64); the same image when `side` is 28.
+pub fn resize_to_side(image: &[u8; PIXELS], side: usize) -> Vec<u8> {
+    if side == SIDE {
+        return image.to_vec();
+    }
+    let small = GrayImage::from_raw(SIDE as u32, SIDE as u32, image.to_vec()).expect("28x28 image");
+    imageops::resize(&small, side as u32, side as u32, FilterType::Triangle).into_raw()
+}
+
 /// Preprocesses a decoded picture of any size, polarity and colour (with or without alpha).
 pub fn preprocess_image(image: &DynamicImage) -> Result<[u8; PIXELS], PreprocessError> {
     let rgba = image.to_luma_alpha8();

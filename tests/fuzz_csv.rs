@@ -29,8 +29,11 @@ const PIXELS: usize = 784;
 // end, so the field is no number); line 1 is a Kaggle header (`label,pixel0..` / `pixel0..`,
 // names case-insensitive, optionally quoted and padded) or, if its first field is a plain number,
 // the first data row; a value is a whole number (digits, optional `+`, optional `.0…` fraction)
-// with spaces/tabs and one pair of quotes around it allowed in either order; labels 0..=9,
-// pixels 0..=255.
+// with spaces/tabs and one pair of quotes around it allowed in either order; labels 0..=99,
+// pixels 0..=255. Other MNIST-shaped layouts: a header may start with `label` and/or `id` (once
+// each, in either order), pixel names may also be `RxC`, and the pixels are any square of side
+// 8..=64; a header-less file has a label when its width is such a square + 1. Line 1 must be
+// UTF-8 text.
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
@@ -117,12 +120,48 @@ fn number(field: &[u8]) -> Option<u128> {
     Some(int.parse::<u128>().unwrap_or(u128::MAX))
 }
 
-fn header_name_ok(train: bool, index: usize, field: &[u8]) -> bool {
+fn is_pixel_name(field: &[u8]) -> bool {
     let name = String::from_utf8_lossy(unquoted(field)).to_ascii_lowercase();
-    if train && index == 0 {
-        return name == "label";
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(n) = name.strip_prefix("pixel") {
+        return digits(n);
     }
-    name.len() > 5 && name.starts_with("pixel") && name[5..].bytes().all(|b| b.is_ascii_digit())
+    name.split_once('x').is_some_and(|(r, c)| digits(r) && digits(c))
+}
+
+/// The side of a square image of `n` pixels, 8..=64.
+fn side_of(n: usize) -> Option<usize> {
+    (8..=64).find(|s| s * s == n)
+}
+
+/// The columns of line 1: (label column, id column, side, has header), or the error.
+fn layout(fields: &[Vec<u8>]) -> Result<(Option<usize>, Option<usize>, usize, bool), Outcome> {
+    let first_field = unquoted(&fields[0]);
+    if !first_field.is_empty() && first_field.iter().all(u8::is_ascii_digit) {
+        let n = fields.len();
+        return match (side_of(n - 1), side_of(n)) {
+            (Some(side), _) => Ok((Some(0), None, side, false)),
+            (None, Some(side)) => Ok((None, None, side, false)),
+            _ => Err(err(Some(1), None)),
+        };
+    }
+    let (mut label, mut id, mut pixels) = (None, None, 0);
+    for (i, f) in fields.iter().enumerate() {
+        let name = String::from_utf8_lossy(unquoted(f)).to_ascii_lowercase();
+        if is_pixel_name(f) {
+            pixels += 1;
+        } else if pixels == 0 && name == "label" && label.is_none() {
+            label = Some(i);
+        } else if pixels == 0 && name == "id" && id.is_none() {
+            id = Some(i);
+        } else {
+            return Err(err(Some(1), Some(i + 1)));
+        }
+    }
+    match side_of(pixels) {
+        Some(side) => Ok((label, id, side, true)),
+        None => Err(err(Some(1), None)),
+    }
 }
 
 fn reference(bytes: &[u8], expect: Expect) -> Outcome {
@@ -135,28 +174,18 @@ fn reference(bytes: &[u8], expect: Expect) -> Outcome {
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .collect();
     let first = lines[0];
-    if first.contains(&0) {
+    if first.contains(&0) || std::str::from_utf8(first).is_err() {
         return err(Some(1), None);
     }
-    let fields = split_fields(first);
-    let train = match fields.len() {
-        785 => true,
-        784 => false,
-        _ => return err(Some(1), None),
+    let (label_column, id_column, side, has_header) = match layout(&split_fields(first)) {
+        Ok(layout) => layout,
+        Err(e) => return e,
     };
-    let first_field = unquoted(&fields[0]);
-    let has_header = first_field.is_empty() || !first_field.iter().all(u8::is_ascii_digit);
-    if has_header {
-        for (i, f) in fields.iter().enumerate() {
-            if !header_name_ok(train, i, f) {
-                return err(Some(1), Some(i + 1));
-            }
-        }
-    }
+    let train = label_column.is_some();
     if matches!((expect, train), (Expect::Train, false) | (Expect::Test, true)) {
         return err(Some(1), None);
     }
-    let columns = if train { 785 } else { 784 };
+    let columns = side * side + usize::from(train) + usize::from(id_column.is_some());
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     let skip = usize::from(has_header);
     for (number_of_line, line) in (1 + skip..).zip(&lines[skip..]) {
@@ -164,23 +193,31 @@ fn reference(bytes: &[u8], expect: Expect) -> Outcome {
             continue;
         }
         let fields = split_fields(line);
+        let mut row_pixels = Vec::new();
         for (i, f) in fields.iter().take(columns).enumerate() {
+            if id_column == Some(i) {
+                if unquoted(f).is_empty() {
+                    return err(Some(number_of_line), Some(i + 1));
+                }
+                continue;
+            }
             let Some(v) = number(f) else {
                 return err(Some(number_of_line), Some(i + 1));
             };
-            let limit = if train && i == 0 { 9 } else { 255 };
+            let limit = if label_column == Some(i) { 99 } else { 255 };
             if v > limit {
                 return err(Some(number_of_line), Some(i + 1));
             }
-            if train && i == 0 {
+            if label_column == Some(i) {
                 labels.push(v as u8);
             } else {
-                pixels.push(v as u8);
+                row_pixels.push(v as u8);
             }
         }
         if fields.len() != columns {
             return err(Some(number_of_line), None);
         }
+        pixels.extend(row_pixels);
     }
     if labels.is_empty() && pixels.is_empty() {
         return err(None, None);

@@ -193,6 +193,7 @@ impl App {
                 preset: Some(config.effective_preset().to_string()),
                 dev_accuracy: report.dev_accuracy,
                 config: Some(config.clone()),
+                ..ModelInfo::default()
             };
             // The views keep the last snapshot's predictions until the final model's arrive
             // (the model from before the run's are dropped at once).

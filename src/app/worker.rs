@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use crate::data::{self, CLASSES, Dataset, Expect, PIXELS, Split};
+use crate::data::{self, CLASSES, Dataset, Expect, Split};
 use crate::evaluate::{self, Evaluation};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
@@ -426,13 +426,14 @@ impl Worker {
                     return;
                 }
                 let end = (start + chunk).min(rows);
-                predictions.extend(model.predict(&test.pixels[start * PIXELS..end * PIXELS]));
+                let n = test.image_pixels();
+                predictions.extend(model.predict(&test.pixels[start * n..end * n]));
                 out.send_soon(WorkerEvent::Progress {
                     id,
                     fraction: end as f32 / rows.max(1) as f32,
                 });
             }
-            match evaluate::write_submission(&path, &predictions) {
+            match evaluate::write_submission(&path, &predictions, &test.ids) {
                 Ok(()) => out.send(WorkerEvent::Exported { id, path, rows }),
                 Err(e) => out.send(WorkerEvent::Failed {
                     id,

@@ -111,6 +111,14 @@ pub struct TrainArgs {
     /// Gradient threads (0 = one per core, at most 2).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Class names in label order, e.g. "T-shirt/top,Trouser,Pullover" (default: the
+    /// classes.txt beside the data, one name per line, if there is one). Saved in the model.
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// Transpose every image before training (EMNIST stores its images transposed). Saved in the
+    /// model: eval and predict then transpose their data too.
+    #[arg(long)]
+    pub transpose: bool,
     /// Where to save the model.
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
@@ -124,7 +132,7 @@ pub struct EvalArgs {
     /// Model file; the embedded model when omitted.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Labelled CSV (plain or .gz).
+    /// Labelled CSV (plain or .gz), laid out like the model's training data.
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long)]
@@ -138,7 +146,8 @@ pub struct PredictArgs {
     /// CSV to predict (Kaggle's test.csv); the embedded sample when omitted.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Where to write the submission.
+    /// Where to write the submission: `id,label` with the file's ids when it has an id column,
+    /// else `ImageId,Label` from 1.
     #[arg(long)]
     pub out: PathBuf,
 }

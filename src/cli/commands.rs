@@ -12,10 +12,10 @@ use serde_json::json;
 use crate::attribution;
 use crate::data::{self, Dataset, Expect};
 use crate::embedded;
-use crate::evaluate::{evaluate, write_submission};
+use crate::evaluate::{best_of, check_fits, evaluate_among, predict_among, write_submission};
 use crate::model_file::{self, ModelInfo};
-use crate::network::{Mlp, argmax};
-use crate::preprocess::{PreprocessError, load_image, preprocess_image};
+use crate::network::Mlp;
+use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
 use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
 
 use super::UsageError;
@@ -48,14 +48,37 @@ pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
 }
 
 fn load_model(path: Option<&Path>) -> Result<Mlp> {
+    Ok(load_model_info(path)?.0)
+}
+
+/// The model and what its file says about it (image side, labels, class names, transposition).
+fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
     Ok(match path {
-        Some(path) => model_file::load(path)?.0,
-        None => {
-            embedded::model()
-                .context("the embedded model is missing; pass --model")?
-                .0
-        }
+        Some(path) => model_file::load(path)?,
+        None => embedded::model().context("the embedded model is missing; pass --model")?,
     })
+}
+
+/// Loads data for `model`: transposed when the model's training data was, and refused with a
+/// message naming both shapes when it does not fit the model.
+fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> Result<Dataset> {
+    let (mut data, _) = load_data(path, expect)?;
+    if info.transposed {
+        data.transpose_images();
+    }
+    check_fits(model, &data, &path.display().to_string()).map_err(|e| anyhow!(e))?;
+    Ok(data)
+}
+
+/// The class names for training on `path`: `--classes`, else the `classes.txt` beside the file.
+fn class_names(args: &TrainArgs) -> Result<Vec<String>> {
+    if let Some(list) = &args.classes {
+        return data::parse_class_list(list).map_err(|e| anyhow!(e));
+    }
+    match &args.data {
+        Some(path) => Ok(data::read_sidecar(path).map_err(|e| anyhow!(e))?.unwrap_or_default()),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Applies the flags given over the preset's settings. The config keeps the preset it started
@@ -126,13 +149,20 @@ pub fn train(args: TrainArgs) -> Result<()> {
             folder.display()
         );
     }
-    let (data, load_seconds) = match &args.data {
+    let (mut data, load_seconds) = match &args.data {
         Some(path) => load_data(path, Expect::Train)?,
         None => {
             let start = Instant::now();
             (embedded::sample()?, start.elapsed().as_secs_f64())
         }
     };
+    if args.transpose {
+        data.transpose_images();
+    }
+    let names = class_names(&args)?;
+    if names.len() > data.class_count() {
+        bail!("{} class names for labels 0 to {}", names.len(), data.class_count() - 1);
+    }
     let split = data.split(config.dev_size, config.seed);
     if split.train.rows() == 0 {
         bail!(
@@ -141,13 +171,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
             data.rows()
         );
     }
-    let mut model = train::init_model(&config);
+    let mut model = train::init_model_for(&config, &data);
     eprintln!(
-        "training {} on {} rows ({} dev), {} parameters",
+        "training {} on {} rows ({} dev) of {s}x{s} images, {} classes, {} parameters",
         config.label(),
         split.train.rows(),
         split.dev.rows(),
-        model.parameter_count()
+        model.classes(),
+        model.parameter_count(),
+        s = data.side,
     );
     let bar = (std::io::stderr().is_terminal() && !args.json).then(indicatif::ProgressBar::hidden);
     let mut print_every = 100;
@@ -199,6 +231,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
             preset: Some(config.effective_preset().to_string()),
             config: Some(config.clone()),
             dev_accuracy: report.dev_accuracy,
+            labels: data.labels_present(),
+            class_names: names,
+            transposed: args.transpose,
         };
         model_file::save(&args.out, &model, &info)?;
         eprintln!("saved {}", args.out.display());
@@ -232,9 +267,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    let model = load_model(args.model.as_deref())?;
-    let (data, load_seconds) = load_data(&args.data, Expect::Train)?;
-    let e = evaluate(&model, &data);
+    let (model, info) = load_model_info(args.model.as_deref())?;
+    let start = Instant::now();
+    let data = load_data_for(&args.data, Expect::Train, &model, &info)?;
+    let load_seconds = start.elapsed().as_secs_f64();
+    let e = evaluate_among(&model, &info.labels, &data);
     if args.json {
         println!(
             "{}",
@@ -243,33 +280,55 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!("accuracy {:.4} on {} rows", e.accuracy, e.rows);
-    println!("digit  precision  recall");
-    for c in 0..data::CLASSES {
+    let names = &info.class_names;
+    // Digits are all shown; of other label spaces, the classes that neither occur nor are
+    // predicted (Sign Language MNIST's 9, EMNIST letters' 0) are left out.
+    let digits = e.confusion.len() == data::CLASSES;
+    let shown: Vec<usize> = (0..e.confusion.len())
+        .filter(|&c| digits || e.confusion[c].iter().sum::<usize>() > 0 || e.confusion.iter().any(|row| row[c] > 0))
+        .collect();
+    let word = if names.is_empty() && digits { "digit" } else { "class" };
+    println!("{word}  precision  recall");
+    for &c in &shown {
         let show = |v: Option<f32>| v.map_or("     -".to_owned(), |v| format!("{v:.4}"));
-        println!("{c:>5}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
+        let name = data::class_caption(names, c);
+        println!("{name:>5}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
     }
-    println!("confusion (rows: true digit, columns: predicted)");
-    println!("     {}", (0..10).map(|c| format!("{c:>5}")).collect::<String>());
-    for (t, row) in e.confusion.iter().enumerate() {
-        println!("{t:>5}{}", row.iter().map(|n| format!("{n:>5}")).collect::<String>());
+    println!("confusion (rows: true {word}, columns: predicted)");
+    if !digits {
+        println!("(classes with rows or predictions only)");
+    }
+    println!("     {}", shown.iter().map(|c| format!("{c:>5}")).collect::<String>());
+    for &t in &shown {
+        let row = &e.confusion[t];
+        println!(
+            "{t:>5}{}",
+            shown.iter().map(|&p| format!("{:>5}", row[p])).collect::<String>()
+        );
     }
     Ok(())
 }
 
 pub fn predict(args: PredictArgs) -> Result<()> {
-    let model = load_model(args.model.as_deref())?;
+    let (model, info) = load_model_info(args.model.as_deref())?;
     let data = match &args.data {
-        Some(path) => load_data(path, Expect::Any)?.0,
-        None => embedded::sample()?,
+        Some(path) => load_data_for(path, Expect::Any, &model, &info)?,
+        None => {
+            let sample = embedded::sample()?;
+            check_fits(&model, &sample, "the embedded sample").map_err(|e| anyhow!("{e}; pass --data"))?;
+            sample
+        }
     };
-    let predictions = model.predict(&data.pixels);
-    write_submission(&args.out, &predictions).with_context(|| format!("cannot write {}", args.out.display()))?;
+    let predictions = predict_among(&model, &info.labels, &data.pixels);
+    write_submission(&args.out, &predictions, &data.ids)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {} ({} rows)", args.out.display(), predictions.len());
     Ok(())
 }
 
 pub fn classify(args: ClassifyArgs) -> Result<()> {
-    let model = load_model(args.model.as_deref())?;
+    let (model, info) = load_model_info(args.model.as_deref())?;
+    let side = model.inputs().isqrt();
     let mut failures = 0;
     let mut stdout = std::io::stdout().lock();
     for path in &args.images {
@@ -282,17 +341,22 @@ pub fn classify(args: ClassifyArgs) -> Result<()> {
                 continue;
             }
         };
-        let probs = model.predict_proba(&image);
+        // Pictures are upright: so were the images of a model trained with --transpose.
+        let probs = model.predict_proba(&preprocess::resize_to_side(&image, side));
         let probs = probs.row(0).to_vec();
-        let label = argmax(&probs);
+        let label = best_of(&probs, &info.labels);
+        let name = data::class_name(&info.class_names, label);
         if args.json {
+            let names = &info.class_names;
+            let name = (!names.is_empty()).then_some(&name);
             writeln!(
                 stdout,
                 "{}",
-                json!({"file": path.display().to_string(), "label": label, "probabilities": probs})
+                json!({"file": path.display().to_string(), "label": label, "name": name, "probabilities": probs})
             )?;
         } else {
-            writeln!(stdout, "{}: {label} ({:.1}%)", path.display(), probs[label] * 100.0)?;
+            let shown = data::class_caption(&info.class_names, label);
+            writeln!(stdout, "{}: {shown} ({:.1}%)", path.display(), probs[label] * 100.0)?;
         }
     }
     if failures > 0 {
@@ -310,6 +374,13 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
         None => vec![None; args.images.len()],
     };
     let model = load_model(args.model.as_deref())?;
+    if model.inputs() != data::PIXELS || model.classes() != data::CLASSES {
+        bail!(
+            "explain works with 28x28 digit models only; this model has {} inputs and {} classes",
+            model.inputs(),
+            model.classes()
+        );
+    }
     let target = args.target.map(usize::from);
     let mut failures = 0;
     let mut stdout = std::io::stdout().lock();
@@ -361,22 +432,39 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let (data, load_seconds) = load_data(&args.file, Expect::Any)?;
     let counts = data.label_counts();
+    let names = data::read_sidecar(&args.file)
+        .map_err(|e| anyhow!(e))?
+        .unwrap_or_default();
+    let labelled = data.kind == data::DataKind::Train;
     if args.json {
-        let label_counts = (data.kind == data::DataKind::Train).then_some(counts);
+        let label_counts = labelled.then_some(&counts);
+        let labels = labelled.then(|| data.labels_present());
         println!(
             "{}",
-            json!({"file": args.file.display().to_string(), "kind": data.kind, "rows": data.rows(), "label_counts": label_counts, "load_seconds": load_seconds})
+            json!({"file": args.file.display().to_string(), "kind": data.kind, "rows": data.rows(), "side": data.side, "ids": !data.ids.is_empty(), "labels": labels, "class_names": names, "label_counts": label_counts, "load_seconds": load_seconds})
         );
     } else {
         println!(
-            "{}: {} data, {} rows, valid, loaded in {:.3} s",
+            "{}: {} data, {} rows of {s}x{s} images{}, valid, loaded in {:.3} s",
             args.file.display(),
             data.kind,
             data.rows(),
-            load_seconds
+            if data.ids.is_empty() { "" } else { " with ids" },
+            load_seconds,
+            s = data.side,
         );
-        if data.kind == data::DataKind::Train {
-            let shown: Vec<String> = counts.iter().enumerate().map(|(d, n)| format!("{d}: {n}")).collect();
+        if labelled {
+            let shown: Vec<String> = data
+                .labels_present()
+                .iter()
+                .map(|&l| {
+                    format!(
+                        "{}: {}",
+                        data::class_caption(&names, usize::from(l)),
+                        counts[usize::from(l)]
+                    )
+                })
+                .collect();
             println!("labels  {}", shown.join("  "));
         }
     }
@@ -408,6 +496,7 @@ pub fn make_assets(args: MakeAssetsArgs) -> Result<()> {
         preset: Some("best".into()),
         config: Some(config),
         dev_accuracy: report.dev_accuracy,
+        ..ModelInfo::default()
     };
     model_file::save(&args.out_dir.join("model.safetensors"), &model, &info)?;
     crate::atomic::write_atomic(&args.out_dir.join("sample_train.csv.gz"), |w| {

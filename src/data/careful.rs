@@ -6,10 +6,10 @@ use std::io;
 
 use csv::ByteRecord;
 
-use super::PIXELS;
 use super::chunk::ParsedChunk;
-use super::dataset::DataKind;
+use super::dataset::MAX_LABEL;
 use super::error::{LoadError, LoadErrorKind};
+use super::header::Layout;
 
 /// Values are accumulated up to this and no further: far above 255, so a huge number (even an
 /// endless run of digits) cannot overflow and is still reported as out of range.
@@ -69,26 +69,36 @@ impl FieldSplitter {
     }
 }
 
-/// Parses one line (as split by [`FieldSplitter`]) of a `kind` file into `out`; `line` is its
-/// 1-based number in the file, for errors. The first bad field (in column order) is reported,
-/// then a wrong number of fields.
+/// Parses one line (as split by [`FieldSplitter`]) of a file laid out as `layout` into `out`;
+/// `line` is its 1-based number in the file, for errors; `values` is scratch of
+/// `layout.columns()` bytes. The first bad field (in column order) is reported, then a wrong
+/// number of fields.
 pub(super) fn parse_row(
     name: &str,
     line: usize,
     fields: &ByteRecord,
-    kind: DataKind,
+    layout: &Layout,
+    values: &mut [u8],
     out: &mut ParsedChunk,
 ) -> Result<(), LoadError> {
-    let columns = kind.columns();
+    let columns = layout.columns();
     let error = |column: usize, why| Err(LoadError::new(name, why).at_line(line).at_column(column));
-    // The row's `(columns)` values, appended only when all of them are valid.
-    let mut values = [0u8; PIXELS + 1];
+    // The row's values, appended only when all of them are valid (the id's column stays 0).
+    let mut id = None;
     for (i, field) in fields.iter().take(columns).enumerate() {
+        if layout.id_column == Some(i) {
+            let text = clean(field);
+            if text.is_empty() {
+                return error(i + 1, LoadErrorKind::EmptyId);
+            }
+            id = Some(String::from_utf8_lossy(text).into_owned());
+            continue;
+        }
         let Some(value) = parse_number(field) else {
             let shown = String::from_utf8_lossy(&field[..field.len().min(SHOWN_BYTES)]).into_owned();
             return error(i + 1, LoadErrorKind::NotANumber(format!("{shown:?}")));
         };
-        if kind == DataKind::Train && i == 0 && value > 9 {
+        if layout.label_column == Some(i) && value > u32::from(MAX_LABEL) {
             return error(i + 1, LoadErrorKind::LabelOutOfRange(value_text(field)));
         }
         if value > 255 {
@@ -103,12 +113,11 @@ pub(super) fn parse_row(
         };
         return Err(LoadError::new(name, why).at_line(line));
     }
-    if kind == DataKind::Train {
-        out.labels.push(values[0]);
-        out.pixels.extend_from_slice(&values[1..columns]);
-    } else {
-        out.pixels.extend_from_slice(&values[..columns]);
+    if let Some(label) = layout.label_column {
+        out.labels.push(values[label]);
     }
+    out.ids.extend(id);
+    out.pixels.extend_from_slice(&values[layout.leading()..columns]);
     Ok(())
 }
 
@@ -174,6 +183,7 @@ fn value_text(field: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{DataKind, PIXELS};
 
     fn fields(line: &str) -> Vec<String> {
         let mut splitter = FieldSplitter::new();
@@ -246,11 +256,53 @@ mod tests {
         assert_eq!(parse_number(b"4294967296"), Some(SATURATED), "2^32 must not wrap to 0");
     }
 
-    fn parse(line: &str, kind: DataKind) -> Result<ParsedChunk, LoadError> {
+    fn parse_as(line: &str, layout: &Layout) -> Result<ParsedChunk, LoadError> {
         let mut splitter = FieldSplitter::new();
         let mut out = ParsedChunk::default();
-        parse_row("t.csv", 9, splitter.split(line.as_bytes()), kind, &mut out)?;
+        let mut values = vec![0; layout.columns()];
+        parse_row(
+            "t.csv",
+            9,
+            splitter.split(line.as_bytes()),
+            layout,
+            &mut values,
+            &mut out,
+        )?;
         Ok(out)
+    }
+
+    fn parse(line: &str, kind: DataKind) -> Result<ParsedChunk, LoadError> {
+        parse_as(line, &Layout::kaggle(kind))
+    }
+
+    #[test]
+    fn id_columns_are_kept_as_text() {
+        let layout = Layout {
+            kind: DataKind::Test,
+            side: 28,
+            label_column: None,
+            id_column: Some(0),
+        };
+        let out = parse_as(&row_with(0, " \"000123\" "), &layout).unwrap();
+        assert_eq!(
+            (out.ids, out.pixels.len(), out.labels.len()),
+            (vec!["000123".to_owned()], PIXELS, 0)
+        );
+        let e = parse_as(&row_with(0, ""), &layout).unwrap_err();
+        assert_eq!((e.column, e.kind), (Some(1), LoadErrorKind::EmptyId));
+        // An id and a label: both leave the pixels.
+        let layout = Layout {
+            label_column: Some(1),
+            kind: DataKind::Train,
+            ..layout
+        };
+        let mut line = row_with(0, "77");
+        line.push_str(",5");
+        let out = parse_as(&line, &layout).unwrap();
+        assert_eq!(
+            (out.ids, out.labels, out.pixels.len()),
+            (vec!["77".to_owned()], vec![1], PIXELS)
+        );
     }
 
     fn row_with(field: usize, value: &str) -> String {
@@ -270,10 +322,12 @@ mod tests {
         let e = parse(&row_with(5, "abc"), DataKind::Train).unwrap_err();
         assert_eq!((e.line, e.column), (Some(9), Some(6)));
         assert_eq!(e.kind, LoadErrorKind::NotANumber("\"abc\"".into()));
-        let e = parse(&row_with(0, " 10 "), DataKind::Train).unwrap_err();
+        let out = parse(&row_with(0, " 46 "), DataKind::Train).unwrap();
+        assert_eq!(out.labels, vec![46], "EMNIST balanced's largest label");
+        let e = parse(&row_with(0, " 100 "), DataKind::Train).unwrap_err();
         assert_eq!(
             (e.column, e.kind),
-            (Some(1), LoadErrorKind::LabelOutOfRange("10".into()))
+            (Some(1), LoadErrorKind::LabelOutOfRange("100".into()))
         );
         let e = parse(&row_with(7, "\"256\""), DataKind::Train).unwrap_err();
         assert_eq!(

@@ -3,9 +3,9 @@
 
 use super::MAX_LINE_BYTES;
 use super::careful::{self, FieldSplitter};
-use super::dataset::{DataKind, PIXELS};
 use super::error::{LoadError, LoadErrorKind};
 use super::fast_row::parse_plain_row;
+use super::header::Layout;
 
 /// A piece of the file made of whole lines, with the number of its first line.
 pub(super) struct Chunk {
@@ -19,31 +19,37 @@ pub(super) struct Chunk {
 /// Rows parsed from one chunk.
 #[derive(Debug, Default)]
 pub(super) struct ParsedChunk {
-    /// `(rows, 784)` pixels, row-major.
+    /// `(rows, side * side)` pixels, row-major.
     pub pixels: Vec<u8>,
     /// `(rows)` labels for training data, empty for test data.
     pub labels: Vec<u8>,
+    /// `(rows)` ids when the file has an id column, else empty.
+    pub ids: Vec<String>,
 }
 
-/// Parses every line of `chunk` (a `kind` file named `name`); blank lines are skipped. The first
-/// error in the chunk is returned, naming its line.
+/// Parses every line of `chunk` (of a file named `name` laid out as `layout`); blank lines are
+/// skipped. The first error in the chunk is returned, naming its line.
 pub(super) fn parse_chunk(
     name: &str,
-    kind: DataKind,
+    layout: &Layout,
     chunk: &Chunk,
     splitter: &mut FieldSplitter,
 ) -> Result<ParsedChunk, LoadError> {
     // Kaggle's rows average about 1,800 bytes (mostly "0,"): this estimate rarely reallocates.
-    let estimate = chunk.bytes.len() / 1500 + 1;
+    let estimate = chunk.bytes.len() / (2 * layout.pixels()).max(1500) + 1;
     let mut out = ParsedChunk {
-        pixels: Vec::with_capacity(estimate * PIXELS),
-        labels: Vec::with_capacity(if kind == DataKind::Train { estimate } else { 0 }),
+        pixels: Vec::with_capacity(estimate * layout.pixels()),
+        labels: Vec::with_capacity(if layout.label_column.is_some() { estimate } else { 0 }),
+        ids: Vec::new(),
     };
+    // Ids are text, not pixels: rows with one always take the careful path.
+    let fast = layout.id_column.is_none();
+    let mut values = vec![0u8; layout.columns()];
     let bytes = &chunk.bytes[..];
     let mut start = 0;
     let mut line = chunk.first_line;
     while start < bytes.len() {
-        if let Some(next) = parse_plain_row(bytes, start, kind, &mut out) {
+        if fast && let Some(next) = parse_plain_row(bytes, start, layout, &mut values, &mut out) {
             start = next;
             line += 1;
             continue;
@@ -59,7 +65,7 @@ pub(super) fn parse_chunk(
         if text.len() > MAX_LINE_BYTES {
             return Err(LoadError::new(name, LoadErrorKind::LineTooLong).at_line(this_line));
         }
-        careful::parse_row(name, this_line, splitter.split(text), kind, &mut out)?;
+        careful::parse_row(name, this_line, splitter.split(text), layout, &mut values, &mut out)?;
     }
     Ok(out)
 }
@@ -73,6 +79,7 @@ pub(super) fn trim_cr(line: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::data::test_rows::{pixel, row};
+    use crate::data::{DataKind, PIXELS};
 
     fn parse(text: &str, first_line: usize) -> Result<ParsedChunk, LoadError> {
         let chunk = Chunk {
@@ -80,7 +87,12 @@ mod tests {
             first_line,
             bytes: text.as_bytes().to_vec(),
         };
-        parse_chunk("t.csv", DataKind::Train, &chunk, &mut FieldSplitter::new())
+        parse_chunk(
+            "t.csv",
+            &Layout::kaggle(DataKind::Train),
+            &chunk,
+            &mut FieldSplitter::new(),
+        )
     }
 
     #[test]

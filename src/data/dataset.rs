@@ -6,30 +6,24 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-/// Pixels per image (28 x 28).
+/// Pixels per image of the Digit Recognizer (28 x 28), the default everywhere.
 pub const PIXELS: usize = 784;
-/// Side of an image in pixels.
+/// Side of a Digit Recognizer image in pixels.
 pub const SIDE: usize = 28;
-/// Number of classes (digits 0-9).
+/// Number of classes of the Digit Recognizer (digits 0-9); other data sets may have more.
 pub const CLASSES: usize = 10;
+/// The largest label accepted: two digits cover every MNIST-shaped data set (EMNIST's 62
+/// classes are the most), and a pixel column misread as labels cannot make 256 outputs.
+pub const MAX_LABEL: u8 = 99;
 
 /// Whether a file holds labelled training rows or unlabelled test rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DataKind {
-    /// `label` + 784 pixel columns (Kaggle's `train.csv`).
+    /// A label column (Kaggle's `train.csv`, and labelled test files of other data sets).
     Train,
-    /// 784 pixel columns (Kaggle's `test.csv`).
+    /// No label column (Kaggle's `test.csv`).
     Test,
-}
-
-impl DataKind {
-    pub fn columns(self) -> usize {
-        match self {
-            DataKind::Train => PIXELS + 1,
-            DataKind::Test => PIXELS,
-        }
-    }
 }
 
 impl fmt::Display for DataKind {
@@ -67,53 +61,111 @@ impl Expect {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     pub kind: DataKind,
-    /// Row-major pixels, `(rows, 784)` values 0..=255.
+    /// Side of the square images in pixels ([`SIDE`] for the Digit Recognizer).
+    pub side: usize,
+    /// Row-major pixels, `(rows, side * side)` values 0..=255.
     pub pixels: Vec<u8>,
-    /// `(rows)` labels 0..=9 for [`DataKind::Train`]; empty for [`DataKind::Test`].
+    /// `(rows)` labels 0..=[`MAX_LABEL`] for [`DataKind::Train`]; empty for [`DataKind::Test`].
     pub labels: Vec<u8>,
+    /// The file's `id` column, `(rows)` values as written, when it has one; else empty.
+    pub ids: Vec<String>,
 }
 
 impl Dataset {
+    /// Digit Recognizer-shaped data (28x28, no ids).
+    pub fn new(kind: DataKind, pixels: Vec<u8>, labels: Vec<u8>) -> Dataset {
+        Dataset {
+            kind,
+            side: SIDE,
+            pixels,
+            labels,
+            ids: Vec::new(),
+        }
+    }
+
+    /// Pixels per image, `side * side`.
+    pub fn image_pixels(&self) -> usize {
+        (self.side * self.side).max(1)
+    }
+
     pub fn rows(&self) -> usize {
-        self.pixels.len() / PIXELS
+        self.pixels.len() / self.image_pixels()
     }
 
     pub fn is_empty(&self) -> bool {
         self.pixels.is_empty()
     }
 
-    /// Row `row`'s `(784)` pixels.
+    /// Row `row`'s `(side * side)` pixels.
     pub fn image(&self, row: usize) -> &[u8] {
-        &self.pixels[row * PIXELS..(row + 1) * PIXELS]
+        let n = self.image_pixels();
+        &self.pixels[row * n..(row + 1) * n]
     }
 
     pub fn label(&self, row: usize) -> Option<u8> {
         self.labels.get(row).copied()
     }
 
-    /// Count of each label (all zero for test data).
-    pub fn label_counts(&self) -> [usize; CLASSES] {
-        let mut counts = [0; CLASSES];
+    /// Count of each label `0..=max(9, largest label)` (all zero for test data).
+    pub fn label_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.class_count()];
         for &label in &self.labels {
             counts[label as usize] += 1;
         }
         counts
     }
 
+    /// Outputs a network needs for these labels: `0..=9` (digits), or `0..=largest label` when
+    /// that is more. A label not present (Sign Language MNIST's 9) is an empty class.
+    pub fn class_count(&self) -> usize {
+        let largest = self.labels.iter().copied().max().unwrap_or(0);
+        CLASSES.max(usize::from(largest) + 1)
+    }
+
+    /// The labels that occur, ascending.
+    pub fn labels_present(&self) -> Vec<u8> {
+        let mut seen = [false; 256];
+        for &label in &self.labels {
+            seen[usize::from(label)] = true;
+        }
+        (0..=255u8).filter(|&l| seen[usize::from(l)]).collect()
+    }
+
+    /// Transposes every image in place (EMNIST stores its images transposed).
+    pub fn transpose_images(&mut self) {
+        let side = self.side;
+        let n = self.image_pixels();
+        let mut scratch = vec![0u8; n];
+        for image in self.pixels.chunks_exact_mut(n) {
+            for y in 0..side {
+                for x in 0..side {
+                    scratch[x * side + y] = image[y * side + x];
+                }
+            }
+            image.copy_from_slice(&scratch);
+        }
+    }
+
     /// The rows at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset {
-        let mut pixels = Vec::with_capacity(indices.len() * PIXELS);
+        let mut pixels = Vec::with_capacity(indices.len() * self.image_pixels());
         let mut labels = Vec::with_capacity(if self.labels.is_empty() { 0 } else { indices.len() });
+        let mut ids = Vec::with_capacity(if self.ids.is_empty() { 0 } else { indices.len() });
         for &i in indices {
             pixels.extend_from_slice(self.image(i));
             if let Some(label) = self.label(i) {
                 labels.push(label);
             }
+            if let Some(id) = self.ids.get(i) {
+                ids.push(id.clone());
+            }
         }
         Dataset {
             kind: self.kind,
+            side: self.side,
             pixels,
             labels,
+            ids,
         }
     }
 
@@ -147,11 +199,29 @@ mod tests {
         for row in 0..rows {
             pixels[row * PIXELS] = row as u8;
         }
-        Dataset {
-            kind: DataKind::Train,
-            pixels,
-            labels: (0..rows).map(|r| (r % 10) as u8).collect(),
-        }
+        Dataset::new(DataKind::Train, pixels, (0..rows).map(|r| (r % 10) as u8).collect())
+    }
+
+    #[test]
+    fn classes_cover_digits_or_the_largest_label() {
+        let mut data = numbered(5);
+        assert_eq!((data.class_count(), data.labels_present()), (10, vec![0, 1, 2, 3, 4]));
+        data.labels = vec![0, 24, 10, 24, 8];
+        assert_eq!((data.class_count(), data.labels_present()), (25, vec![0, 8, 10, 24]));
+        assert_eq!(data.label_counts()[24], 2);
+    }
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        let mut data = numbered(2);
+        data.pixels[1] = 9; // row 0, x 1, y 0
+        data.transpose_images();
+        assert_eq!((data.image(0)[SIDE], data.image(0)[1]), (9, 0));
+        assert_eq!(data.image(1)[0], 1);
+        data.transpose_images();
+        let mut original = numbered(2);
+        original.pixels[1] = 9;
+        assert_eq!(data, original);
     }
 
     #[test]

@@ -86,8 +86,10 @@ pub enum LoadErrorKind {
     NotANumber(String),
     #[error("pixel value {0} is outside 0..=255")]
     PixelOutOfRange(String),
-    #[error("label {0} is outside 0..=9")]
+    #[error("label {0} is outside 0..={max}", max = super::MAX_LABEL)]
     LabelOutOfRange(String),
+    #[error("the id is empty")]
+    EmptyId,
     #[error("line is longer than {MAX_LINE_BYTES} bytes")]
     LineTooLong,
     #[error("{}", wrong_kind(*.found))]
@@ -99,10 +101,10 @@ pub enum LoadErrorKind {
 fn wrong_kind(found: DataKind) -> &'static str {
     match found {
         DataKind::Test => {
-            "this is test data (784 pixel columns, no label); labelled training data (label + 784 pixels, like train.csv) is needed here"
+            "this is test data (pixel columns, no label); labelled training data (label + pixels, like train.csv) is needed here"
         }
         DataKind::Train => {
-            "this is training data (label + 784 pixels); unlabelled test data (784 pixels, like test.csv) is needed here"
+            "this is training data (label + pixels); unlabelled test data (pixels only, like test.csv) is needed here"
         }
     }
 }

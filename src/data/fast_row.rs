@@ -6,9 +6,9 @@
 //! when every row goes through the careful path: 2.8-3.5x. Rows it declines go to
 //! [`super::careful`], which accepts and reports everything else.
 
-use super::PIXELS;
 use super::chunk::ParsedChunk;
-use super::dataset::DataKind;
+use super::dataset::MAX_LABEL;
+use super::header::Layout;
 
 /// `"0,0,0,0,"` read as a little-endian u64: four zero pixels, the commonest 8 bytes of MNIST.
 const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
@@ -17,13 +17,23 @@ const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
 /// commas, each in range, the right number of them, ended by `\n`, `\r\n` or the end of the
 /// chunk. Appends the row and returns where the next line starts, or appends nothing and
 /// returns `None` (blank lines, spaces, quotes, errors: the careful path decides).
+///
+/// For layouts without an id column (its label, if any, comes first); `values` is scratch of
+/// `layout.columns()` bytes.
 #[inline]
-pub(super) fn parse_plain_row(bytes: &[u8], start: usize, kind: DataKind, out: &mut ParsedChunk) -> Option<usize> {
-    let columns = kind.columns();
+pub(super) fn parse_plain_row(
+    bytes: &[u8],
+    start: usize,
+    layout: &Layout,
+    values: &mut [u8],
+    out: &mut ParsedChunk,
+) -> Option<usize> {
+    let columns = values.len();
+    debug_assert!(layout.id_column.is_none() && columns == layout.columns());
     let digit = |i: usize| bytes.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
-    // The row is parsed into a stack buffer of `(columns)` values and appended only when all of
-    // it is valid; zeros need no writing.
-    let mut values = [0u8; PIXELS + 1];
+    // The row is parsed into `values` and appended only when all of it is valid; zeros need no
+    // writing.
+    values.fill(0);
     let mut fields = 0;
     let mut i = start;
     let next_line = loop {
@@ -66,8 +76,8 @@ pub(super) fn parse_plain_row(bytes: &[u8], start: usize, kind: DataKind, out: &
     if fields != columns {
         return None;
     }
-    if kind == DataKind::Train {
-        if values[0] > 9 {
+    if layout.label_column.is_some() {
+        if values[0] > MAX_LABEL {
             return None;
         }
         out.labels.push(values[0]);
@@ -82,10 +92,13 @@ pub(super) fn parse_plain_row(bytes: &[u8], start: usize, kind: DataKind, out: &
 mod tests {
     use super::*;
     use crate::data::test_rows::{pixel, row};
+    use crate::data::{DataKind, PIXELS};
 
     fn parse(line: &str, kind: DataKind) -> (Option<usize>, ParsedChunk) {
         let mut out = ParsedChunk::default();
-        let next = parse_plain_row(line.as_bytes(), 0, kind, &mut out);
+        let layout = Layout::kaggle(kind);
+        let mut values = vec![0; layout.columns()];
+        let next = parse_plain_row(line.as_bytes(), 0, &layout, &mut values, &mut out);
         (next, out)
     }
 
@@ -135,8 +148,11 @@ mod tests {
                 "{odd:?}: nothing appended"
             );
         }
-        let (label_10, _) = parse(&format!("10{}", &plain[1..]), DataKind::Train);
-        assert_eq!(label_10, None);
+        let (label_100, _) = parse(&format!("100{}", &plain[1..]), DataKind::Train);
+        assert_eq!(label_100, None);
+        let (label_24, out) = parse(&format!("24{}", &plain[1..]), DataKind::Train);
+        assert!(label_24.is_some());
+        assert_eq!(out.labels, vec![24]);
         let (too_many, _) = parse(&format!("{plain},0\n"), DataKind::Train);
         assert_eq!(too_many, None);
         let (too_few, _) = parse(&format!("{}\n", &plain[2..]), DataKind::Train);

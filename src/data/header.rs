@@ -1,62 +1,192 @@
-//! Line 1: a Kaggle header (`label,pixel0,...` or `pixel0,...`) or, for header-less files, the
-//! first data row. It decides whether the file is training or test data.
+//! Line 1: a header (`label,pixel0,...`, `label,pixel1,...`, `label,1x1,...,28x28`, `id,pixel0,...`)
+//! or, for header-less files, the first data row. It decides the file's [`Layout`]: which
+//! columns hold the label and the id, and the side of the square images.
 
-use super::PIXELS;
 use super::careful::{FieldSplitter, clean};
 use super::dataset::DataKind;
 use super::error::{LoadError, LoadErrorKind};
 
 /// Characters of a column name shown in an error message.
 const SHOWN_BYTES: usize = 40;
+/// The smallest and largest image sides accepted (8x8 .. 64x64 pixels).
+pub const MIN_SIDE: usize = 8;
+pub const MAX_SIDE: usize = 64;
 
-/// Reads line 1 (without its line end). Returns the kind and whether line 1 is a header; a
+/// The columns of a file: optional label and id columns first, then `side * side` pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Layout {
+    pub kind: DataKind,
+    /// Side of the square images.
+    pub side: usize,
+    /// 0-based column of the label, for training data.
+    pub label_column: Option<usize>,
+    /// 0-based column of the `id`, when the file has one.
+    pub id_column: Option<usize>,
+}
+
+impl Layout {
+    /// Kaggle's Digit Recognizer layout of `kind`.
+    #[cfg(test)]
+    pub(super) fn kaggle(kind: DataKind) -> Layout {
+        Layout {
+            kind,
+            side: 28,
+            label_column: (kind == DataKind::Train).then_some(0),
+            id_column: None,
+        }
+    }
+
+    /// Columns before the pixels.
+    pub(super) fn leading(&self) -> usize {
+        usize::from(self.label_column.is_some()) + usize::from(self.id_column.is_some())
+    }
+
+    pub(super) fn pixels(&self) -> usize {
+        self.side * self.side
+    }
+
+    pub(super) fn columns(&self) -> usize {
+        self.leading() + self.pixels()
+    }
+}
+
+/// The side of a square image of `pixels` pixels, if it is one of the accepted sides.
+pub fn square_side(pixels: usize) -> Option<usize> {
+    let side = pixels.isqrt();
+    (side * side == pixels && (MIN_SIDE..=MAX_SIDE).contains(&side)).then_some(side)
+}
+
+/// What the loader accepts, for error messages.
+fn expected_shapes() -> String {
+    format!(
+        "square images of {MIN_SIDE}x{MIN_SIDE} to {MAX_SIDE}x{MAX_SIDE} pixels, e.g. 784 (28x28), 1024 (32x32) or 4096 (64x64) pixel columns, after an optional label and id column"
+    )
+}
+
+/// What a column of the header is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Label,
+    Id,
+    Pixel,
+}
+
+fn column_of(name: &[u8]) -> Option<Column> {
+    if name.eq_ignore_ascii_case(b"label") {
+        Some(Column::Label)
+    } else if name.eq_ignore_ascii_case(b"id") {
+        Some(Column::Id)
+    } else if is_pixel_name(name) {
+        Some(Column::Pixel)
+    } else {
+        None
+    }
+}
+
+/// Reads line 1 (without its line end). Returns the layout and whether line 1 is a header; a
 /// first field that is a plain number (digits, maybe padded or quoted) makes it a data row.
-pub(super) fn detect_kind(
+pub(super) fn detect_layout(
     name: &str,
     line: &[u8],
     splitter: &mut FieldSplitter,
-) -> Result<(DataKind, bool), LoadError> {
+) -> Result<(Layout, bool), LoadError> {
     let at_line_1 = |why| LoadError::new(name, why).at_line(1);
+    if std::str::from_utf8(line).is_err() {
+        return Err(at_line_1(LoadErrorKind::Binary));
+    }
     let fields = splitter.split(line);
-    let kind = match fields.len() {
-        n if n == PIXELS + 1 => DataKind::Train,
-        n if n == PIXELS => DataKind::Test,
-        _ if std::str::from_utf8(line).is_err() => return Err(at_line_1(LoadErrorKind::Binary)),
-        found => {
-            return Err(at_line_1(LoadErrorKind::BadHeader(format!(
-                "expected {} columns (label,pixel0..pixel{last}) or {PIXELS} columns (pixel0..pixel{last}), found {found}",
-                PIXELS + 1,
-                last = PIXELS - 1
-            ))));
-        }
-    };
     let first = clean(fields.get(0).unwrap_or_default());
     if !first.is_empty() && first.iter().all(u8::is_ascii_digit) {
-        return Ok((kind, false));
+        // No header: a label first when the rest is a square image, else all pixels.
+        let n = fields.len();
+        let layout = if let Some(side) = n.checked_sub(1).and_then(square_side) {
+            Layout {
+                kind: DataKind::Train,
+                side,
+                label_column: Some(0),
+                id_column: None,
+            }
+        } else if let Some(side) = square_side(n) {
+            Layout {
+                kind: DataKind::Test,
+                side,
+                label_column: None,
+                id_column: None,
+            }
+        } else {
+            return Err(at_line_1(LoadErrorKind::BadHeader(format!(
+                "a file without a header needs a label and {}; found {n} columns",
+                expected_shapes()
+            ))));
+        };
+        return Ok((layout, false));
     }
-    // A header: check the names so that a different table with 784/785 columns is refused.
+    // A header: `label` and `id` (each at most once), then only pixel names.
+    let mut label_column = None;
+    let mut id_column = None;
+    let mut pixels = 0;
     for (i, field) in fields.iter().enumerate() {
         let field = clean(field);
-        let label_column = kind == DataKind::Train && i == 0;
-        let ok = if label_column {
-            field.eq_ignore_ascii_case(b"label")
-        } else {
-            is_pixel_name(field)
+        let column = column_of(field);
+        let slot = match column {
+            Some(Column::Label) if pixels == 0 => &mut label_column,
+            Some(Column::Id) if pixels == 0 => &mut id_column,
+            Some(Column::Pixel) => {
+                pixels += 1;
+                continue;
+            }
+            _ => {
+                let shown = String::from_utf8_lossy(&field[..field.len().min(SHOWN_BYTES)]).into_owned();
+                let wanted = if pixels == 0 {
+                    "label, id or a pixel name (pixelN or RxC)"
+                } else {
+                    "a pixel name (pixelN or RxC)"
+                };
+                let why = LoadErrorKind::BadHeader(format!("column name {shown:?}, expected {wanted}"));
+                return Err(at_line_1(why).at_column(i + 1));
+            }
         };
-        if !ok {
-            let shown = String::from_utf8_lossy(&field[..field.len().min(SHOWN_BYTES)]).into_owned();
-            let wanted = if label_column { "label" } else { "pixelN" };
-            let why = LoadErrorKind::BadHeader(format!("column name {shown:?}, expected {wanted}"));
+        if slot.is_some() {
+            let why = LoadErrorKind::BadHeader(format!("a second {:?} column", String::from_utf8_lossy(field)));
             return Err(at_line_1(why).at_column(i + 1));
         }
+        *slot = Some(i);
     }
-    Ok((kind, true))
+    let Some(side) = square_side(pixels) else {
+        return Err(at_line_1(LoadErrorKind::BadHeader(format!(
+            "{} columns, of which {pixels} pixel columns: not a square image; expected {}",
+            fields.len(),
+            expected_shapes()
+        ))));
+    };
+    let kind = if label_column.is_some() {
+        DataKind::Train
+    } else {
+        DataKind::Test
+    };
+    Ok((
+        Layout {
+            kind,
+            side,
+            label_column,
+            id_column,
+        },
+        true,
+    ))
 }
 
-/// `pixel` (any case) followed by digits. The number is not checked against the column: files
-/// re-saved by other tools keep Kaggle's names, and the position is what counts.
+/// `pixel` (any case) followed by digits (Kaggle's, 0- or 1-based), or `RxC` (row x column,
+/// "MNIST in CSV"). The numbers are not checked against the column: files re-saved by other
+/// tools keep the names, and the position is what counts.
 fn is_pixel_name(field: &[u8]) -> bool {
-    field.len() > 5 && field[..5].eq_ignore_ascii_case(b"pixel") && field[5..].iter().all(u8::is_ascii_digit)
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    if field.len() > 5 && field[..5].eq_ignore_ascii_case(b"pixel") {
+        return digits(&field[5..]);
+    }
+    match field.iter().position(|&b| b == b'x' || b == b'X') {
+        Some(x) => digits(&field[..x]) && digits(&field[x + 1..]),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -64,46 +194,105 @@ mod tests {
     use super::*;
     use crate::data::test_rows::{header, row};
 
-    fn detect(line: &str) -> Result<(DataKind, bool), LoadError> {
-        detect_kind("t.csv", line.as_bytes(), &mut FieldSplitter::new())
+    fn detect(line: &str) -> Result<(Layout, bool), LoadError> {
+        detect_layout("t.csv", line.as_bytes(), &mut FieldSplitter::new())
+    }
+
+    fn names(prefix: &str, pixels: usize, first: usize) -> String {
+        (first..first + pixels)
+            .map(|i| format!("{prefix}{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     #[test]
-    fn kaggle_headers_and_first_rows_decide_the_kind() {
-        assert_eq!(detect(&header(DataKind::Train)).unwrap(), (DataKind::Train, true));
-        assert_eq!(detect(&header(DataKind::Test)).unwrap(), (DataKind::Test, true));
-        assert_eq!(detect(&row(Some(3), 0)).unwrap(), (DataKind::Train, false));
-        assert_eq!(detect(&row(None, 0)).unwrap(), (DataKind::Test, false));
+    fn kaggle_headers_and_first_rows_decide_the_layout() {
+        let train = Layout::kaggle(DataKind::Train);
+        let test = Layout::kaggle(DataKind::Test);
+        assert_eq!(detect(&header(DataKind::Train)).unwrap(), (train, true));
+        assert_eq!(detect(&header(DataKind::Test)).unwrap(), (test, true));
+        assert_eq!(detect(&row(Some(3), 0)).unwrap(), (train, false));
+        assert_eq!(detect(&row(None, 0)).unwrap(), (test, false));
         // Quoted, padded and upper-case names, as other tools write them.
         let quoted = header(DataKind::Train)
             .split(',')
             .map(|n| format!(" \"{}\"", n.to_uppercase()))
             .collect::<Vec<_>>()
             .join(",");
-        assert_eq!(detect(&quoted).unwrap(), (DataKind::Train, true));
+        assert_eq!(detect(&quoted).unwrap(), (train, true));
+    }
+
+    #[test]
+    fn other_mnist_shaped_headers() {
+        // Fashion-MNIST and Sign Language MNIST: 1-based pixel names.
+        let (layout, _) = detect(&format!("label,{}", names("pixel", 784, 1))).unwrap();
+        assert_eq!(layout, Layout::kaggle(DataKind::Train));
+        // MNIST in CSV: row x column names.
+        let rc: Vec<String> = (1..=28)
+            .flat_map(|r| (1..=28).map(move |c| format!("{r}x{c}")))
+            .collect();
+        let (layout, _) = detect(&format!("label,{}", rc.join(","))).unwrap();
+        assert_eq!(layout, Layout::kaggle(DataKind::Train));
+        // Kannada-MNIST's test file: an id column.
+        let (layout, _) = detect(&format!("id,{}", names("pixel", 784, 0))).unwrap();
+        assert_eq!(
+            (layout.kind, layout.id_column, layout.columns()),
+            (DataKind::Test, Some(0), 785)
+        );
+        // Larger squares, with and without a header.
+        let (layout, _) = detect(&format!("label,{}", names("pixel", 1024, 0))).unwrap();
+        assert_eq!((layout.side, layout.label_column), (32, Some(0)));
+        let (layout, header) = detect(&vec!["0"; 4097].join(",")).unwrap();
+        assert_eq!((layout.side, layout.kind, header), (64, DataKind::Train, false));
+        let (layout, _) = detect(&vec!["0"; 4096].join(",")).unwrap();
+        assert_eq!((layout.side, layout.kind), (64, DataKind::Test));
     }
 
     #[test]
     fn other_tables_are_refused_at_line_1() {
         let e = detect("a,b,c").unwrap_err();
+        assert_eq!((e.line, e.column), (Some(1), Some(1)));
+        assert!(e.to_string().contains("column name \"a\""), "{e}");
+        let e = detect(&format!("label,{}", names("pixel", 783, 0))).unwrap_err();
         assert_eq!((e.line, e.column), (Some(1), None));
-        assert!(e.to_string().contains("found 3"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("784 columns, of which 783 pixel columns: not a square image"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("784 (28x28)"), "{e}");
+        let e = detect(&vec!["1"; 700].join(",")).unwrap_err();
+        assert!(e.to_string().contains("found 700 columns"), "{e}");
         let renamed = header(DataKind::Train).replace("pixel5,", "colour,");
         let e = detect(&renamed).unwrap_err();
         assert_eq!((e.line, e.column), (Some(1), Some(7)));
         assert_eq!(
             e.kind,
-            LoadErrorKind::BadHeader("column name \"colour\", expected pixelN".into())
+            LoadErrorKind::BadHeader("column name \"colour\", expected a pixel name (pixelN or RxC)".into())
         );
         let e = detect(&header(DataKind::Train).replacen("label", "digit", 1)).unwrap_err();
         assert_eq!(e.column, Some(1));
-        assert!(e.to_string().contains("expected label"), "{e}");
-        // A quoted comma joins two names: 784 fields, read as a test header, and "label,pixel0"
-        // is not a pixel name.
+        assert!(e.to_string().contains("expected label, id or a pixel name"), "{e}");
+        let e = detect(&format!("label,label,{}", names("pixel", 784, 0))).unwrap_err();
+        assert_eq!(e.column, Some(2));
+        // A label after the pixels is not a layout this loader knows.
+        let e = detect(&format!("{},label", names("pixel", 784, 0))).unwrap_err();
+        assert_eq!(e.column, Some(785));
+        // A quoted comma joins two names: "label,pixel0" is no column name.
         let joined = header(DataKind::Train).replacen("label,pixel0", "\"label,pixel0\"", 1);
         let e = detect(&joined).unwrap_err();
         assert_eq!((e.line, e.column), (Some(1), Some(1)));
-        let e = detect_kind("t.csv", b"\xff\xfe,\x80", &mut FieldSplitter::new()).unwrap_err();
+        let e = detect_layout("t.csv", b"\xff\xfe,\x80", &mut FieldSplitter::new()).unwrap_err();
         assert_eq!(e.kind, LoadErrorKind::Binary);
+    }
+
+    #[test]
+    fn square_sides() {
+        assert_eq!(square_side(784), Some(28));
+        assert_eq!(square_side(1024), Some(32));
+        assert_eq!(square_side(4096), Some(64));
+        assert_eq!(square_side(785), None);
+        assert_eq!(square_side(49), None, "7x7 is too small");
+        assert_eq!(square_side(65 * 65), None, "too large");
     }
 }

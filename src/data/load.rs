@@ -10,9 +10,9 @@ use std::sync::{Mutex, mpsc};
 use super::MAX_LINE_BYTES;
 use super::careful::{BOM, FieldSplitter};
 use super::chunk::{Chunk, ParsedChunk, parse_chunk, trim_cr};
-use super::dataset::{DataKind, Dataset, Expect, PIXELS};
+use super::dataset::{DataKind, Dataset, Expect};
 use super::error::{LoadError, LoadErrorKind};
-use super::header::detect_kind;
+use super::header::{Layout, detect_layout};
 
 /// Bytes handed to a parser thread at a time.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -133,7 +133,7 @@ fn count_lines(bytes: &[u8]) -> usize {
 
 /// Where the data rows start, found from the first chunk.
 struct Head {
-    kind: DataKind,
+    layout: Layout,
     /// Offset of the first data row in the first chunk.
     data_start: usize,
     /// Its 1-based line number.
@@ -155,7 +155,7 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
     first.truncate(len);
     let head = read_head(name, &first, eof, expect)?;
     let pending = first.split_off(head.data_start);
-    let kind = head.kind;
+    let layout = head.layout;
 
     let results: Mutex<Vec<(usize, Result<ParsedChunk, LoadError>)>> = Mutex::new(Vec::new());
     let (tx, rx) = mpsc::sync_channel::<Chunk>(CHUNKS_IN_FLIGHT);
@@ -167,7 +167,7 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
             let Ok(Ok(chunk)) = rx.lock().map(|r| r.recv()) else {
                 return; // the reading side is done (or a parser panicked holding the lock)
             };
-            let parsed = parse_chunk(name, kind, &chunk, &mut splitter);
+            let parsed = parse_chunk(name, &layout, &chunk, &mut splitter);
             if parsed.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -202,17 +202,25 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
         .map(|(_, parsed)| parsed)
         .collect::<Result<Vec<_>, _>>()?;
     produced?;
-    let rows: usize = chunks.iter().map(|c| c.pixels.len() / PIXELS).sum();
+    let rows: usize = chunks.iter().map(|c| c.pixels.len() / layout.pixels()).sum();
     if rows == 0 {
         return Err(LoadError::new(name, LoadErrorKind::NoRows));
     }
-    let mut pixels = Vec::with_capacity(rows * PIXELS);
-    let mut labels = Vec::with_capacity(if kind == DataKind::Train { rows } else { 0 });
+    let mut pixels = Vec::with_capacity(rows * layout.pixels());
+    let mut labels = Vec::with_capacity(if layout.kind == DataKind::Train { rows } else { 0 });
+    let mut ids = Vec::with_capacity(if layout.id_column.is_some() { rows } else { 0 });
     for chunk in chunks {
         pixels.extend_from_slice(&chunk.pixels);
         labels.extend_from_slice(&chunk.labels);
+        ids.extend(chunk.ids);
     }
-    Ok(Dataset { kind, pixels, labels })
+    Ok(Dataset {
+        kind: layout.kind,
+        side: layout.side,
+        pixels,
+        labels,
+        ids,
+    })
 }
 
 /// Reads line 1 from the first chunk (`eof`: it is the whole file) and checks the kind against
@@ -232,19 +240,22 @@ fn read_head(name: &str, first: &[u8], eof: bool, expect: Expect) -> Result<Head
         None => return Err(at_line_1(LoadErrorKind::LineTooLong)),
     };
     let line_1 = trim_cr(&first[start..header_end]);
-    let (kind, has_header) = detect_kind(name, line_1, &mut FieldSplitter::new())?;
-    if let Some(expected) = expect.refuses(kind) {
-        return Err(at_line_1(LoadErrorKind::WrongKind { found: kind, expected }));
+    let (layout, has_header) = detect_layout(name, line_1, &mut FieldSplitter::new())?;
+    if let Some(expected) = expect.refuses(layout.kind) {
+        return Err(at_line_1(LoadErrorKind::WrongKind {
+            found: layout.kind,
+            expected,
+        }));
     }
     Ok(if has_header {
         Head {
-            kind,
+            layout,
             data_start: (header_end + 1).min(first.len()),
             first_data_line: 2,
         }
     } else {
         Head {
-            kind,
+            layout,
             data_start: start,
             first_data_line: 1,
         }
@@ -337,7 +348,43 @@ mod tests {
     use rand::{RngExt, SeedableRng};
 
     use super::*;
+    use crate::data::PIXELS;
     use crate::data::test_rows::{assert_train_rows, gzip, header, load, pixel, row, train_text};
+
+    #[test]
+    fn other_layouts_load_through_both_paths() {
+        // Kannada-MNIST's test file: ids (text, kept as written), pixels; plain and quoted rows.
+        let mut text = format!("id,{}\n", header(DataKind::Test));
+        text += &format!("007,{}\n", row(None, 1));
+        text += &format!("\"8\",{}\n", row(None, 2).replace(',', ", "));
+        let data = load(text.as_bytes(), Expect::Test).unwrap();
+        assert_eq!((data.kind, data.side, data.rows()), (DataKind::Test, 28, 2));
+        assert_eq!(data.ids, ["007", "8"]);
+        assert_eq!(data.image(1), &(0..PIXELS).map(|i| pixel(i, 2)).collect::<Vec<_>>()[..]);
+        // Headerless 32x32 with labels above 9 (fast path) and a padded row (careful path).
+        let row32 = |label: u8, fill: u8| {
+            let pixels: Vec<String> = (0..1024).map(|i| pixel(i, fill).to_string()).collect();
+            format!("{label},{}", pixels.join(","))
+        };
+        let text = format!("{}\n{}\n", row32(24, 3), row32(13, 4).replace(',', " ,"));
+        let data = load(text.as_bytes(), Expect::Train).unwrap();
+        assert_eq!((data.side, data.labels.clone(), data.rows()), (32, vec![24, 13], 2));
+        assert_eq!(data.image(1)[1023], pixel(1023, 4));
+        assert_eq!(data.class_count(), 25);
+        // A row of the wrong width names its line.
+        let text = format!("{}\n{}\n", row32(1, 3), row(Some(1), 3));
+        let e = load(text.as_bytes(), Expect::Train).unwrap_err();
+        assert_eq!(
+            (e.line, e.kind),
+            (
+                Some(2),
+                LoadErrorKind::WrongFieldCount {
+                    expected: 1025,
+                    found: 785
+                }
+            )
+        );
+    }
 
     #[test]
     fn counts_lines() {
@@ -482,10 +529,11 @@ mod tests {
             LoadErrorKind::PixelOutOfRange(_)
         ));
         assert!(matches!(bad(5, "").kind, LoadErrorKind::NotANumber(_)));
-        let err = bad(0, "10");
+        // Labels go to 99 (other data sets than digits); 100 is refused.
+        let err = bad(0, "100");
         assert_eq!(
             (err.column, err.kind),
-            (Some(1), LoadErrorKind::LabelOutOfRange("10".into()))
+            (Some(1), LoadErrorKind::LabelOutOfRange("100".into()))
         );
         // Padded, quoted and "12.0" values are whole numbers.
         let mut fields: Vec<String> = row(Some(1), 0).split(',').map(String::from).collect();

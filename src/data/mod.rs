@@ -1,11 +1,14 @@
 //! Loading and writing Kaggle's Digit Recognizer CSV files (`train.csv`, `test.csv`, plain or
-//! gzip).
+//! gzip) and the MNIST-shaped files of other data sets (Fashion-, Kannada-, Sign Language MNIST,
+//! EMNIST, larger squares).
 //!
-//! What is accepted: an optional UTF-8 BOM; line 1 is a Kaggle header (`label,pixel0,...` or
-//! `pixel0,...`, names case-insensitive, optionally quoted) or, for header-less files, the first
-//! data row; lines end in LF or CRLF, the last one optionally unterminated; blank lines are
-//! skipped; fields follow RFC 4180 quoting; a value is a whole number (`7`, `+7`, `7.0`, `007`),
-//! optionally padded with spaces or tabs and quoted; labels are 0..=9, pixels 0..=255.
+//! What is accepted: an optional UTF-8 BOM; line 1 is a header (`label` and/or `id` columns,
+//! then pixel columns named `pixelN`, 0- or 1-based, or `RxC`; names case-insensitive,
+//! optionally quoted) or, for header-less files, the first data row (a label first when the
+//! width is a square + 1); the pixels make a square image of 8x8 to 64x64; lines end in LF or
+//! CRLF, the last one optionally unterminated; blank lines are skipped; fields follow RFC 4180
+//! quoting; a value is a whole number (`7`, `+7`, `7.0`, `007`), optionally padded with spaces
+//! or tabs and quoted; labels are 0..=99, pixels 0..=255; ids are any non-empty text.
 //!
 //! How it is read (one file per step, all private to this module):
 //! - `load.rs`: the entry points. The calling thread reads (and decompresses: gzip is detected
@@ -23,6 +26,7 @@
 
 mod careful;
 mod chunk;
+mod classes;
 mod dataset;
 mod error;
 mod fast_row;
@@ -32,13 +36,15 @@ mod load;
 mod test_rows;
 mod write;
 
-pub use dataset::{CLASSES, DataKind, Dataset, Expect, PIXELS, SIDE, Split};
+pub use classes::{CLASSES_FILE, class_caption, class_name, parse_class_list, read_sidecar, sidecar_path};
+pub use dataset::{CLASSES, DataKind, Dataset, Expect, MAX_LABEL, PIXELS, SIDE, Split};
 pub use error::{LoadError, LoadErrorKind};
+pub use header::{MAX_SIDE, MIN_SIDE, square_side};
 pub use load::{ProgressFn, load_bytes, load_path, load_reader};
 pub(crate) use write::csv_to_io_error;
 pub use write::write_csv;
 
-/// The longest line a valid file can have is 785 fields of "255" plus commas (about 3 KB); a
-/// line far longer than that is refused without buffering it, so one endless line cannot
+/// The longest line a valid file can have is 4,097 fields of "255" plus commas and an id (about
+/// 16 KB); a line far longer than that is refused without buffering it, so one endless line cannot
 /// exhaust memory.
 const MAX_LINE_BYTES: usize = 64 * 1024;

@@ -2,20 +2,25 @@
 
 use std::io;
 
-use super::dataset::{DataKind, Dataset, PIXELS};
+use super::dataset::{DataKind, Dataset};
 
-/// Writes rows in Kaggle's format (header, then one line per row, LF line ends); used to make
-/// the embedded sample and test files.
+/// Writes rows in Kaggle's format (header, then one line per row, LF line ends): `id` first when
+/// the data has ids, then `label` for training data, then `pixel0..`; used to make the embedded
+/// sample and test files.
 pub fn write_csv(dataset: &Dataset, out: &mut impl io::Write) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
+    let id = (!dataset.ids.is_empty()).then(|| "id".to_owned());
     let label = (dataset.kind == DataKind::Train).then(|| "label".to_owned());
-    let names = label.into_iter().chain((0..PIXELS).map(|i| format!("pixel{i}")));
-    writer.write_record(names).map_err(csv_to_io_error)?;
+    let pixels = (0..dataset.image_pixels()).map(|i| format!("pixel{i}"));
+    writer
+        .write_record(id.into_iter().chain(label).chain(pixels))
+        .map_err(csv_to_io_error)?;
     for row in 0..dataset.rows() {
+        let id = dataset.ids.get(row).map(String::as_bytes);
         let label = dataset.label(row).map(decimal);
         let pixels = dataset.image(row).iter().map(|&p| decimal(p));
         writer
-            .write_record(label.into_iter().chain(pixels))
+            .write_record(id.into_iter().chain(label).chain(pixels))
             .map_err(csv_to_io_error)?;
     }
     writer.flush()
@@ -82,11 +87,7 @@ mod tests {
         write_csv(&data, &mut out).unwrap();
         assert_eq!(String::from_utf8(out.clone()).unwrap(), text, "byte for byte");
         assert_eq!(load(&out, Expect::Train).unwrap(), data);
-        let test = Dataset {
-            kind: DataKind::Test,
-            pixels: data.pixels.clone(),
-            labels: Vec::new(),
-        };
+        let test = Dataset::new(DataKind::Test, data.pixels.clone(), Vec::new());
         let mut out = Vec::new();
         write_csv(&test, &mut out).unwrap();
         assert!(out.starts_with(b"pixel0,pixel1,"));

@@ -184,7 +184,12 @@ impl Default for SparseBatch {
 
 impl SparseBatch {
     pub fn new() -> SparseBatch {
-        SparseBatch(CsrBuf::new(PIXELS))
+        SparseBatch::with_width(PIXELS)
+    }
+
+    /// For images of `pixels` pixels (other data sets than the Digit Recognizer).
+    pub fn with_width(pixels: usize) -> SparseBatch {
+        SparseBatch(CsrBuf::new(pixels))
     }
 
     pub fn clear(&mut self) {
@@ -205,9 +210,9 @@ impl SparseBatch {
         self.0.push_row(entries);
     }
 
-    /// Appends the non-zero pixels of each `784`-pixel image.
+    /// Appends the non-zero pixels of each image (of the batch's width).
     pub fn push_images(&mut self, pixels: &[u8]) {
-        for image in pixels.chunks_exact(PIXELS) {
+        for image in pixels.chunks_exact(self.0.width) {
             self.0.push_row(
                 image
                     .iter()

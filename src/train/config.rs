@@ -220,9 +220,14 @@ impl TrainConfig {
 
     /// `[784, hidden..., 10]`
     pub fn layer_sizes(&self) -> Vec<usize> {
-        let mut sizes = vec![PIXELS];
+        self.layer_sizes_for(PIXELS, CLASSES)
+    }
+
+    /// `[inputs, hidden..., classes]`, for other data sets than the Digit Recognizer.
+    pub fn layer_sizes_for(&self, inputs: usize, classes: usize) -> Vec<usize> {
+        let mut sizes = vec![inputs];
         sizes.extend(&self.hidden);
-        sizes.push(CLASSES);
+        sizes.push(classes);
         sizes
     }
 

@@ -14,7 +14,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use super::{FirstLayer, TrainConfig};
-use crate::data::{Dataset, PIXELS, SIDE};
+use crate::data::Dataset;
 use crate::kernels::{Csr, CsrBuf};
 use crate::network::{BatchStats, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
 
@@ -250,16 +250,18 @@ struct NonZeroPixels {
     images: SparseBatch,
     /// `(chunk rows, transposes)`: chunk `c` covers rows `c * chunk rows ..`.
     transposed: Option<(usize, Vec<CsrBuf>)>,
+    /// Side of the square images.
+    side: i32,
 }
 
 impl NonZeroPixels {
     /// Scans every image once; `None` if cancelled meanwhile (the scan of 42,000 rows takes
     /// tens of milliseconds, and Stop must not wait for it).
     fn new(data: &Dataset, fixed_chunks: Option<usize>, cancel: &AtomicBool) -> Option<NonZeroPixels> {
-        let mut images = SparseBatch::new();
+        let mut images = SparseBatch::with_width(data.image_pixels());
         // MNIST is about 19% non-zero, so this rarely grows.
         images.reserve(data.rows(), data.pixels.len() / 4);
-        for block in data.pixels.chunks(1024 * PIXELS) {
+        for block in data.pixels.chunks(1024 * data.image_pixels()) {
             if cancel.load(Ordering::Relaxed) {
                 return None;
             }
@@ -280,7 +282,11 @@ impl NonZeroPixels {
             }
             None => None,
         };
-        Some(NonZeroPixels { images, transposed })
+        Some(NonZeroPixels {
+            images,
+            transposed,
+            side: data.side as i32,
+        })
     }
 
     /// The transpose of rows `start..start + len` if that is one of the fixed chunks.
@@ -290,17 +296,14 @@ impl NonZeroPixels {
         (start.is_multiple_of(*chunk) && t.view().width() == len).then(|| t.view())
     }
 
-    /// Row `r`'s entries moved by `(dx, dy)` pixels; pixels shifted off the 28x28 field are
-    /// dropped.
+    /// Row `r`'s entries moved by `(dx, dy)` pixels; pixels shifted off the image are dropped.
     fn shifted_row(&self, r: usize, dx: i32, dy: i32) -> impl Iterator<Item = (u16, u8)> + '_ {
         let (columns, pixels) = self.images.csr().row(r);
+        let side = self.side;
         columns.iter().zip(pixels).filter_map(move |(&column, &pixel)| {
-            let (x, y) = (
-                i32::from(column) % SIDE as i32 + dx,
-                i32::from(column) / SIDE as i32 + dy,
-            );
-            let inside = (0..SIDE as i32).contains(&x) && (0..SIDE as i32).contains(&y);
-            inside.then_some(((y * SIDE as i32 + x) as u16, pixel))
+            let (x, y) = (i32::from(column) % side + dx, i32::from(column) / side + dy);
+            let inside = (0..side).contains(&x) && (0..side).contains(&y);
+            inside.then_some(((y * side + x) as u16, pixel))
         })
     }
 }

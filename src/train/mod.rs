@@ -29,7 +29,7 @@ pub use config::{
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 pub use gradient::default_threads;
-pub use run::{accuracy, init_model, train};
+pub use run::{accuracy, init_model, init_model_for, train};
 
 /// Helpers shared by the unit tests of the files above.
 #[cfg(test)]

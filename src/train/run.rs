@@ -174,9 +174,15 @@ fn diverging(loss: f32, first_loss: f32) -> bool {
     !loss.is_finite() || (loss > 10.0 * first_loss && loss > 10.0 * std::f32::consts::LN_10)
 }
 
-/// A freshly initialised model for `config`.
+/// A freshly initialised model for `config` (28x28 digits).
 pub fn init_model(config: &TrainConfig) -> Mlp {
     Mlp::new(&config.layer_sizes(), config.init, config.seed)
+}
+
+/// A freshly initialised model for `config` and the images and labels of `data`.
+pub fn init_model_for(config: &TrainConfig, data: &Dataset) -> Mlp {
+    let sizes = config.layer_sizes_for(data.image_pixels(), data.class_count());
+    Mlp::new(&sizes, config.init, config.seed)
 }
 
 /// Accuracy of `model` on labelled `data`.
