@@ -40,6 +40,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Validate a CSV file and describe it.
     Inspect(InspectArgs),
+    /// Turn labelled pictures (a `file,label` CSV) into a training CSV, preprocessed as `classify` does.
+    ImportImages(ImportImagesArgs),
+    /// Teach a model your handwriting: fine-tune it on your digits, replaying training rows so it keeps MNIST.
+    Finetune(FinetuneArgs),
     /// Regenerate the embedded sample and model (assets/) from the full training data.
     MakeAssets(MakeAssetsArgs),
     /// Measure loading and training speed (bench/run.sh compares with the Python references).
@@ -207,4 +211,76 @@ pub struct MakeAssetsArgs {
     pub data: PathBuf,
     #[arg(long, default_value = "assets")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportImagesArgs {
+    /// CSV with the header `file,label`; paths relative to its folder; labels 0-9.
+    pub labels: PathBuf,
+    /// The training CSV to write (Kaggle's layout: label,pixel0..pixel783).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Each of your digits enters as --copies randomly distorted copies (rotation, scale, shift, elastic), \
+mixed with --replay-ratio times as many replayed training rows, for --epochs passes (Adam, cosine schedule). \
+A share (--holdout) of each digit's pictures is held out of a first run and measured on; a second run then \
+trains on all of them (unless --no-refit) and is the model saved. MNIST is measured on --dev-size rows of \
+the replay data that are never trained on."
+)]
+pub struct FinetuneArgs {
+    /// Model to start from; the embedded model when omitted.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Your digits: a training CSV (e.g. made by import-images or exported from the app).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Training data to replay (plain or .gz); the embedded sample when omitted.
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// Rows of the replay data held out to measure MNIST accuracy (never trained on).
+    #[arg(long, default_value_t = 1000)]
+    pub dev_size: usize,
+    /// Seed of that split (0 with --dev-size 5000 on the full train.csv holds out exactly the
+    /// embedded model's unseen rows).
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Passes over the mixed set.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning rate.
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// How the weights are updated.
+    #[arg(long, ignore_case = true)]
+    pub optimizer: Option<Optimizer>,
+    /// Distorted copies of each of your digits.
+    #[arg(long)]
+    pub copies: Option<usize>,
+    /// Replayed rows per copy of your digits.
+    #[arg(long)]
+    pub replay_ratio: Option<f32>,
+    /// Weight of the fine-tuned parameters against the starting ones (1 = all fine-tuned).
+    #[arg(long)]
+    pub blend: Option<f32>,
+    /// Share of each digit's pictures held out to measure the first run.
+    #[arg(long)]
+    pub holdout: Option<f32>,
+    /// Keep the measured run's model instead of training again on all your digits.
+    #[arg(long)]
+    pub no_refit: bool,
+    /// Seed of the distortions, batches and held-out choice.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Gradient threads (0 = the default).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Where to save the fine-tuned model.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print one JSON object with the report on stdout.
+    #[arg(long)]
+    pub json: bool,
 }

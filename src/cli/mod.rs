@@ -6,6 +6,7 @@
 pub mod args;
 pub mod commands;
 mod explain;
+mod teach;
 
 use anyhow::Result;
 use clap::Parser;
@@ -30,6 +31,8 @@ pub fn main() -> i32 {
         Command::Classify(args) => commands::classify(args),
         Command::Explain(args) => commands::explain(args),
         Command::Inspect(args) => commands::inspect(args),
+        Command::ImportImages(args) => teach::import_images(args),
+        Command::Finetune(args) => teach::finetune_command(args),
         Command::MakeAssets(args) => commands::make_assets(args),
         Command::Bench(args) => crate::bench::run(args),
     };

@@ -30,7 +30,8 @@ impl TrainControl {
         }
     }
 
-    pub(super) fn snapshot_every(&self) -> Option<Duration> {
+    /// How often the run sends snapshots, if it does.
+    pub fn snapshot_every(&self) -> Option<Duration> {
         self.snapshot_every
     }
 

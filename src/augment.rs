@@ -1,0 +1,193 @@
+//! Random distortions of a 28x28 digit: a small rotation, scaling and shift, plus an elastic
+//! distortion (Simard et al. 2003: a random displacement field smoothed by a Gaussian), so a few
+//! drawings of a digit stand for the many ways it could have been drawn. Used when fine-tuning on
+//! a user's own digits ([`crate::finetune`]).
+
+use rand::RngExt;
+
+use crate::data::{PIXELS, SIDE};
+
+/// How far a distortion may go; each drawn image gets its own random amount up to these.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Distortion {
+    /// Largest rotation either way, in degrees.
+    pub rotate_degrees: f32,
+    /// Largest relative change of size (0.1 = 90%..110%).
+    pub scale: f32,
+    /// Largest shift either way, in pixels.
+    pub shift: f32,
+    /// Strength of the elastic displacement, in pixels (before smoothing shrinks it).
+    pub elastic_alpha: f32,
+    /// Smoothness of the elastic field (Gaussian sigma, pixels): larger is smoother.
+    pub elastic_sigma: f32,
+}
+
+impl Distortion {
+    /// Nothing changes: the image comes back as it was.
+    pub const NONE: Distortion = Distortion {
+        rotate_degrees: 0.0,
+        scale: 0.0,
+        shift: 0.0,
+        elastic_alpha: 0.0,
+        elastic_sigma: 4.0,
+    };
+
+    /// Small enough that a digit stays that digit (a 6 never becomes a 9): up to 12 degrees,
+    /// 10% of size, 2 pixels, and a gentle elastic wobble.
+    pub const DEFAULT: Distortion = Distortion {
+        rotate_degrees: 12.0,
+        scale: 0.10,
+        shift: 2.0,
+        elastic_alpha: 20.0,
+        elastic_sigma: 4.0,
+    };
+}
+
+/// Writes a randomly distorted copy of `image` (28x28, row-major) into `out`.
+pub fn distort(image: &[u8], params: &Distortion, rng: &mut impl rand::Rng, out: &mut [u8]) {
+    assert_eq!(image.len(), PIXELS);
+    assert_eq!(out.len(), PIXELS);
+    let uniform = |rng: &mut dyn rand::Rng, max: f32| {
+        if max > 0.0 { rng.random_range(-max..=max) } else { 0.0 }
+    };
+    let angle = uniform(rng, params.rotate_degrees).to_radians();
+    let scale = 1.0 + uniform(rng, params.scale);
+    let (tx, ty) = (uniform(rng, params.shift), uniform(rng, params.shift));
+    let (dx, dy) = if params.elastic_alpha > 0.0 {
+        (
+            elastic_field(rng, params.elastic_alpha, params.elastic_sigma),
+            elastic_field(rng, params.elastic_alpha, params.elastic_sigma),
+        )
+    } else {
+        (vec![0.0; PIXELS], vec![0.0; PIXELS])
+    };
+    // Each output pixel samples the source at the inverse transform of its position (rotation
+    // and scaling about the centre, then the shift), moved by the elastic field there.
+    let centre = (SIDE as f32 - 1.0) / 2.0;
+    let (sin, cos) = angle.sin_cos();
+    for y in 0..SIDE {
+        for x in 0..SIDE {
+            let i = y * SIDE + x;
+            let (px, py) = (x as f32 - centre - tx, y as f32 - centre - ty);
+            let sx = (cos * px + sin * py) / scale + centre + dx[i];
+            let sy = (-sin * px + cos * py) / scale + centre + dy[i];
+            out[i] = bilinear(image, sx, sy).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+}
+
+/// A random displacement per pixel in [-1, 1], smoothed by a Gaussian of `sigma` and scaled by
+/// `alpha`: neighbouring pixels move together, so strokes bend instead of scattering.
+fn elastic_field(rng: &mut dyn rand::Rng, alpha: f32, sigma: f32) -> Vec<f32> {
+    let noise: Vec<f32> = (0..PIXELS).map(|_| rng.random_range(-1.0..=1.0)).collect();
+    let radius = (3.0 * sigma).ceil() as isize;
+    let kernel: Vec<f32> = (-radius..=radius)
+        .map(|k| (-((k * k) as f32) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let norm: f32 = kernel.iter().sum();
+    // Separable blur, zero outside the image.
+    let blur = |input: &[f32], horizontal: bool| {
+        let mut output = vec![0.0; PIXELS];
+        for y in 0..SIDE as isize {
+            for x in 0..SIDE as isize {
+                let mut sum = 0.0;
+                for (k, w) in (-radius..=radius).zip(&kernel) {
+                    let (sx, sy) = if horizontal { (x + k, y) } else { (x, y + k) };
+                    if (0..SIDE as isize).contains(&sx) && (0..SIDE as isize).contains(&sy) {
+                        sum += w * input[sy as usize * SIDE + sx as usize];
+                    }
+                }
+                output[y as usize * SIDE + x as usize] = sum / norm;
+            }
+        }
+        output
+    };
+    let smooth = blur(&blur(&noise, true), false);
+    smooth.into_iter().map(|v| v * alpha).collect()
+}
+
+/// The image's value at a fractional position, 0 outside it.
+fn bilinear(image: &[u8], x: f32, y: f32) -> f32 {
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let pixel = |xi: f32, yi: f32| {
+        if xi < 0.0 || yi < 0.0 || xi >= SIDE as f32 || yi >= SIDE as f32 {
+            0.0
+        } else {
+            f32::from(image[yi as usize * SIDE + xi as usize])
+        }
+    };
+    let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1.0, y0) * fx;
+    let bottom = pixel(x0, y0 + 1.0) * (1.0 - fx) + pixel(x0 + 1.0, y0 + 1.0) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    use super::*;
+
+    /// A plus sign centred in the image.
+    fn plus() -> Vec<u8> {
+        let mut image = vec![0u8; PIXELS];
+        for i in 8..20 {
+            image[14 * SIDE + i] = 255;
+            image[i * SIDE + 14] = 255;
+        }
+        image
+    }
+
+    fn ink(image: &[u8]) -> f32 {
+        image.iter().map(|&p| f32::from(p)).sum()
+    }
+
+    #[test]
+    fn no_distortion_returns_the_image() {
+        let image = plus();
+        let mut out = vec![0; PIXELS];
+        distort(&image, &Distortion::NONE, &mut StdRng::seed_from_u64(1), &mut out);
+        assert_eq!(out, image);
+    }
+
+    #[test]
+    fn a_whole_pixel_shift_moves_the_image() {
+        let image = plus();
+        let shift_only = Distortion {
+            shift: 3.0,
+            ..Distortion::NONE
+        };
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut out = vec![0; PIXELS];
+        distort(&image, &shift_only, &mut rng, &mut out);
+        // The drawn shift is fractional; the plus's centre of ink moves by it and the ink stays.
+        let (cx, cy) = crate::preprocess::centre_of_mass(&out).unwrap();
+        let (x0, y0) = crate::preprocess::centre_of_mass(&image).unwrap();
+        assert!((cx - x0).abs() <= 3.01 && (cy - y0).abs() <= 3.01);
+        assert!((cx - x0).abs() + (cy - y0).abs() > 0.01, "it moved");
+        assert!((ink(&out) - ink(&image)).abs() / ink(&image) < 0.02);
+    }
+
+    #[test]
+    fn default_distortions_vary_keep_the_ink_and_repeat_for_a_seed() {
+        let image = plus();
+        let draw = |seed| {
+            let mut out = vec![0; PIXELS];
+            distort(&image, &Distortion::DEFAULT, &mut StdRng::seed_from_u64(seed), &mut out);
+            out
+        };
+        let (a, b) = (draw(1), draw(2));
+        assert_eq!(a, draw(1), "same seed, same image");
+        assert_ne!(a, b);
+        assert_ne!(a, image);
+        for out in [&a, &b] {
+            let ratio = ink(out) / ink(&image);
+            // Scaling by up to 10% changes the ink by up to ~21%; the elastic field a little more.
+            assert!((0.6..1.45).contains(&ratio), "ink ratio {ratio}");
+            // Most of the ink still lies near the plus.
+            let (cx, cy) = crate::preprocess::centre_of_mass(out).unwrap();
+            assert!((cx - 14.0).abs() < 3.5 && (cy - 14.0).abs() < 3.5);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Teaching the model a user's handwriting from the command line: `import-images` turns labelled
+//! pictures into a Kaggle training CSV, `finetune` adapts a model to it (the app's defaults).
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use super::UsageError;
+use super::args::{FinetuneArgs, ImportImagesArgs};
+use super::commands::load_data;
+use crate::data::Expect;
+use crate::embedded;
+use crate::finetune::{FinetuneConfig, FinetuneEvent, Phase, finetune};
+use crate::model_file::{self, ModelInfo};
+use crate::my_digits::{MyDigits, import_labelled_images};
+use crate::network::Mlp;
+use crate::train::TrainControl;
+
+pub fn import_images(args: ImportImagesArgs) -> Result<()> {
+    // Everything is read and checked before anything is written.
+    let images = import_labelled_images(&args.labels)?;
+    if images.is_empty() {
+        bail!(
+            "{}: no pictures listed (expected lines `file,label` after the header)",
+            args.labels.display()
+        );
+    }
+    let mut mine = MyDigits::default();
+    for image in &images {
+        mine.push(image.label, &image.image);
+    }
+    mine.save(&args.out)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let counts = mine.counts();
+    let per_digit: Vec<String> = (0..counts.len())
+        .filter(|&d| counts[d] > 0)
+        .map(|d| format!("{d}: {}", counts[d]))
+        .collect();
+    eprintln!(
+        "wrote {} ({} pictures; {})",
+        args.out.display(),
+        mine.len(),
+        per_digit.join(", ")
+    );
+    Ok(())
+}
+
+fn load_model_with_info(args: &FinetuneArgs) -> Result<(Mlp, ModelInfo, String)> {
+    Ok(match &args.model {
+        Some(path) => {
+            let (model, info) = model_file::load(path)?;
+            (model, info, path.display().to_string())
+        }
+        None => {
+            let (model, info) = embedded::model().context("the embedded model is missing; pass --model")?;
+            (model, info, embedded::MODEL_NAME.to_owned())
+        }
+    })
+}
+
+fn finetune_config(args: &FinetuneArgs) -> Result<FinetuneConfig> {
+    let defaults = FinetuneConfig::default();
+    let config = FinetuneConfig {
+        epochs: args.epochs.unwrap_or(defaults.epochs),
+        alpha: args.alpha.unwrap_or(defaults.alpha),
+        optimizer: args.optimizer.unwrap_or(defaults.optimizer),
+        copies: args.copies.unwrap_or(defaults.copies),
+        replay_ratio: args.replay_ratio.unwrap_or(defaults.replay_ratio),
+        holdout: args.holdout.unwrap_or(defaults.holdout),
+        blend: args.blend.unwrap_or(defaults.blend),
+        refit: !args.no_refit,
+        seed: args.seed.unwrap_or(defaults.seed),
+        threads: args.threads.unwrap_or(defaults.threads),
+        ..defaults
+    };
+    config.validate().map_err(UsageError)?;
+    Ok(config)
+}
+
+pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
+    let config = finetune_config(&args)?;
+    let (base, info, model_name) = load_model_with_info(&args)?;
+    let (mine, _) = load_data(&args.data, Expect::Train)?;
+    if mine.is_empty() {
+        bail!("{}: no digits to fine-tune on", args.data.display());
+    }
+    let (replay, replay_name) = match &args.replay {
+        Some(path) => (load_data(path, Expect::Train)?.0, path.display().to_string()),
+        None => (embedded::sample()?, embedded::SAMPLE_NAME.to_owned()),
+    };
+    let split = replay.split(args.dev_size, args.split_seed);
+    if !args.json {
+        eprintln!(
+            "fine-tuning {model_name} on {} digits of {}, replaying {} rows of {replay_name} ({} held out to measure MNIST)",
+            mine.rows(),
+            args.data.display(),
+            split.train.rows(),
+            split.dev.rows()
+        );
+    }
+    let json = args.json;
+    let (model, report) = finetune(&base, &mine, &split, &config, &TrainControl::new(), &mut |event| {
+        if let (false, FinetuneEvent::Progress(p)) = (json, event) {
+            let pct = |v: Option<f32>| v.map_or("   -  ".to_owned(), |v| format!("{:5.1}%", 100.0 * v));
+            let phase = match p.phase {
+                Phase::Measure => "measure",
+                Phase::Refit => "refit  ",
+            };
+            eprintln!(
+                "{phase} step {:>4}/{:<4}  held-out digits {}  MNIST dev {}",
+                p.step,
+                p.total_steps,
+                pct(p.mine_accuracy),
+                pct(p.mnist_accuracy)
+            );
+        }
+    });
+    let out_info = ModelInfo {
+        dev_accuracy: report.mnist_after,
+        ..info
+    };
+    model_file::save(&args.out, &model, &out_info)?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "out": args.out.display().to_string(),
+                "report": report,
+                "config": {
+                    "epochs": config.epochs, "alpha": config.alpha, "batch_size": config.batch_size,
+                    "copies": config.copies, "replay_ratio": config.replay_ratio, "holdout": config.holdout,
+                    "refit": config.refit, "seed": config.seed,
+                },
+            })
+        );
+    } else {
+        println!("{}", report.summary());
+        eprintln!("wrote {}", args.out.display());
+    }
+    Ok(())
+}
