@@ -479,16 +479,12 @@ mod tests {
 
     #[test]
     fn the_mixed_set_holds_copies_then_replayed_rows() {
-        let mine = Dataset {
-            kind: DataKind::Train,
-            pixels: (0..2 * PIXELS).map(|i| if i % 7 == 0 { 200 } else { 0 }).collect(),
-            labels: vec![3, 5],
-        };
-        let replay = Dataset {
-            kind: DataKind::Train,
-            pixels: vec![9; 50 * PIXELS],
-            labels: vec![1; 50],
-        };
+        let mine = Dataset::new(
+            DataKind::Train,
+            (0..2 * PIXELS).map(|i| if i % 7 == 0 { 200 } else { 0 }).collect(),
+            vec![3, 5],
+        );
+        let replay = Dataset::new(DataKind::Train, vec![9; 50 * PIXELS], vec![1; 50]);
         let config = FinetuneConfig {
             copies: 4,
             replay_ratio: 1.5,

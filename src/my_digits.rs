@@ -25,11 +25,7 @@ pub struct MyDigits {
 impl Default for MyDigits {
     fn default() -> Self {
         MyDigits {
-            data: Dataset {
-                kind: DataKind::Train,
-                pixels: Vec::new(),
-                labels: Vec::new(),
-            },
+            data: Dataset::new(DataKind::Train, Vec::new(), Vec::new()),
         }
     }
 }
@@ -75,7 +71,8 @@ impl MyDigits {
 
     /// How many there are of each digit.
     pub fn counts(&self) -> [usize; CLASSES] {
-        self.data.label_counts()
+        let counts = self.data.label_counts();
+        std::array::from_fn(|digit| counts[digit])
     }
 
     /// Adds a 28x28 image with its label (0-9).
