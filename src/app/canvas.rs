@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use egui::{Color32, ColorImage, Event, Key, Pos2, Sense, TextureHandle, TextureOptions, Vec2};
 
-use crate::data::{CLASSES, PIXELS, SIDE, Split};
+use crate::data::{CLASSES, PIXELS, SIDE, Split, class_caption};
 use crate::network::{Mlp, argmax};
-use crate::preprocess::preprocess_gray;
+use crate::preprocess::{preprocess_gray, resize_to_side};
 
 use super::insight::{InsightPanel, Subject};
 
@@ -18,9 +18,11 @@ pub const RASTER: usize = 280;
 /// What the network made of the drawing.
 #[derive(Clone, Debug)]
 pub struct CanvasPrediction {
+    /// The predicted class (a digit for digit models).
     pub digit: usize,
-    pub probs: [f32; CLASSES],
-    /// The 28x28 image the network sees.
+    /// One per class of the model.
+    pub probs: Vec<f32>,
+    /// The 28x28 image the network sees (scaled to the model's side for other data sets).
     pub input: [u8; PIXELS],
 }
 
@@ -104,11 +106,8 @@ impl DrawingCanvas {
         let Ok(input) = preprocess_gray(RASTER as u32, RASTER as u32, &self.raster) else {
             return;
         };
-        let proba = model.predict_proba(&input);
-        let mut probs = [0.0; CLASSES];
-        for (dst, src) in probs.iter_mut().zip(proba.row(0).iter()) {
-            *dst = *src;
-        }
+        let proba = model.predict_proba(&resize_to_side(&input, model.inputs().isqrt()));
+        let probs = proba.row(0).to_vec();
         self.prediction = Some(CanvasPrediction {
             digit: argmax(&probs),
             probs,
@@ -118,7 +117,14 @@ impl DrawingCanvas {
 
     /// `model` with a key that changes whenever it does; `dev` (with its key) shows the digits a
     /// hidden unit likes.
-    pub fn ui(&mut self, ui: &mut egui::Ui, model: Option<(&Arc<Mlp>, u64)>, dev: Option<(Arc<Split>, u64)>) {
+    /// `names`: the class names (may be empty).
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: Option<(&Arc<Mlp>, u64)>,
+        dev: Option<(Arc<Split>, u64)>,
+        names: &[String],
+    ) {
         // Clear with Delete or Backspace, unless a text field has the keyboard.
         if !ui.ctx().egui_wants_keyboard_input()
             && ui.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
@@ -148,7 +154,9 @@ impl DrawingCanvas {
             ui.add_space(12.0);
             egui::ScrollArea::vertical().id_salt("draw_prediction").show(ui, |ui| {
                 ui.vertical(|ui| {
-                    self.prediction_ui(ui, model.is_some());
+                    self.prediction_ui(ui, model.is_some(), names);
+                    // The explanations are written for 28x28 digits.
+                    let model = model.filter(|(m, _)| m.inputs() == PIXELS && m.classes() == CLASSES);
                     if let (Some(prediction), Some((model, model_key))) = (&self.prediction, model) {
                         ui.add_space(8.0);
                         let subject = Subject {
@@ -236,7 +244,7 @@ impl DrawingCanvas {
         }
     }
 
-    fn prediction_ui(&mut self, ui: &mut egui::Ui, has_model: bool) {
+    fn prediction_ui(&mut self, ui: &mut egui::Ui, has_model: bool, names: &[String]) {
         let Some(prediction) = &self.prediction else {
             ui.label(if !has_model {
                 "No model: train one or open a model file."
@@ -261,7 +269,7 @@ impl DrawingCanvas {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(prediction.digit.to_string()).size(72.0).strong());
             ui.vertical(|ui| {
-                ui.label(format!("Prediction: {}", prediction.digit));
+                ui.label(format!("Prediction: {}", class_caption(names, prediction.digit)));
                 ui.label(format!("confidence {:.1}%", confidence * 100.0));
             });
             if let Some(texture) = &self.input_texture {
@@ -269,8 +277,7 @@ impl DrawingCanvas {
                     .on_hover_text("What the network sees: 28x28, after cropping, scaling and centring");
             }
         });
-        let probs = prediction.probs;
-        super::probs::probability_chart(ui, "canvas_probs", &probs, None, 130.0);
+        super::probs::probability_chart(ui, "canvas_probs", &prediction.probs, names, None, 130.0);
         self.dirty = false;
     }
 }

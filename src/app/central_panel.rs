@@ -34,13 +34,25 @@ impl App {
             }
             Tab::Draw => {
                 model_caption(ui, caption.as_deref());
-                self.canvas.ui(ui, shown.as_ref().map(|m| (&m.model, m.key)), dev);
+                let names = self.class_names();
+                self.canvas
+                    .ui(ui, shown.as_ref().map(|m| (&m.model, m.key)), dev, &names);
             }
         }
     }
 
     /// Dev samples on the left, the confusion matrix on the right; a click on a cell filters
     /// the samples to it (a second click clears the filter).
+    /// The class names the views show: the model's (saved with it), else those of the training
+    /// data's `classes.txt`; while a run trains, the data's. Empty: classes show their labels.
+    pub fn class_names(&self) -> Vec<String> {
+        let data = self.data.as_ref().map(|d| d.class_names.clone()).unwrap_or_default();
+        match &self.model {
+            Some(m) if self.training.is_none() && !m.info.class_names.is_empty() => m.info.class_names.clone(),
+            _ => data,
+        }
+    }
+
     fn samples_tab(&mut self, ui: &mut egui::Ui, model: Option<(&Arc<Mlp>, u64)>) {
         let Some(data) = &self.data else {
             ui.label("No training data: open a training CSV.");
@@ -52,17 +64,23 @@ impl App {
         }
         let caption = self.eval.as_ref().map(|e| e.caption.as_str());
         model_caption(ui, caption);
+        let class_names = self.class_names();
         ui.columns(2, |columns| {
             // The split's address changes whenever the dev set does.
             let dev_key = Arc::as_ptr(&data.split) as u64;
             egui::ScrollArea::vertical()
                 .id_salt("samples")
                 .show(&mut columns[0], |ui| {
-                    self.grid.ui(ui, &data.split, dev_key, self.eval.as_ref(), model);
+                    self.grid
+                        .ui(ui, &data.split, dev_key, self.eval.as_ref(), model, &class_names);
                 });
             match &self.eval {
                 Some(eval) => {
-                    if let Some(cell) = self.confusion.ui(&mut columns[1], &eval.evaluation, self.grid.filter) {
+                    let filter = self.grid.filter;
+                    if let Some(cell) = self
+                        .confusion
+                        .ui(&mut columns[1], &eval.evaluation, filter, &class_names)
+                    {
                         self.grid.filter = if self.grid.filter == Some(cell) {
                             None
                         } else {

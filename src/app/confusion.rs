@@ -6,7 +6,7 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};
 use serde::{Deserialize, Serialize};
 
-use crate::data::CLASSES;
+use crate::data::{CLASSES, class_caption};
 use crate::evaluate::Evaluation;
 
 /// What a cell's colour stands for.
@@ -85,13 +85,14 @@ pub fn text_on(fill: Color32) -> Color32 {
 
 /// The values the colours stand for, and their largest value per hue (diagonal, mistakes).
 struct Values {
-    values: [[f64; CLASSES]; CLASSES],
+    values: Vec<Vec<f64>>,
     max_diagonal: f64,
     max_mistake: f64,
 }
 
 fn values(eval: &Evaluation, color: ConfusionColor) -> Values {
-    let mut values = [[0.0; CLASSES]; CLASSES];
+    let classes = eval.confusion.len();
+    let mut values = vec![vec![0.0; classes]; classes];
     let (mut max_diagonal, mut max_mistake) = (0.0f64, 0.0f64);
     for (t, row) in eval.confusion.iter().enumerate() {
         let total: usize = row.iter().sum();
@@ -118,10 +119,23 @@ fn values(eval: &Evaluation, color: ConfusionColor) -> Values {
 
 impl ConfusionPanel {
     /// Returns the (true, predicted) cell the user clicked.
-    pub fn ui(&mut self, ui: &mut egui::Ui, eval: &Evaluation, selected: Option<(u8, u8)>) -> Option<(u8, u8)> {
+    /// `names`: class names in label order (may be empty), shown on hover and in the table.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        eval: &Evaluation,
+        selected: Option<(u8, u8)>,
+        names: &[String],
+    ) -> Option<(u8, u8)> {
         ui.heading("Confusion matrix (dev)");
+        let classes = eval.confusion.len();
+        let word = if classes == CLASSES && names.is_empty() {
+            "digit"
+        } else {
+            "class"
+        };
         ui.label(format!(
-            "{} rows · accuracy {:.2}% · rows: true digit, columns: predicted",
+            "{} rows · accuracy {:.2}% · rows: true {word}, columns: predicted",
             eval.rows,
             eval.accuracy * 100.0
         ));
@@ -141,26 +155,30 @@ impl ConfusionPanel {
         let values = values(eval, self.color);
         let mut clicked = None;
         let margin = 22.0;
-        let size = Vec2::new(margin + CELL * CLASSES as f32, margin + CELL * CLASSES as f32);
+        // Ten classes get full-size cells; more (Sign Language MNIST's 25, EMNIST's 47) shrink to
+        // fit the column.
+        let cell_size = CELL.min(((ui.available_width() - margin) / classes as f32).max(8.0));
+        let font = (13.0 * cell_size / CELL).clamp(7.0, 13.0);
+        let size = Vec2::new(margin + cell_size * classes as f32, margin + cell_size * classes as f32);
         let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
         let origin = rect.min + Vec2::splat(margin);
         let painter = ui.painter_at(rect);
         let text_color = ui.visuals().text_color();
-        for d in 0..CLASSES {
-            let x = origin.x + (d as f32 + 0.5) * CELL;
+        for d in 0..classes {
+            let x = origin.x + (d as f32 + 0.5) * cell_size;
             painter.text(
                 Pos2::new(x, rect.min.y + 10.0),
                 Align2::CENTER_CENTER,
                 d.to_string(),
-                FontId::monospace(13.0),
+                FontId::monospace(font),
                 text_color,
             );
-            let y = origin.y + (d as f32 + 0.5) * CELL;
+            let y = origin.y + (d as f32 + 0.5) * cell_size;
             painter.text(
                 Pos2::new(rect.min.x + 10.0, y),
                 Align2::CENTER_CENTER,
                 d.to_string(),
-                FontId::monospace(13.0),
+                FontId::monospace(font),
                 text_color,
             );
         }
@@ -172,7 +190,10 @@ impl ConfusionPanel {
         for (t, row) in eval.confusion.iter().enumerate() {
             let total: usize = row.iter().sum();
             for (p, &count) in row.iter().enumerate() {
-                let cell = Rect::from_min_size(origin + Vec2::new(p as f32 * CELL, t as f32 * CELL), Vec2::splat(CELL));
+                let cell = Rect::from_min_size(
+                    origin + Vec2::new(p as f32 * cell_size, t as f32 * cell_size),
+                    Vec2::splat(cell_size),
+                );
                 let share = if total > 0 { count as f32 / total as f32 } else { 0.0 };
                 let max = if t == p {
                     values.max_diagonal
@@ -196,12 +217,13 @@ impl ConfusionPanel {
                         cell.center(),
                         Align2::CENTER_CENTER,
                         count.to_string(),
-                        FontId::proportional(13.0),
+                        FontId::proportional(font),
                         text_on(fill),
                     );
                 }
+                let (true_name, predicted_name) = (class_caption(names, t), class_caption(names, p));
                 let response = response.on_hover_text(format!(
-                    "true {t}, predicted {p}: {count} ({:.1}% of the {t}s)\nclick to show them in the grid",
+                    "true {true_name}, predicted {predicted_name}: {count} ({:.1}% of the {true_name}s)\nclick to show them in the grid",
                     share * 100.0
                 ));
                 if response.clicked() {
@@ -213,9 +235,9 @@ impl ConfusionPanel {
         self.legend(ui, &values, dark);
         ui.add_space(4.0);
         egui::Grid::new("per_class").striped(true).show(ui, |ui| {
-            ui.label("digit");
-            for d in 0..CLASSES {
-                ui.label(d.to_string());
+            ui.label(word);
+            for d in 0..classes {
+                ui.label(d.to_string()).on_hover_text(class_caption(names, d));
             }
             ui.end_row();
             for (name, values) in [("precision", &eval.precision), ("recall", &eval.recall)] {

@@ -69,6 +69,20 @@ impl App {
         }
     }
 
+    /// Transposes the training images (the side panel's EMNIST toggle), or turns them back.
+    pub(super) fn transpose_data(&mut self) {
+        if self.training.is_some() {
+            return;
+        }
+        let Some(data) = &mut self.data else { return };
+        let mut dataset = (*data.dataset).clone();
+        dataset.transpose_images();
+        data.split = Arc::new(dataset.split(data.split_key.0, data.split_key.1));
+        data.dataset = Arc::new(dataset);
+        data.transposed = !data.transposed;
+        self.changed();
+    }
+
     fn data_loaded(&mut self, loaded: LoadedData) {
         let LoadedData {
             path,
@@ -77,6 +91,7 @@ impl App {
             split,
             split_key,
             seconds,
+            class_names,
         } = loaded;
         let name = file_name(&path);
         let summary = format!(
@@ -88,6 +103,8 @@ impl App {
             (DataRole::Train | DataRole::Any, DataKind::Train, Some(split)) => {
                 self.data = Some(TrainData {
                     name,
+                    class_names,
+                    transposed: false,
                     dataset,
                     split,
                     split_key,
@@ -102,8 +119,20 @@ impl App {
                 }
             }
         }
-        self.notice = Some(summary);
+        self.notice = Some(match self.fit_problem() {
+            Some(problem) => format!("{summary} · {problem}"),
+            None => summary,
+        });
         self.error = None;
+    }
+
+    /// Why the current model cannot predict the training data's dev set, if it cannot (a model
+    /// of another image size or label space).
+    pub(super) fn fit_problem(&self) -> Option<String> {
+        let (model, data) = (self.model.as_ref()?, self.data.as_ref()?);
+        crate::evaluate::check_fits(&model.model, &data.split.dev, &data.name)
+            .err()
+            .map(|e| format!("{e}: train a model on it, or open one that fits"))
     }
 
     fn task_failed(&mut self, id: u64, message: String) {
@@ -193,7 +222,14 @@ impl App {
                 preset: Some(config.effective_preset().to_string()),
                 dev_accuracy: report.dev_accuracy,
                 config: Some(config.clone()),
-                ..ModelInfo::default()
+                // The data it learnt from: its labels, names and orientation.
+                labels: self
+                    .data
+                    .as_ref()
+                    .map(|d| d.dataset.labels_present())
+                    .unwrap_or_default(),
+                class_names: self.data.as_ref().map(|d| d.class_names.clone()).unwrap_or_default(),
+                transposed: self.data.as_ref().is_some_and(|d| d.transposed),
             };
             // The views keep the last snapshot's predictions until the final model's arrive
             // (the model from before the run's are dropped at once).

@@ -201,6 +201,8 @@ impl App {
             Ok(dataset) => {
                 self.data = Some(TrainData {
                     name: embedded::SAMPLE_NAME.into(),
+                    class_names: Vec::new(),
+                    transposed: false,
                     split: Arc::new(dataset.split(key.0, key.1)),
                     dataset: Arc::new(dataset),
                     split_key: key,
@@ -256,6 +258,14 @@ impl App {
         if let (Some(model), Some(data)) = (&self.model, &self.data)
             && data.split.dev.rows() > 0
         {
+            // A model of another data set (28x28 digits with 32x32 data loaded): no predictions.
+            if let Some(problem) = self.fit_problem() {
+                self.notice = Some(match self.notice.take() {
+                    Some(notice) => format!("{notice} · {problem}"),
+                    None => problem,
+                });
+                return;
+            }
             self.evals_in_flight += 1;
             self.worker.evaluate(
                 self.generation,
@@ -416,6 +426,7 @@ impl App {
         match action {
             Some(SidePanelAction::File(action, path)) => self.run_file_action(action, path),
             Some(SidePanelAction::Train(action)) => self.train_action(action),
+            Some(SidePanelAction::Transpose) => self.transpose_data(),
             None => {}
         }
     }

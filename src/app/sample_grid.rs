@@ -6,7 +6,7 @@ use std::sync::Arc;
 use egui::{Color32, ColorImage, Pos2, Rect, RichText, Sense, TextureHandle, TextureOptions, Vec2};
 use rand::seq::SliceRandom;
 
-use crate::data::{Dataset, PIXELS, SIDE, Split};
+use crate::data::{CLASSES, Dataset, PIXELS, Split, class_name};
 use crate::network::Mlp;
 
 use super::insight::{InsightPanel, Subject};
@@ -67,7 +67,7 @@ impl SampleGrid {
     }
 
     /// Shows `split`'s dev set; `dev_key` changes whenever it does. `model` (with a key that
-    /// changes with it) explains the clicked sample.
+    /// changes with it) explains the clicked sample; `names` are the class names (may be empty).
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -75,8 +75,11 @@ impl SampleGrid {
         dev_key: u64,
         eval: Option<&EvalResult>,
         model: Option<(&Arc<Mlp>, u64)>,
+        names: &[String],
     ) {
         let dev = &split.dev;
+        // The data set's image side: 28 for digits, 32 or 64 for others.
+        let side = dev.side;
         if self.order_key != dev_key || self.order.len() != dev.rows() {
             self.order = (0..dev.rows()).collect();
             self.reshuffle();
@@ -112,15 +115,15 @@ impl SampleGrid {
             return;
         }
         if self.atlas_rows != visible || self.atlas.is_none() {
-            let mut gray = vec![0u8; COLS * SIDE * ROWS * SIDE];
+            let mut gray = vec![0u8; COLS * side * ROWS * side];
             for (i, &row) in visible.iter().enumerate() {
                 let (cx, cy) = (i % COLS, i / COLS);
-                for (y, line) in dev.image(row).chunks(SIDE).enumerate() {
-                    let start = (cy * SIDE + y) * COLS * SIDE + cx * SIDE;
-                    gray[start..start + SIDE].copy_from_slice(line);
+                for (y, line) in dev.image(row).chunks(side).enumerate() {
+                    let start = (cy * side + y) * COLS * side + cx * side;
+                    gray[start..start + side].copy_from_slice(line);
                 }
             }
-            let image = ColorImage::from_gray([COLS * SIDE, ROWS * SIDE], &gray);
+            let image = ColorImage::from_gray([COLS * side, ROWS * side], &gray);
             match &mut self.atlas {
                 Some(t) => t.set(image, TextureOptions::NEAREST),
                 None => self.atlas = Some(ui.ctx().load_texture("sample_atlas", image, TextureOptions::NEAREST)),
@@ -157,9 +160,10 @@ impl SampleGrid {
                     if response.on_hover_text("Click for its probabilities and why").clicked() {
                         self.selected = Some(row);
                     }
+                    let name = |l: u8| class_name(names, usize::from(l));
                     let caption = match predicted {
-                        Some(p) => format!("pred {p} · true {label}"),
-                        None => format!("true {label}"),
+                        Some(p) => format!("pred {} · true {}", name(p), name(label)),
+                        None => format!("true {}", name(label)),
                     };
                     let text = RichText::new(caption).size(if cell < 80.0 { 10.5 } else { 12.5 });
                     ui.add(
@@ -180,13 +184,19 @@ impl SampleGrid {
         match (self.selected, eval) {
             (Some(row), Some(eval)) if row < eval.probs.len() => {
                 let label = dev.label(row);
+                let name = |l: u8| crate::data::class_caption(names, usize::from(l));
                 ui.label(format!(
                     "Dev row {row}: true {}, predicted {}",
-                    label.map_or("?".into(), |l| l.to_string()),
-                    eval.predictions[row]
+                    label.map_or("?".into(), name),
+                    name(eval.predictions[row])
                 ));
-                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], label, 140.0);
-                if let Some((model, model_key)) = model {
+                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], names, label, 140.0);
+                // The explanations are written for 28x28 digits.
+                let digits_model = model.filter(|(m, _)| m.inputs() == PIXELS && m.classes() == CLASSES);
+                if model.is_some() && digits_model.is_none() {
+                    ui.weak("Why? explanations are for 28x28 digit models only.");
+                }
+                if let Some((model, model_key)) = digits_model {
                     let mut image = [0u8; PIXELS];
                     image.copy_from_slice(dev.image(row));
                     let subject = Subject {

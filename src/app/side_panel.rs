@@ -18,6 +18,8 @@ pub enum SidePanelAction {
     /// A path-field button.
     File(FileAction, PathBuf),
     Train(TrainAction),
+    /// Transpose the training data's images (EMNIST stores them transposed), or undo it.
+    Transpose,
 }
 
 /// What the panel shows.
@@ -46,12 +48,13 @@ impl SidePanel {
         config: &mut TrainConfig,
     ) -> Option<SidePanelAction> {
         ui.heading("Data and model");
-        loaded_files(ui, &view);
+        let transpose = loaded_files(ui, &view);
         ui.add_space(6.0);
         let mut action = self
             .path_field
             .ui(ui, path)
-            .map(|(file, path)| SidePanelAction::File(file, path));
+            .map(|(file, path)| SidePanelAction::File(file, path))
+            .or(transpose);
 
         ui.separator();
         ui.heading("Training");
@@ -66,8 +69,10 @@ impl SidePanel {
     }
 }
 
-/// One line and a weak detail line each for the training data, the test data and the model.
-fn loaded_files(ui: &mut egui::Ui, view: &SidePanelView<'_>) {
+/// One line and a weak detail line each for the training data, the test data and the model;
+/// the training data's transpose toggle, when clicked.
+fn loaded_files(ui: &mut egui::Ui, view: &SidePanelView<'_>) -> Option<SidePanelAction> {
+    let mut action = None;
     match view.data {
         Some(d) => {
             ui.label(format!("Training: {}", d.name));
@@ -76,12 +81,24 @@ fn loaded_files(ui: &mut egui::Ui, view: &SidePanelView<'_>) {
             } else {
                 String::new()
             };
+            let classes = d.dataset.labels_present().len();
             ui.weak(format!(
-                "{} rows · {} train / {} dev{loaded}",
+                "{} rows of {s}x{s} · {classes} classes · {} train / {} dev{loaded}",
                 fmt_count(d.dataset.rows()),
                 fmt_count(d.split.train.rows()),
                 fmt_count(d.split.dev.rows()),
+                s = d.dataset.side,
             ));
+            let mut transposed = d.transposed;
+            let toggle = ui
+                .add_enabled(
+                    !view.run.training,
+                    egui::Checkbox::new(&mut transposed, "Transpose images (EMNIST)"),
+                )
+                .on_hover_text("EMNIST stores its images transposed: this turns them upright, so they match the canvas. Models trained so remember it.");
+            if toggle.changed() {
+                action = Some(SidePanelAction::Transpose);
+            }
         }
         None => {
             ui.label("Training: none");
@@ -113,4 +130,5 @@ fn loaded_files(ui: &mut egui::Ui, view: &SidePanelView<'_>) {
             ui.label("Model: none");
         }
     }
+    action
 }

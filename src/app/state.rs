@@ -103,6 +103,10 @@ impl Default for Settings {
 /// Labelled data for training, split into train and dev.
 pub struct TrainData {
     pub name: String,
+    /// Class names from the `classes.txt` beside the file (empty when there is none).
+    pub class_names: Vec<String>,
+    /// The images were transposed after loading (EMNIST: the app's toggle).
+    pub transposed: bool,
     pub dataset: Arc<Dataset>,
     pub split: Arc<Split>,
     /// The (dev size, seed) the split was made with.

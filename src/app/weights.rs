@@ -2,7 +2,6 @@
 
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureHandle, TextureOptions, Vec2};
 
-use crate::data::{PIXELS, SIDE};
 use crate::network::Mlp;
 
 pub struct WeightsPanel {
@@ -47,25 +46,27 @@ impl WeightsPanel {
         };
         let Some(layer) = model.layers.first() else { return };
         let units = layer.outputs();
+        // The image side of the model's data set (28 for digits, 32 or 64 for others).
+        let (inputs, side) = (layer.inputs(), layer.inputs().isqrt());
         ui.horizontal(|ui| {
             ui.add(egui::Slider::new(&mut self.count, 1..=units.clamp(1, 128)).text("units shown"));
             ui.weak(format!(
-                "Each image is one hidden unit's {PIXELS} input weights (of {units} units), \
+                "Each image is one hidden unit's {inputs} input weights (of {units} units), \
                  scaled by its largest |w|: red excites, blue inhibits."
             ));
         });
         let count = self.count.clamp(1, units);
         let rows = count.div_ceil(COLUMNS);
         if self.key != (generation, count) || self.texture.is_none() {
-            let width = COLUMNS * (SIDE + 1);
-            let height = rows * (SIDE + 1);
+            let width = COLUMNS * (side + 1);
+            let height = rows * (side + 1);
             let mut pixels = vec![Color32::from_gray(30); width * height];
             for unit in 0..count {
                 let column = layer.w.column(unit);
                 let max = column.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
-                let (ox, oy) = ((unit % COLUMNS) * (SIDE + 1), (unit / COLUMNS) * (SIDE + 1));
-                for (i, w) in column.iter().enumerate() {
-                    let (x, y) = (i % SIDE, i / SIDE);
+                let (ox, oy) = ((unit % COLUMNS) * (side + 1), (unit / COLUMNS) * (side + 1));
+                for (i, w) in column.iter().enumerate().take(side * side) {
+                    let (x, y) = (i % side, i / side);
                     pixels[(oy + y) * width + ox + x] = diverging(w / max);
                 }
             }

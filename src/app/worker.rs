@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use crate::data::{self, CLASSES, Dataset, Expect, Split};
+use crate::data::{self, Dataset, Expect, Split};
 use crate::evaluate::{self, Evaluation};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
@@ -84,6 +84,8 @@ pub struct LoadedData {
     pub split: Option<Arc<Split>>,
     pub split_key: (usize, u64),
     pub seconds: f64,
+    /// Names from the `classes.txt` beside the file, if any.
+    pub class_names: Vec<String>,
 }
 
 /// Messages from the worker threads to the UI thread. (Few and short-lived: variant sizes do not
@@ -155,7 +157,8 @@ pub enum WorkerEvent {
 /// Predictions of a model on the dev set: the current model's, or a training run's snapshot.
 #[derive(Clone, Debug)]
 pub struct EvalResult {
-    pub probs: Vec<[f32; CLASSES]>,
+    /// `(rows)` probabilities, one per class of the model.
+    pub probs: Vec<Vec<f32>>,
     pub predictions: Vec<u8>,
     pub evaluation: Evaluation,
     /// Whose predictions these are ("run #3, step 1,200 of 6,420", or the model's name).
@@ -348,8 +351,11 @@ impl Worker {
                     }
                 }
             };
-            match data::load_path(&path, expect, &mut progress, &cancel) {
-                Ok(dataset) => {
+            let loaded = data::load_path(&path, expect, &mut progress, &cancel)
+                .map_err(|e| e.to_string())
+                .and_then(|dataset| Ok((dataset, data::read_sidecar(&path)?.unwrap_or_default())));
+            match loaded {
+                Ok((dataset, class_names)) => {
                     let split = (dataset.kind == data::DataKind::Train)
                         .then(|| Arc::new(dataset.split(split_key.0, split_key.1)));
                     out.send(WorkerEvent::DataLoaded {
@@ -361,13 +367,11 @@ impl Worker {
                             split,
                             split_key,
                             seconds: start.elapsed().as_secs_f64(),
+                            class_names,
                         },
                     });
                 }
-                Err(e) => out.send(WorkerEvent::Failed {
-                    id,
-                    message: e.to_string(),
-                }),
+                Err(message) => out.send(WorkerEvent::Failed { id, message }),
             }
         });
         task
@@ -414,6 +418,13 @@ impl Worker {
         self.spawn(Job::Export, Some(id), move |out, fault| {
             lower_priority();
             fault.point();
+            if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
+                out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("{message}: nothing was written"),
+                });
+                return;
+            }
             let rows = test.rows();
             let chunk = 1000;
             let mut predictions = Vec::with_capacity(rows);
@@ -455,10 +466,7 @@ impl Worker {
             let mut probs = Vec::with_capacity(dev.rows());
             let mut predictions = Vec::with_capacity(dev.rows());
             for row in proba.rows() {
-                let mut p = [0.0; CLASSES];
-                for (dst, src) in p.iter_mut().zip(row.iter()) {
-                    *dst = *src;
-                }
+                let p = row.to_vec();
                 predictions.push(argmax(&p) as u8);
                 probs.push(p);
             }
@@ -505,7 +513,7 @@ impl Worker {
                     split
                 }
             };
-            let mut model = train::init_model(&config);
+            let mut model = train::init_model_for(&config, &dataset);
             let report = train::train(&mut model, &config, &split, &control, &mut |event| {
                 out.send_throttled(WorkerEvent::Train(event.clone()));
                 if let TrainEvent::Progress(_) = event {

@@ -1,0 +1,141 @@
+//! Issue 12 in the app: a data set other than the Digit Recognizer (32x32 images, labels 0-24
+//! without 9, class names from classes.txt; EMNIST's transposed images) loads, trains, and shows
+//! its class names in the sample captions, the confusion matrix, the probability bars and the
+//! drawing's prediction.
+#![cfg(feature = "gui")]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::app::{AppHarness, draw_seven, harness_with, tiny_config, wait_for};
+use common::sample;
+use digit_recognizer::app::StartupFiles;
+use digit_recognizer::app::test_support::FakePicker;
+use digit_recognizer::data::SIDE;
+use egui_kittest::kittest::Queryable;
+
+/// Sign Language MNIST's labels: A-Y without J (9), one per digit of the sample.
+const LABELS: [u8; 10] = [0, 3, 6, 8, 10, 13, 16, 19, 22, 24];
+
+/// Sample rows `0..rows` as a CSV: `label,pixel1..` with the digits centred on `side`x`side`
+/// (transposed when `transposed`), labelled with [`LABELS`]; no header when `header` is false.
+fn layout_csv(rows: usize, side: usize, transposed: bool, header: bool) -> String {
+    let data = sample();
+    let margin = (side - SIDE) / 2;
+    let mut text = String::new();
+    if header {
+        let names: Vec<String> = (1..=side * side).map(|i| format!("pixel{i}")).collect();
+        text += &format!("label,{}\n", names.join(","));
+    }
+    for row in 0..rows {
+        let digit = data.image(row);
+        let mut image = vec![0u8; side * side];
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                let (sx, sy) = if transposed { (y, x) } else { (x, y) };
+                image[(y + margin) * side + x + margin] = digit[sy * SIDE + sx];
+            }
+        }
+        let pixels: Vec<String> = image.iter().map(u8::to_string).collect();
+        text += &format!("{},{}\n", LABELS[usize::from(data.labels[row])], pixels.join(","));
+    }
+    text
+}
+
+fn open(train: &Path) -> AppHarness {
+    let files = StartupFiles {
+        train: Some(train.to_owned()),
+        ..StartupFiles::default()
+    };
+    let mut h = harness_with(files, Arc::new(FakePicker::default()));
+    let name = train.file_name().unwrap().to_string_lossy().into_owned();
+    wait_for(&mut h, "the file to load", |app| {
+        app.train_data().is_some_and(|d| d.name == name)
+    });
+    h
+}
+
+fn train(h: &mut AppHarness) {
+    let mut config = tiny_config(30);
+    config.dev_size = 200;
+    h.state_mut().settings.config = config;
+    h.run_ok();
+    h.get_by_label("Train").click();
+    h.step();
+    wait_for(h, "the run to finish", |app| !app.is_training());
+    wait_for(h, "its predictions", |app| app.evaluation().is_some_and(|e| !e.live));
+}
+
+#[test]
+fn other_sizes_and_labels_train_and_show_their_class_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("sign.csv");
+    std::fs::write(&csv, layout_csv(1200, 32, false, true)).unwrap();
+    let letters: Vec<String> = ('A'..='Y')
+        .map(|c| if c == 'J' { String::new() } else { c.to_string() })
+        .collect();
+    std::fs::write(dir.path().join("classes.txt"), letters.join("\n")).unwrap();
+    let mut h = open(&csv);
+    let data = h.state().train_data().unwrap();
+    assert_eq!((data.dataset.side, data.class_names[24].as_str()), (32, "Y"));
+    // The embedded 28x28 model cannot read it: said, and nothing is predicted.
+    let notice = h.state().notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("32x32 images (1024 pixels), but the model was trained on 28x28"),
+        "{notice}"
+    );
+    assert!(h.state().evaluation().is_none());
+
+    train(&mut h);
+    let app = h.state();
+    let model = app.model().unwrap();
+    assert_eq!((model.model.inputs(), model.model.classes()), (1024, 25));
+    assert_eq!(model.info.labels, LABELS.to_vec());
+    assert_eq!(model.info.class_names, letters);
+    let eval = app.evaluation().unwrap();
+    assert_eq!((eval.probs[0].len(), eval.evaluation.confusion.len()), (25, 25));
+
+    h.get_by_label("Samples").click();
+    h.run_ok();
+    // Captions name the classes; the matrix has a cell per label pair, the unused 9 included.
+    assert!(h.query_all_by_label_contains("true Y").count() + h.query_all_by_label_contains("true A").count() > 0);
+    h.get_by_label_contains("true 24, predicted 24:");
+    h.get_by_label_contains("rows: true class, columns: predicted");
+
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    draw_seven(&mut h);
+    let prediction = h
+        .state()
+        .canvas
+        .prediction()
+        .expect("the drawing is classified")
+        .clone();
+    assert_eq!(prediction.probs.len(), 25);
+    let shown = format!("Prediction: {} {}", prediction.digit, letters[prediction.digit]);
+    h.get_by_label(&shown);
+}
+
+#[test]
+fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("emnist.csv");
+    std::fs::write(&csv, layout_csv(600, 28, true, false)).unwrap();
+    let mut h = open(&csv);
+    assert!(!h.state().train_data().unwrap().transposed);
+    h.get_by_label("Transpose images (EMNIST)").click();
+    h.run_ok();
+    let data = h.state().train_data().unwrap();
+    assert!(data.transposed);
+    // Upright: the sample's own digit again.
+    assert_eq!(data.dataset.image(0), sample().image(0));
+    assert_eq!(data.split.dev.rows() + data.split.train.rows(), 600);
+    train(&mut h);
+    assert!(h.state().model().unwrap().info.transposed);
+    // And back.
+    h.get_by_label("Transpose images (EMNIST)").click();
+    h.run_ok();
+    assert!(!h.state().train_data().unwrap().transposed);
+}
