@@ -4,7 +4,7 @@
 use super::MAX_LINE_BYTES;
 use super::careful::{self, FieldSplitter};
 use super::error::{LoadError, LoadErrorKind};
-use super::fast_row::parse_plain_row;
+use super::fast_row::{MAX_FAST_COLUMNS, parse_plain_row};
 use super::header::Layout;
 
 /// A piece of the file made of whole lines, with the number of its first line.
@@ -42,14 +42,16 @@ pub(super) fn parse_chunk(
         labels: Vec::with_capacity(if layout.label_column.is_some() { estimate } else { 0 }),
         ids: Vec::new(),
     };
-    // Ids are text, not pixels: rows with one always take the careful path.
-    let fast = layout.id_column.is_none();
+    // Ids are text, not pixels: rows with one always take the careful path, as do rows wider
+    // than the Digit Recognizer's.
+    let fast = layout.id_column.is_none() && layout.columns() <= MAX_FAST_COLUMNS;
+    // Scratch for the careful path.
     let mut values = vec![0u8; layout.columns()];
     let bytes = &chunk.bytes[..];
     let mut start = 0;
     let mut line = chunk.first_line;
     while start < bytes.len() {
-        if fast && let Some(next) = parse_plain_row(bytes, start, layout, &mut values, &mut out) {
+        if fast && let Some(next) = parse_plain_row(bytes, start, layout, &mut out) {
             start = next;
             line += 1;
             continue;

@@ -7,8 +7,12 @@
 //! [`super::careful`], which accepts and reports everything else.
 
 use super::chunk::ParsedChunk;
-use super::dataset::MAX_LABEL;
+use super::dataset::{MAX_LABEL, PIXELS};
 use super::header::Layout;
+
+/// The widest row taken here: the Digit Recognizer's (label + 784 pixels), so its parse keeps a
+/// fixed-size stack buffer; wider rows (32x32, 64x64) take the careful path.
+pub(super) const MAX_FAST_COLUMNS: usize = PIXELS + 1;
 
 /// `"0,0,0,0,"` read as a little-endian u64: four zero pixels, the commonest 8 bytes of MNIST.
 const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
@@ -18,22 +22,16 @@ const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
 /// chunk. Appends the row and returns where the next line starts, or appends nothing and
 /// returns `None` (blank lines, spaces, quotes, errors: the careful path decides).
 ///
-/// For layouts without an id column (its label, if any, comes first); `values` is scratch of
-/// `layout.columns()` bytes.
+/// For layouts without an id column (its label, if any, comes first) of at most
+/// [`MAX_FAST_COLUMNS`] columns.
 #[inline]
-pub(super) fn parse_plain_row(
-    bytes: &[u8],
-    start: usize,
-    layout: &Layout,
-    values: &mut [u8],
-    out: &mut ParsedChunk,
-) -> Option<usize> {
-    let columns = values.len();
-    debug_assert!(layout.id_column.is_none() && columns == layout.columns());
+pub(super) fn parse_plain_row(bytes: &[u8], start: usize, layout: &Layout, out: &mut ParsedChunk) -> Option<usize> {
+    let columns = layout.columns();
+    debug_assert!(layout.id_column.is_none() && columns <= MAX_FAST_COLUMNS);
     let digit = |i: usize| bytes.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
-    // The row is parsed into `values` and appended only when all of it is valid; zeros need no
-    // writing.
-    values.fill(0);
+    // The row is parsed into a stack buffer of `(columns)` values and appended only when all of
+    // it is valid; zeros need no writing.
+    let mut values = [0u8; MAX_FAST_COLUMNS];
     let mut fields = 0;
     let mut i = start;
     let next_line = loop {
@@ -91,14 +89,12 @@ pub(super) fn parse_plain_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DataKind;
     use crate::data::test_rows::{pixel, row};
-    use crate::data::{DataKind, PIXELS};
 
     fn parse(line: &str, kind: DataKind) -> (Option<usize>, ParsedChunk) {
         let mut out = ParsedChunk::default();
-        let layout = Layout::kaggle(kind);
-        let mut values = vec![0; layout.columns()];
-        let next = parse_plain_row(line.as_bytes(), 0, &layout, &mut values, &mut out);
+        let next = parse_plain_row(line.as_bytes(), 0, &Layout::kaggle(kind), &mut out);
         (next, out)
     }
 

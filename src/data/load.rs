@@ -361,7 +361,7 @@ mod tests {
         assert_eq!((data.kind, data.side, data.rows()), (DataKind::Test, 28, 2));
         assert_eq!(data.ids, ["007", "8"]);
         assert_eq!(data.image(1), &(0..PIXELS).map(|i| pixel(i, 2)).collect::<Vec<_>>()[..]);
-        // Headerless 32x32 with labels above 9 (fast path) and a padded row (careful path).
+        // Headerless 32x32 with labels above 9, a plain row and a padded one.
         let row32 = |label: u8, fill: u8| {
             let pixels: Vec<String> = (0..1024).map(|i| pixel(i, fill).to_string()).collect();
             format!("{label},{}", pixels.join(","))
