@@ -288,11 +288,15 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .filter(|&c| digits || e.confusion[c].iter().sum::<usize>() > 0 || e.confusion.iter().any(|row| row[c] > 0))
         .collect();
     let word = if names.is_empty() && digits { "digit" } else { "class" };
-    println!("{word}  precision  recall");
+    let width = shown
+        .iter()
+        .map(|&c| data::class_caption(names, c).chars().count())
+        .fold(word.len(), usize::max);
+    println!("{word:>width$}  precision  recall");
     for &c in &shown {
         let show = |v: Option<f32>| v.map_or("     -".to_owned(), |v| format!("{v:.4}"));
         let name = data::class_caption(names, c);
-        println!("{name:>5}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
+        println!("{name:>width$}  {:>9}  {:>6}", show(e.precision[c]), show(e.recall[c]));
     }
     println!("confusion (rows: true {word}, columns: predicted)");
     if !digits {
