@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::app::{AppHarness, draw_seven, harness_with, tiny_config, wait_for};
+use common::app::{AppHarness, draw_seven, harness_with, tiny_config, wait_for, with_path};
 use common::sample;
 use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
@@ -134,6 +134,48 @@ fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model(
     assert_eq!(data.split.dev.rows() + data.split.train.rows(), 600);
     train(&mut h);
     assert!(h.state().model().unwrap().info.transposed);
+    let dev_accuracy = h.state().evaluation().unwrap().evaluation.accuracy;
+
+    // A test file with ids, stored transposed like the training file: the submission turns its
+    // images upright as the model's were, and keeps the file's ids.
+    let data = sample();
+    let mut test = format!(
+        "id,{}\n",
+        (0..SIDE * SIDE)
+            .map(|i| format!("pixel{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for row in 1000..1300 {
+        let digit = data.image(row);
+        let transposed: Vec<String> = (0..SIDE * SIDE)
+            .map(|i| digit[(i % SIDE) * SIDE + i / SIDE].to_string())
+            .collect();
+        test += &format!("t{row},{}\n", transposed.join(","));
+    }
+    let test_csv = dir.path().join("emnist-test.csv");
+    std::fs::write(&test_csv, test).unwrap();
+    with_path(&mut h, "Load test", &test_csv);
+    wait_for(&mut h, "the test data", |app| app.test_data().is_some());
+    let submission = dir.path().join("submission.csv");
+    with_path(&mut h, "Export submission", &submission);
+    wait_for(&mut h, "the export", |app| !app.busy());
+    let text = std::fs::read_to_string(&submission).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        (lines[0], lines[1].split(',').next(), lines.len()),
+        ("id,label", Some("t1000"), 301)
+    );
+    let right = lines[1..]
+        .iter()
+        .zip(1000..)
+        .filter(|(line, row)| line.ends_with(&format!(",{}", LABELS[usize::from(data.labels[*row])])))
+        .count();
+    let accuracy = right as f32 / 300.0;
+    assert!(
+        accuracy > dev_accuracy - 0.15,
+        "{accuracy} on the test file, {dev_accuracy} on dev"
+    );
     // And back.
     h.get_by_label("Transpose images (EMNIST)").click();
     h.run_ok();

@@ -400,6 +400,22 @@ fn larger_squares_train_and_refuse_other_sizes() {
     ]));
     assert!(line.contains("64x64 images (4096 pixels)"), "{line}");
     assert!(!out.exists());
+    // Fine-tuning on drawn digits needs a 28x28 digit model.
+    let line = fails(
+        bin()
+            .args(["finetune", "--data"])
+            .arg(&small)
+            .arg("--model")
+            .arg(&o.model)
+            .arg("--out")
+            .arg(dir.path().join("never.safetensors"))
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        line.contains("fine-tuning works on 28x28 digit models; this one has 1024 inputs"),
+        "{line}"
+    );
 }
 
 #[test]

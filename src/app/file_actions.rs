@@ -203,7 +203,7 @@ impl App {
             },
             FileAction::ExportSubmission => match (&self.model, &self.test) {
                 (Some(m), Some(t)) => {
-                    let task = self.worker.export(path, m.model.clone(), t.dataset.clone());
+                    let task = self.worker.export(path, m.model.clone(), t.dataset.clone(), &m.info);
                     self.tasks.push(task);
                 }
                 (None, _) => self.error = Some(NO_MODEL_TO_PREDICT.into()),

@@ -412,7 +412,9 @@ impl Worker {
     }
 
     /// Predicts every row of `test` and writes a Kaggle submission atomically.
-    pub fn export(&mut self, path: PathBuf, model: Arc<Mlp>, test: Arc<Dataset>) -> Task {
+    /// `info`: the model's labels (the answers allowed) and whether its images were transposed.
+    pub fn export(&mut self, path: PathBuf, model: Arc<Mlp>, test: Arc<Dataset>, info: &ModelInfo) -> Task {
+        let (labels, transposed) = (info.labels.clone(), info.transposed);
         let task = self.task(format!("Exporting {}", file_name(&path)));
         let (id, cancel) = (task.id, task.cancel.clone());
         self.spawn(Job::Export, Some(id), move |out, fault| {
@@ -425,6 +427,14 @@ impl Worker {
                 });
                 return;
             }
+            // EMNIST: the model learnt upright images, the file stores them transposed.
+            let test = if transposed {
+                let mut upright = (*test).clone();
+                upright.transpose_images();
+                Arc::new(upright)
+            } else {
+                test
+            };
             let rows = test.rows();
             let chunk = 1000;
             let mut predictions = Vec::with_capacity(rows);
@@ -438,7 +448,11 @@ impl Worker {
                 }
                 let end = (start + chunk).min(rows);
                 let n = test.image_pixels();
-                predictions.extend(model.predict(&test.pixels[start * n..end * n]));
+                predictions.extend(crate::evaluate::predict_among(
+                    &model,
+                    &labels,
+                    &test.pixels[start * n..end * n],
+                ));
                 out.send_soon(WorkerEvent::Progress {
                     id,
                     fraction: end as f32 / rows.max(1) as f32,
