@@ -66,6 +66,7 @@ impl App {
             WorkerEvent::Train(event) => self.training_progress(event),
             WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
             WorkerEvent::Picked { action, path } => self.file_picked(action, path),
+            WorkerEvent::Teach(event) => self.teach_event(event),
         }
     }
 
@@ -135,6 +136,18 @@ impl App {
             Job::Pick => {
                 self.dialog_open = false;
                 self.pending_export = false;
+            }
+            Job::Finetune => {
+                self.teaching.run = None;
+                text.push_str(" Fine-tuning was abandoned; the model from before is kept.");
+            }
+            Job::MyDigits => {
+                if self.teaching.digits.is_none() {
+                    // Reading them failed: never save over the file.
+                    self.teaching.stop_saving();
+                    self.teaching.digits = Some(crate::my_digits::MyDigits::default());
+                    text.push_str(" My digits on disk are unchanged, and new ones are not saved this session.");
+                }
             }
             Job::Evaluate => {
                 self.evals_in_flight = self.evals_in_flight.saturating_sub(1);
