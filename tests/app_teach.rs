@@ -54,13 +54,9 @@ fn open_draw_tab(h: &mut AppHarness) {
     h.run_ok();
 }
 
-/// The "This is a:" button for `digit` (the first button with that text: the attribution's
-/// target picker further down has buttons 0-9 too).
+/// The "This is a:" button for `digit`.
 fn click_label_button(h: &mut AppHarness, digit: u8) {
-    h.get_all_by_label(&digit.to_string())
-        .next()
-        .expect("a label button")
-        .click();
+    h.get_by_label(&format!("This is a {digit}")).click();
     h.step();
 }
 
@@ -221,12 +217,41 @@ fn finetune_shows_curves_installs_the_model_and_undo_restores_it() {
         .count();
     assert!(right_after > right_before + 10, "{right_before} -> {right_after} of 60");
     wait_for_text(&mut h, "Fine-tuned: your held-out digits");
+    let tuned = h.state().model().unwrap().model.clone();
+
+    // A restart comes back to the fine-tuned model, with Undo.
+    wait_for(&mut h, "the fine-tuned model to be kept", |_| {
+        dir.path().join("finetuned.json").exists()
+    });
+    drop(h);
+    let mut h = app_in(dir.path(), Arc::new(FakePicker::default()));
+    wait_for(&mut h, "the fine-tuned model to be restored", |app| {
+        app.can_undo_finetune()
+    });
+    assert_eq!(h.state().model().unwrap().name, "embedded model + 60 of my digits");
+    assert!(h.state().model().unwrap().model == tuned);
+    assert!(
+        h.state().notice().unwrap().contains("Restored"),
+        "{:?}",
+        h.state().notice()
+    );
+    h.state_mut().settings.tab = Tab::MyDigits;
+    h.run_ok();
 
     // Undo: the embedded model again, bit for bit.
     h.get_by_label("Undo fine-tuning").click();
     h.run_ok();
     assert_eq!(h.state().model().unwrap().name, "embedded model");
     assert!(*h.state().model().unwrap().model == before);
+    assert!(!h.state().can_undo_finetune());
+    // ... and stays after the next restart.
+    wait_for(&mut h, "the kept model to be forgotten", |_| {
+        !dir.path().join("finetuned.json").exists()
+    });
+    drop(h);
+    let mut h = app_in(dir.path(), Arc::new(FakePicker::default()));
+    h.run_ok();
+    assert_eq!(h.state().model().unwrap().name, "embedded model");
     assert!(!h.state().can_undo_finetune());
 }
 
@@ -241,6 +266,9 @@ fn relabel_delete_import_and_dropped_pictures() {
     let mut h = app_in(dir.path(), picker.clone());
     h.state_mut().settings.tab = Tab::MyDigits;
     h.run_ok();
+    // The model's readings arrive from a background thread and move the gallery down: wait
+    // for them before clicking.
+    wait_for_text(&mut h, "The model reads");
     // Relabel #1 as 8, then delete #2.
     h.get_by_label("my digit 1").click();
     h.run_ok();

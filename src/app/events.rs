@@ -33,6 +33,7 @@ impl App {
                 let name = file_name(&path);
                 self.notice = Some(format!("Opened model {name}: {}", describe_model(&model)));
                 self.set_model(model, info, name);
+                self.finetuned_model_replaced();
                 self.error = None;
             }
             WorkerEvent::ModelSaved { id, path } => {
@@ -213,6 +214,7 @@ impl App {
                 self.eval = None;
             }
             self.install_model(model, info, format!("trained: {}", config.label()));
+            self.finetuned_model_replaced();
         } else {
             // Back to the model from before: its predictions are not the snapshot's.
             self.changed();

@@ -198,7 +198,8 @@ impl App {
         app.confusion.color = app.settings.confusion_color;
         cc.egui_ctx.set_theme(app.settings.theme.preference());
         app.load_embedded();
-        app.open_my_digits(files.data_dir);
+        // A model named on the command line wins over the one fine-tuned last session.
+        app.open_my_digits(files.data_dir, files.model.is_none());
         if let Some(path) = files.train {
             app.load_data(path, DataRole::Train);
         }

@@ -10,7 +10,12 @@ use std::time::Instant;
 
 use crate::data::{DataKind, Expect, PIXELS, load_path};
 use crate::finetune::{FinetuneConfig, FinetuneEvent, FinetuneProgress, FinetuneReport, finetune};
-use crate::model_file::ModelInfo;
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::model_file::{self, ModelInfo};
 use crate::my_digits::{MyDigits, import_labelled_images};
 use crate::network::Mlp;
 use crate::preprocess::{load_image, preprocess_image};
@@ -21,6 +26,29 @@ use super::{App, ModelState, SNAPSHOT_EVERY};
 
 /// The file My digits live in, inside the app's data folder.
 pub const MY_DIGITS_FILE: &str = "my_digits.csv";
+/// The fine-tuned model and the one before it, kept beside My digits while the fine-tuned model
+/// is the current one, so that a restart comes back to it (and Undo still works). The state
+/// file is written last and removed first: without it the models are not restored.
+const FINETUNED_MODEL: &str = "finetuned.safetensors";
+const BEFORE_MODEL: &str = "before_finetune.safetensors";
+const FINETUNED_STATE: &str = "finetuned.json";
+
+/// What the state file records.
+#[derive(Serialize, Deserialize)]
+struct KeptFinetune {
+    name: String,
+    before_name: String,
+    report: FinetuneReport,
+}
+
+/// A fine-tuned model read back at start.
+pub struct Restored {
+    model: Mlp,
+    info: ModelInfo,
+    name: String,
+    before: ModelState,
+    report: FinetuneReport,
+}
 
 /// What the teaching jobs report to the UI thread. (Few and short-lived: variant sizes do not
 /// matter.)
@@ -42,6 +70,8 @@ pub enum TeachEvent {
         name: String,
         result: Result<[u8; PIXELS], String>,
     },
+    /// The fine-tuned model kept from the last session (None: there is none).
+    Restored(Result<Option<Restored>, String>),
     Finetune(FinetuneEvent),
     FinetuneDone {
         model: Mlp,
@@ -77,6 +107,8 @@ pub struct Teaching {
     pub before: Option<ModelState>,
     /// Dropped pictures waiting for a label: name and image.
     pub unlabelled: Vec<(String, [u8; PIXELS])>,
+    /// The data folder, where the fine-tuned model is kept while it is the current one.
+    pub dir: Option<PathBuf>,
 }
 
 impl Teaching {
@@ -84,6 +116,7 @@ impl Teaching {
     pub fn stop_saving(&mut self) {
         self.saver = None;
         self.path = None;
+        self.dir = None;
     }
 
     pub fn count(&self) -> usize {
@@ -156,6 +189,63 @@ impl Worker {
         task
     }
 
+    /// Keeps the fine-tuned model and the one before it in `dir` (see [`FINETUNED_STATE`]).
+    fn keep_finetuned(&self, dir: PathBuf, current: &ModelState, before: &ModelState, report: FinetuneReport) {
+        let (model, info) = (current.model.clone(), current.info.clone());
+        let (before_model, before_info) = (before.model.clone(), before.info.clone());
+        let state = KeptFinetune {
+            name: current.name.clone(),
+            before_name: before.name.clone(),
+            report,
+        };
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            lower_priority();
+            fault.point();
+            let result = model_file::save(&dir.join(BEFORE_MODEL), &before_model, &before_info)
+                .and_then(|()| model_file::save(&dir.join(FINETUNED_MODEL), &model, &info))
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    let json = serde_json::to_vec_pretty(&state).map_err(|e| e.to_string())?;
+                    write_atomic(&dir.join(FINETUNED_STATE), |w| w.write_all(&json)).map_err(|e| e.to_string())
+                });
+            if let Err(e) = result {
+                out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(format!(
+                    "The fine-tuned model could not be kept for the next session: {e}"
+                ))));
+            }
+        });
+    }
+
+    /// Forgets the kept fine-tuned model (state file first).
+    fn forget_finetuned(&self, dir: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |_, fault| {
+            fault.point();
+            for file in [FINETUNED_STATE, FINETUNED_MODEL, BEFORE_MODEL] {
+                let _ = std::fs::remove_file(dir.join(file));
+            }
+        });
+    }
+
+    /// Reads the kept fine-tuned model, if there is one.
+    fn restore_finetuned(&self, dir: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            lower_priority();
+            fault.point();
+            let state_path = dir.join(FINETUNED_STATE);
+            let result = if state_path.exists() {
+                read_kept(&dir).map(Some).map_err(|e| {
+                    format!(
+                        "The model fine-tuned last session could not be restored ({e}); the files stay in {}",
+                        dir.display()
+                    )
+                })
+            } else {
+                Ok(None)
+            };
+            out.send(WorkerEvent::Teach(TeachEvent::Restored(result)));
+        });
+    }
+
     /// Writes My digits to `path` (atomically), as a Kaggle training CSV.
     pub fn export_my_digits(&mut self, path: PathBuf, digits: MyDigits) -> super::worker::Task {
         let mut task = self.task(format!("Exporting My digits to {}", file_name(&path)));
@@ -226,6 +316,24 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+fn read_kept(dir: &Path) -> Result<Restored, String> {
+    let text = std::fs::read(dir.join(FINETUNED_STATE)).map_err(|e| e.to_string())?;
+    let state: KeptFinetune = serde_json::from_slice(&text).map_err(|e| format!("{FINETUNED_STATE}: {e}"))?;
+    let (model, info) = model_file::load(&dir.join(FINETUNED_MODEL)).map_err(|e| e.to_string())?;
+    let (before, before_info) = model_file::load(&dir.join(BEFORE_MODEL)).map_err(|e| e.to_string())?;
+    Ok(Restored {
+        model,
+        info,
+        name: state.name,
+        before: ModelState {
+            model: Arc::new(before),
+            info: before_info,
+            name: state.before_name,
+        },
+        report: state.report,
+    })
+}
+
 /// A `file,label` picture list by its header; anything else loads as training data.
 fn read_import(path: &Path) -> Result<Vec<(u8, [u8; PIXELS])>, String> {
     let head = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -259,10 +367,15 @@ fn read_import(path: &Path) -> Result<Vec<(u8, [u8; PIXELS])>, String> {
 }
 
 impl App {
-    /// Starts reading My digits from the data folder (None: this session only).
-    pub(super) fn open_my_digits(&mut self, data_dir: Option<PathBuf>) {
+    /// Starts reading My digits from the data folder (None: this session only), and the model
+    /// fine-tuned last session when `restore_model`.
+    pub(super) fn open_my_digits(&mut self, data_dir: Option<PathBuf>, restore_model: bool) {
         match data_dir {
             Some(dir) => {
+                if restore_model {
+                    self.worker.restore_finetuned(dir.clone());
+                }
+                self.teaching.dir = Some(dir.clone());
                 let path = dir.join(MY_DIGITS_FILE);
                 self.teaching.saver = Some(self.worker.my_digits_saver(path.clone()));
                 self.teaching.path = Some(path.clone());
@@ -355,6 +468,9 @@ impl App {
                 }
                 Err(message) => self.error = Some(format!("{name}: {message}")),
             },
+            TeachEvent::Restored(Ok(Some(restored))) => self.restored(restored),
+            TeachEvent::Restored(Ok(None)) => {}
+            TeachEvent::Restored(Err(message)) => self.error = Some(message),
             TeachEvent::Finetune(event) => self.finetune_progress(event),
             TeachEvent::FinetuneDone { model, report } => self.finetune_done(model, report),
         }
@@ -443,10 +559,53 @@ impl App {
             before.name.split(" + ").next().unwrap_or(&before.name),
             report.mine_rows
         );
-        self.teaching.before = Some(before);
         self.install_model(model, info, name);
+        if let (Some(dir), Some(current)) = (&self.teaching.dir, &self.model) {
+            self.worker.keep_finetuned(dir.clone(), current, &before, report);
+        }
+        self.teaching.before = Some(before);
         self.notice = Some(format!("Fine-tuned: {summary}. Undo brings the model before back."));
         eprintln!("fine-tuning: {summary}");
+    }
+
+    /// The model fine-tuned last session, back as the current one (unless another model was
+    /// opened or trained meanwhile).
+    fn restored(&mut self, restored: Restored) {
+        let untouched = self
+            .model
+            .as_ref()
+            .is_none_or(|m| m.name == crate::embedded::MODEL_NAME);
+        if !untouched || self.training.is_some() || self.teaching.run.is_some() {
+            return;
+        }
+        let Restored {
+            model,
+            info,
+            name,
+            before,
+            report,
+        } = restored;
+        self.eval = None;
+        self.install_model(model, info, name.clone());
+        self.notice = Some(format!(
+            "Restored {name}, fine-tuned last session ({}). Undo brings back {}.",
+            report.summary(),
+            before.name
+        ));
+        self.teaching.before = Some(before);
+        self.teaching.last_report = Some(report);
+    }
+
+    /// Another model (trained or opened) replaced the fine-tuned one: Undo no longer applies and
+    /// the fine-tuned model is not restored next time.
+    pub(super) fn finetuned_model_replaced(&mut self) {
+        if self.teaching.before.take().is_some() {
+            self.teaching.last_report = None;
+            self.teaching.last_curve.clear();
+            if let Some(dir) = &self.teaching.dir {
+                self.worker.forget_finetuned(dir.clone());
+            }
+        }
     }
 
     /// Back to the model from before the last fine-tuning.
@@ -454,6 +613,9 @@ impl App {
         let Some(before) = self.teaching.before.take() else {
             return;
         };
+        if let Some(dir) = &self.teaching.dir {
+            self.worker.forget_finetuned(dir.clone());
+        }
         self.eval = None;
         let ModelState { model, info, name } = before;
         let model = Arc::try_unwrap(model).unwrap_or_else(|shared| (*shared).clone());
