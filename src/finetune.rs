@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::augment::{Distortion, distort};
 use crate::data::{CLASSES, Dataset, PIXELS, Split};
@@ -166,7 +166,7 @@ pub struct FinetuneProgress {
 }
 
 /// Before and after, and what it cost.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FinetuneReport {
     pub stop: StopReason,
     /// The user's drawings: all, and held out of the measuring run.
@@ -321,12 +321,13 @@ fn run_phase(
                     phase,
                     total_steps: *total_steps,
                 });
+                // Step 0 is the model before: where the curves start.
                 on_event(&FinetuneEvent::Progress(FinetuneProgress {
                     phase,
                     step: 0,
                     total_steps: *total_steps,
-                    mine_accuracy: None,
-                    mnist_accuracy: None,
+                    mine_accuracy: measure(base, held),
+                    mnist_accuracy: measure(base, mnist),
                     loss: f32::NAN,
                 }));
             }

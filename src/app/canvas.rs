@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use egui::{Color32, ColorImage, Event, Key, Pos2, Sense, TextureHandle, TextureOptions, Vec2};
+use egui::{Color32, ColorImage, Event, Key, Pos2, RichText, Sense, TextureHandle, TextureOptions, Vec2};
 
 use crate::data::{CLASSES, PIXELS, SIDE, Split, class_caption};
 use crate::network::{Mlp, argmax};
@@ -116,20 +116,23 @@ impl DrawingCanvas {
     }
 
     /// `model` with a key that changes whenever it does; `dev` (with its key) shows the digits a
-    /// hidden unit likes.
-    /// `names`: the class names (may be empty).
+    /// hidden unit likes; `names` are the class names (may be empty). Returns the digit the user
+    /// labelled the drawing with ("this is a 4": a button or a number key), for My digits.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         model: Option<(&Arc<Mlp>, u64)>,
         dev: Option<(Arc<Split>, u64)>,
         names: &[String],
-    ) {
+    ) -> Option<u8> {
+        let keys_free = !ui.ctx().egui_wants_keyboard_input();
         // Clear with Delete or Backspace, unless a text field has the keyboard.
-        if !ui.ctx().egui_wants_keyboard_input()
-            && ui.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace))
-        {
+        if keys_free && ui.input(|i| i.key_pressed(Key::Delete) || i.key_pressed(Key::Backspace)) {
             self.clear();
+        }
+        let mut labelled = None;
+        if keys_free && self.prediction.is_some() {
+            labelled = ui.input(|i| (0..CLASSES as u8).find(|&d| i.key_pressed(digit_key(d))));
         }
         ui.horizontal(|ui| {
             ui.heading("Draw a digit");
@@ -142,6 +145,24 @@ impl DrawingCanvas {
             }
             ui.add(egui::Slider::new(&mut self.brush, 4.0..=24.0).text("brush"));
             ui.weak("Draw anywhere, any size: the digit is cropped, scaled and centred like MNIST.");
+        });
+        ui.horizontal(|ui| {
+            let ready = self.prediction.is_some();
+            ui.label("This is a:").on_hover_text(
+                "Label your drawing: it joins My digits (what the network sees, 28x28), and the canvas clears \
+                 for the next one. Number keys 0-9 do the same.",
+            );
+            for d in 0..CLASSES as u8 {
+                let button = ui
+                    .add_enabled(ready, egui::Button::new(RichText::new(d.to_string()).strong()))
+                    .on_hover_text(format!("This is a {d}: add it to My digits (key {d})"))
+                    .on_disabled_hover_text("Draw a digit first");
+                // Named apart from the Explain buttons' digits (screen readers, tests).
+                button.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, ready, format!("This is a {d}")));
+                if button.clicked() {
+                    labelled = Some(d);
+                }
+            }
         });
         ui.add_space(4.0);
         ui.horizontal_top(|ui| {
@@ -170,6 +191,7 @@ impl DrawingCanvas {
                 });
             });
         });
+        labelled
     }
 
     fn canvas(&mut self, ui: &mut egui::Ui, side: f32) {
@@ -280,6 +302,23 @@ impl DrawingCanvas {
         super::probs::probability_chart(ui, "canvas_probs", &prediction.probs, names, None, 130.0);
         self.dirty = false;
     }
+}
+
+/// The key for digit `d` (0-9).
+fn digit_key(d: u8) -> Key {
+    const KEYS: [Key; 10] = [
+        Key::Num0,
+        Key::Num1,
+        Key::Num2,
+        Key::Num3,
+        Key::Num4,
+        Key::Num5,
+        Key::Num6,
+        Key::Num7,
+        Key::Num8,
+        Key::Num9,
+    ];
+    KEYS[usize::from(d)]
 }
 
 /// Draws a round-capped segment of radius `r` into `raster` (max blending, 1 px anti-aliasing).

@@ -7,6 +7,8 @@ use crate::network::Mlp;
 
 use super::App;
 use super::error_banner;
+use super::file_actions::FileAction;
+use super::my_digits_panel::{MyDigitsAction, MyDigitsView};
 use super::state::Tab;
 
 impl App {
@@ -34,10 +36,125 @@ impl App {
             }
             Tab::Draw => {
                 model_caption(ui, caption.as_deref());
+                let strip = self.my_digits_strip(ui);
                 let names = self.class_names();
-                self.canvas
+                let labelled = self
+                    .canvas
                     .ui(ui, shown.as_ref().map(|m| (&m.model, m.key)), dev, &names);
+                if let Some(digit) = labelled {
+                    self.label_drawing(digit);
+                }
+                if let Some(action) = strip {
+                    self.my_digits_action(action);
+                }
             }
+            Tab::MyDigits => {
+                model_caption(ui, caption.as_deref());
+                let view = MyDigitsView {
+                    digits: self.teaching.digits.as_ref(),
+                    version: self.teaching.version,
+                    model: shown.as_ref().map(|m| (&m.model, m.key)),
+                    run: self.teaching.run.as_ref(),
+                    last_curve: &self.teaching.last_curve,
+                    last_report: self.teaching.last_report.as_ref(),
+                    can_undo: self.teaching.before.is_some(),
+                    blocked: self.finetune_blocked(),
+                    replay_name: self.data.as_ref().map(|d| d.name.as_str()),
+                    path: self.teaching.path.as_deref(),
+                    unlabelled: self
+                        .teaching
+                        .unlabelled
+                        .first()
+                        .map(|(name, image)| (name.as_str(), image, self.teaching.unlabelled.len())),
+                };
+                if let Some(action) = self.my_digits_panel.ui(ui, &view) {
+                    self.my_digits_action(action);
+                }
+            }
+        }
+    }
+
+    /// Why Fine-tune cannot start now, if it cannot.
+    fn finetune_blocked(&self) -> Option<&'static str> {
+        if self.training.is_some() {
+            Some("A training run is under way.")
+        } else if self.model.is_none() {
+            Some("No model: train one or open a model file.")
+        } else if self
+            .model
+            .as_ref()
+            .is_some_and(|m| m.model.inputs() != crate::data::PIXELS || m.model.classes() != crate::data::CLASSES)
+        {
+            // Drawings are 28x28 digits (issue 12: models of other data sets).
+            Some("Fine-tuning needs a 28x28 digit model; this one is for another data set.")
+        } else if self.data.is_none() {
+            Some("No training data to replay: open a training CSV.")
+        } else if self.teaching.count() == 0 {
+            Some("My digits is empty: draw a digit on the Draw tab and label it.")
+        } else {
+            None
+        }
+    }
+
+    /// My digits in one line on the Draw tab: how many, Fine-tune (or its progress), Undo.
+    fn my_digits_strip(&mut self, ui: &mut egui::Ui) -> Option<MyDigitsAction> {
+        let mut action = None;
+        ui.horizontal(|ui| {
+            ui.label(format!("My digits: {}", self.teaching.count()));
+            if let Some(run) = &self.teaching.run {
+                let done = run
+                    .curve
+                    .last()
+                    .map_or(0.0, |p| p.step as f32 / p.total_steps.max(1) as f32);
+                ui.add(egui::ProgressBar::new(done).desired_width(160.0).text("fine-tuning"));
+                if ui.button("Stop fine-tuning").clicked() {
+                    action = Some(MyDigitsAction::StopFineTune);
+                }
+            } else {
+                let blocked = self.finetune_blocked();
+                let button = ui.add_enabled(blocked.is_none(), egui::Button::new("Fine-tune on My digits"));
+                let button = match blocked {
+                    Some(why) => button.on_disabled_hover_text(why),
+                    None => button.on_hover_text("Teach the model your handwriting (curves on the My digits tab)"),
+                };
+                if button.clicked() {
+                    action = Some(MyDigitsAction::FineTune);
+                }
+            }
+            if self.teaching.before.is_some()
+                && self.teaching.run.is_none()
+                && ui
+                    .button("Undo fine-tuning")
+                    .on_hover_text("Back to the model from before the last fine-tuning")
+                    .clicked()
+            {
+                action = Some(MyDigitsAction::Undo);
+            }
+            if let Some(report) = &self.teaching.last_report
+                && self.teaching.run.is_none()
+            {
+                ui.weak(report.summary());
+            }
+        });
+        action
+    }
+
+    fn my_digits_action(&mut self, action: MyDigitsAction) {
+        match action {
+            MyDigitsAction::Relabel(i, d) => self.edit_my_digits(|m| m.relabel(i, d)),
+            MyDigitsAction::Delete(i) => self.edit_my_digits(|m| m.remove(i)),
+            MyDigitsAction::FineTune => {
+                self.start_finetune();
+            }
+            MyDigitsAction::StopFineTune => {
+                if let Some(run) = &self.teaching.run {
+                    run.control.cancel();
+                }
+            }
+            MyDigitsAction::Undo => self.undo_finetune(),
+            MyDigitsAction::Import => self.start_file_action(FileAction::ImportMyDigits),
+            MyDigitsAction::Export => self.start_file_action(FileAction::ExportMyDigits),
+            MyDigitsAction::LabelDropped(digit) => self.label_dropped(digit),
         }
     }
 

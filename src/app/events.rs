@@ -33,6 +33,7 @@ impl App {
                 let name = file_name(&path);
                 self.notice = Some(format!("Opened model {name}: {}", describe_model(&model)));
                 self.set_model(model, info, name);
+                self.finetuned_model_replaced();
                 self.error = None;
             }
             WorkerEvent::ModelSaved { id, path } => {
@@ -66,6 +67,7 @@ impl App {
             WorkerEvent::Train(event) => self.training_progress(event),
             WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
             WorkerEvent::Picked { action, path } => self.file_picked(action, path),
+            WorkerEvent::Teach(event) => self.teach_event(event),
         }
     }
 
@@ -165,6 +167,18 @@ impl App {
                 self.dialog_open = false;
                 self.pending_export = false;
             }
+            Job::Finetune => {
+                self.teaching.run = None;
+                text.push_str(" Fine-tuning was abandoned; the model from before is kept.");
+            }
+            Job::MyDigits => {
+                if self.teaching.digits.is_none() {
+                    // Reading them failed: never save over the file.
+                    self.teaching.stop_saving();
+                    self.teaching.digits = Some(crate::my_digits::MyDigits::default());
+                    text.push_str(" My digits on disk are unchanged, and new ones are not saved this session.");
+                }
+            }
             Job::Evaluate => {
                 self.evals_in_flight = self.evals_in_flight.saturating_sub(1);
                 text.push_str(" The dev predictions are not shown.");
@@ -237,6 +251,7 @@ impl App {
                 self.eval = None;
             }
             self.install_model(model, info, format!("trained: {}", config.label()));
+            self.finetuned_model_replaced();
         } else {
             // Back to the model from before: its predictions are not the snapshot's.
             self.changed();

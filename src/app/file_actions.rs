@@ -22,6 +22,10 @@ pub enum FileAction {
     ExportCurves,
     /// The two plots as a PNG image.
     ExportPlot,
+    /// Add pictures (a `file,label` list) or a training CSV to My digits.
+    ImportMyDigits,
+    /// My digits as a Kaggle training CSV.
+    ExportMyDigits,
 }
 
 /// How a file dialog for an action looks.
@@ -52,7 +56,7 @@ const CSV_FILTER: (&str, &[&str]) = ("CSV (plain or gzip)", &["csv", "gz"]);
 const MODEL_FILTER: (&str, &[&str]) = ("safetensors model", &["safetensors"]);
 
 /// The table, in menu order (`FileAction as usize` indexes it).
-const TABLE: [FileActionSpec; 7] = [
+const TABLE: [FileActionSpec; 9] = [
     FileActionSpec {
         action: FileAction::OpenTraining,
         title: "Open training CSV",
@@ -115,11 +119,29 @@ const TABLE: [FileActionSpec; 7] = [
         dialog: DialogKind::Save { file_name: "plot.png" },
         filter: ("PNG image", &["png"]),
     },
+    FileActionSpec {
+        action: FileAction::ImportMyDigits,
+        title: "Import into My digits",
+        path_button: "Import my digits",
+        key: None,
+        dialog: DialogKind::Open,
+        filter: CSV_FILTER,
+    },
+    FileActionSpec {
+        action: FileAction::ExportMyDigits,
+        title: "Export My digits (CSV)",
+        path_button: "Export my digits",
+        key: None,
+        dialog: DialogKind::Save {
+            file_name: "my_digits.csv",
+        },
+        filter: ("CSV", &["csv"]),
+    },
 ];
 
 impl FileAction {
     /// Every action, in menu order.
-    pub const ALL: [FileAction; 7] = [
+    pub const ALL: [FileAction; 9] = [
         FileAction::OpenTraining,
         FileAction::OpenTest,
         FileAction::OpenModel,
@@ -127,6 +149,8 @@ impl FileAction {
         FileAction::ExportSubmission,
         FileAction::ExportCurves,
         FileAction::ExportPlot,
+        FileAction::ImportMyDigits,
+        FileAction::ExportMyDigits,
     ];
 
     pub fn spec(self) -> &'static FileActionSpec {
@@ -152,6 +176,7 @@ impl FileAction {
 const NO_MODEL_TO_SAVE: &str = "There is no model to save: train one first.";
 const NO_MODEL_TO_PREDICT: &str = "There is no model to predict with: train or open one first.";
 const NO_CURVES: &str = "There are no curves to export: press Train first.";
+const NO_DIGITS: &str = "My digits is empty: draw a digit on the Draw tab and label it first.";
 
 impl App {
     /// Starts `action` with a file dialog (File menu, shortcut). Export without test data asks for
@@ -172,6 +197,10 @@ impl App {
             }
             FileAction::ExportCurves | FileAction::ExportPlot if self.plots.runs.is_empty() => {
                 self.error = Some(NO_CURVES.into());
+                return;
+            }
+            FileAction::ExportMyDigits if self.teaching.count() == 0 => {
+                self.error = Some(NO_DIGITS.into());
                 return;
             }
             FileAction::ExportSubmission if self.test.is_none() => {
@@ -223,6 +252,17 @@ impl App {
                 self.tasks.push(task);
             }
             FileAction::ExportPlot => self.export_plot(path),
+            FileAction::ImportMyDigits => {
+                let task = self.worker.import_my_digits(path);
+                self.tasks.push(task);
+            }
+            FileAction::ExportMyDigits => match self.teaching.digits.as_ref().filter(|d| !d.is_empty()) {
+                Some(digits) => {
+                    let task = self.worker.export_my_digits(path, digits.clone());
+                    self.tasks.push(task);
+                }
+                None => self.error = Some(NO_DIGITS.into()),
+            },
         }
     }
 

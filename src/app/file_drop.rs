@@ -1,5 +1,5 @@
-//! Files dropped on the window: a model opens as a model, a CSV loads as training or test data
-//! by its content; while files hover, an overlay says what can be dropped.
+//! Files dropped on the window: a model opens as a model, a picture (PNG, JPEG) waits on the My
+//! digits tab for its label, a CSV loads as training or test data by its content; while files hover, an overlay says what can be dropped.
 
 use egui::Color32;
 
@@ -16,8 +16,13 @@ impl App {
                 self.error = Some("The dropped file has no path: use File > Open instead.".into());
                 continue;
             }
-            let is_model = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
-            if is_model {
+            let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+            let is_model = extension.as_deref() == Some("safetensors");
+            let is_picture = matches!(extension.as_deref(), Some("png" | "jpg" | "jpeg"));
+            if is_picture {
+                // A picture joins My digits once the user says which digit it is.
+                self.worker.read_picture(path);
+            } else if is_model {
                 self.run_file_action(FileAction::OpenModel, path);
             } else {
                 self.load_data(path, DataRole::Any);
@@ -40,7 +45,7 @@ pub fn hover_overlay(ctx: &egui::Context) {
     painter.text(
         rect.center(),
         egui::Align2::CENTER_CENTER,
-        "Drop a CSV (train or test, .gz too) or a .safetensors model",
+        "Drop a CSV (train or test, .gz too), a .safetensors model, or pictures for My digits",
         egui::FontId::proportional(24.0),
         Color32::WHITE,
     );

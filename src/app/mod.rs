@@ -24,6 +24,7 @@ pub mod format;
 pub mod frame_stats;
 pub mod insight;
 mod menu;
+pub mod my_digits_panel;
 mod path_field;
 pub mod plot_export;
 pub mod plots;
@@ -32,6 +33,7 @@ pub mod sample_grid;
 mod side_panel;
 pub mod state;
 mod status_bar;
+pub mod teach;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod training_panel;
@@ -62,6 +64,16 @@ pub struct StartupFiles {
     pub train: Option<PathBuf>,
     pub test: Option<PathBuf>,
     pub model: Option<PathBuf>,
+    /// The folder My digits are kept in (None: for this session only).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Where the app keeps My digits: `$DIGIT_RECOGNIZER_DATA_DIR` if set, else the platform's
+/// data folder for the app (eframe's, where it also keeps its settings).
+pub fn default_data_dir() -> Option<PathBuf> {
+    std::env::var_os("DIGIT_RECOGNIZER_DATA_DIR")
+        .map(PathBuf::from)
+        .or_else(|| eframe::storage_dir("digit-recognizer"))
 }
 
 /// Opens the app window.
@@ -135,6 +147,9 @@ pub struct App {
     confusion: confusion::ConfusionPanel,
     weights: weights::WeightsPanel,
     pub canvas: canvas::DrawingCanvas,
+    /// My digits and fine-tuning.
+    teaching: teach::Teaching,
+    my_digits_panel: my_digits_panel::MyDigitsPanel,
     pub frame_stats: frame_stats::FrameStats,
 }
 
@@ -171,6 +186,8 @@ impl App {
             confusion: Default::default(),
             weights: Default::default(),
             canvas: Default::default(),
+            teaching: Default::default(),
+            my_digits_panel: Default::default(),
             frame_stats: frame_stats::FrameStats::from_env(),
             settings,
         };
@@ -181,6 +198,8 @@ impl App {
         app.confusion.color = app.settings.confusion_color;
         cc.egui_ctx.set_theme(app.settings.theme.preference());
         app.load_embedded();
+        // A model named on the command line wins over the one fine-tuned last session.
+        app.open_my_digits(files.data_dir, files.model.is_none());
         if let Some(path) = files.train {
             app.load_data(path, DataRole::Train);
         }
@@ -308,6 +327,15 @@ impl App {
     /// The model the views show: while a run trains, its latest snapshot (the model from
     /// before until the first one arrives); otherwise the current model.
     pub fn shown_model(&self) -> Option<ShownModel> {
+        if let Some(run) = &self.teaching.run
+            && let Some((step, total, model)) = &run.live
+        {
+            return Some(ShownModel {
+                model: model.clone(),
+                key: self.view_key,
+                caption: format!("fine-tuning on My digits, step {step} of {total}"),
+            });
+        }
         if let Some(run) = &self.training
             && let Some(snapshot) = &run.live
         {
@@ -371,6 +399,10 @@ impl App {
 
     fn start_training(&mut self) {
         if self.training.is_some() {
+            return;
+        }
+        if self.teaching.run.is_some() {
+            self.error = Some("Fine-tuning is under way: stop it or wait for it before training.".into());
             return;
         }
         let Some(data) = &self.data else {
@@ -516,6 +548,9 @@ impl eframe::App for App {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         if let Some(t) = &self.training {
             t.control.cancel();
+        }
+        if let Some(run) = &self.teaching.run {
+            run.control.cancel();
         }
         for task in &self.tasks {
             task.cancel.store(true, std::sync::atomic::Ordering::Relaxed);

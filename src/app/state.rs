@@ -20,11 +20,12 @@ pub enum Tab {
     Samples,
     Weights,
     Draw,
+    MyDigits,
 }
 
 impl Tab {
     /// In the order of the tab bar.
-    pub const ALL: [Tab; 4] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw];
+    pub const ALL: [Tab; 5] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw, Tab::MyDigits];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -32,6 +33,7 @@ impl Tab {
             Tab::Samples => "Samples",
             Tab::Weights => "Weights",
             Tab::Draw => "Draw",
+            Tab::MyDigits => "My digits",
         }
     }
 }

@@ -97,4 +97,36 @@ impl App {
     pub fn evaluation(&self) -> Option<&EvalResult> {
         self.eval.as_ref()
     }
+
+    /// My digits (None while they are read at start).
+    pub fn my_digits(&self) -> Option<&crate::my_digits::MyDigits> {
+        self.teaching.digits.as_ref()
+    }
+
+    pub fn is_finetuning(&self) -> bool {
+        self.teaching.run.is_some()
+    }
+
+    /// The last fine-tuning's report (cleared by Undo).
+    pub fn finetune_report(&self) -> Option<&crate::finetune::FinetuneReport> {
+        self.teaching.last_report.as_ref()
+    }
+
+    /// Undo fine-tuning would bring a model back.
+    pub fn can_undo_finetune(&self) -> bool {
+        self.teaching.before.is_some()
+    }
+
+    /// The curve of the run in progress or the last one.
+    pub fn finetune_curve(&self) -> &[crate::finetune::FinetuneProgress] {
+        self.teaching
+            .run
+            .as_ref()
+            .map_or(&self.teaching.last_curve, |r| &r.curve)
+    }
+
+    /// Dropped pictures waiting for a label.
+    pub fn unlabelled_pictures(&self) -> usize {
+        self.teaching.unlabelled.len()
+    }
 }

@@ -43,6 +43,9 @@ pub enum Job {
     Evaluate,
     Train,
     Pick,
+    /// Reading, importing or saving My digits.
+    MyDigits,
+    Finetune,
 }
 
 impl Job {
@@ -58,6 +61,8 @@ impl Job {
             Job::Evaluate => "predicting the dev set",
             Job::Train => "training",
             Job::Pick => "choosing a file",
+            Job::MyDigits => "reading My digits",
+            Job::Finetune => "fine-tuning",
         }
     }
 }
@@ -152,6 +157,8 @@ pub enum WorkerEvent {
         action: FileAction,
         path: Option<PathBuf>,
     },
+    /// My digits and fine-tuning ([`super::teach`]).
+    Teach(super::teach::TeachEvent),
 }
 
 /// Predictions of a model on the dev set: the current model's, or a training run's snapshot.
@@ -194,7 +201,7 @@ impl Emitter {
     /// in software costs 20-30 ms of CPU, taken from the two cores the training threads use
     /// (measured with bench/app_vs_cli.sh: repainting for every report made the app's `seed`
     /// run about 20% slower than the command line's; every 250 ms, 8-10%; every 400 ms, 7%).
-    fn send_throttled(&self, event: WorkerEvent) {
+    pub(super) fn send_throttled(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(TRAINING_REPAINT);
     }

@@ -52,6 +52,7 @@ impl From<GuiArgs> for crate::app::StartupFiles {
             train: args.train,
             test: args.test,
             model: args.model,
+            data_dir: crate::app::default_data_dir(),
         }
     }
 }

@@ -1,0 +1,627 @@
+//! Teaching the model the user's handwriting: My digits (labelled drawings and pictures, kept in
+//! the app's data folder and saved after every change), fine-tuning on them off the UI thread,
+//! and undo. The UI is [`super::my_digits_panel`]; the core is [`crate::my_digits`] and
+//! [`crate::finetune`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Sender, channel};
+use std::time::Instant;
+
+use crate::data::{DataKind, Expect, PIXELS, load_path};
+use crate::finetune::{FinetuneConfig, FinetuneEvent, FinetuneProgress, FinetuneReport, finetune};
+use std::io::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomic;
+use crate::model_file::{self, ModelInfo};
+use crate::my_digits::{MyDigits, import_labelled_images};
+use crate::network::Mlp;
+use crate::preprocess::{load_image, preprocess_image};
+use crate::train::TrainControl;
+
+use super::worker::{Emitter, Job, Worker, WorkerEvent, file_name, lower_priority};
+use super::{App, ModelState, SNAPSHOT_EVERY};
+
+/// The file My digits live in, inside the app's data folder.
+pub const MY_DIGITS_FILE: &str = "my_digits.csv";
+/// The fine-tuned model and the one before it, kept beside My digits while the fine-tuned model
+/// is the current one, so that a restart comes back to it (and Undo still works). The state
+/// file is written last and removed first: without it the models are not restored.
+const FINETUNED_MODEL: &str = "finetuned.safetensors";
+const BEFORE_MODEL: &str = "before_finetune.safetensors";
+const FINETUNED_STATE: &str = "finetuned.json";
+
+/// What the state file records.
+#[derive(Serialize, Deserialize)]
+struct KeptFinetune {
+    name: String,
+    before_name: String,
+    report: FinetuneReport,
+}
+
+/// A fine-tuned model read back at start.
+pub struct Restored {
+    model: Mlp,
+    info: ModelInfo,
+    name: String,
+    before: ModelState,
+    report: FinetuneReport,
+}
+
+/// What the teaching jobs report to the UI thread. (Few and short-lived: variant sizes do not
+/// matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum TeachEvent {
+    /// My digits read at start, or why not and whether the unreadable file is still in the way
+    /// (then nothing may be saved over it).
+    Loaded(Result<MyDigits, (String, bool)>),
+    /// A save failed (successes are silent: saves happen after every change).
+    SaveFailed(String),
+    /// Pictures or rows to add, from an import or a dropped picture.
+    Imported {
+        id: u64,
+        source: String,
+        result: Result<Vec<(u8, [u8; PIXELS])>, String>,
+    },
+    /// A dropped picture, preprocessed, waiting for its label.
+    PictureRead {
+        name: String,
+        result: Result<[u8; PIXELS], String>,
+    },
+    /// The fine-tuned model kept from the last session (None: there is none).
+    Restored(Result<Option<Restored>, String>),
+    Finetune(FinetuneEvent),
+    FinetuneDone {
+        model: Mlp,
+        report: FinetuneReport,
+    },
+}
+
+/// A fine-tuning run in progress.
+pub struct FinetuneRun {
+    pub control: Arc<TrainControl>,
+    /// Every measurement so far, both phases, in order.
+    pub curve: Vec<FinetuneProgress>,
+    /// The latest parameters, for the views.
+    pub live: Option<(usize, usize, Arc<Mlp>)>,
+    pub started: Instant,
+}
+
+/// The teaching state the App holds.
+#[derive(Default)]
+pub struct Teaching {
+    /// None until read from disk at start.
+    pub digits: Option<MyDigits>,
+    /// Bumped at every change (thumbnails and predictions follow it).
+    pub version: u64,
+    /// Where they are saved; None: kept for this session only.
+    pub path: Option<PathBuf>,
+    saver: Option<Sender<MyDigits>>,
+    pub run: Option<FinetuneRun>,
+    /// The last finished run's curve and report.
+    pub last_curve: Vec<FinetuneProgress>,
+    pub last_report: Option<FinetuneReport>,
+    /// The model before the last fine-tuning, for Undo.
+    pub before: Option<ModelState>,
+    /// Dropped pictures waiting for a label: name and image.
+    pub unlabelled: Vec<(String, [u8; PIXELS])>,
+    /// The data folder, where the fine-tuned model is kept while it is the current one.
+    pub dir: Option<PathBuf>,
+}
+
+impl Teaching {
+    /// From now on My digits stay in memory: the file on disk must not be overwritten.
+    pub fn stop_saving(&mut self) {
+        self.saver = None;
+        self.path = None;
+        self.dir = None;
+    }
+
+    pub fn count(&self) -> usize {
+        self.digits.as_ref().map_or(0, MyDigits::len)
+    }
+}
+
+impl Worker {
+    /// Reads My digits from `path` on a thread. An unreadable file is moved aside (never
+    /// overwritten) and the app starts with none.
+    pub fn load_my_digits(&self, path: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            fault.point();
+            let result = MyDigits::load(&path).map_err(|e| {
+                let aside = path.with_extension(format!("unreadable-{}.csv", unix_seconds()));
+                match std::fs::rename(&path, &aside) {
+                    Ok(()) => (
+                        format!("My digits could not be read ({e}); the file was kept as {}", aside.display()),
+                        false,
+                    ),
+                    Err(move_error) => (
+                        format!(
+                            "My digits could not be read ({e}) nor moved aside ({move_error}): new ones are not saved this session"
+                        ),
+                        true,
+                    ),
+                }
+            });
+            out.send(WorkerEvent::Teach(TeachEvent::Loaded(result)));
+        });
+    }
+
+    /// A thread that saves My digits to `path`, the latest version first: edits in quick
+    /// succession cost one write, and each write is atomic.
+    fn my_digits_saver(&self, path: PathBuf) -> Sender<MyDigits> {
+        let (tx, rx) = channel::<MyDigits>();
+        let out = self.emitter();
+        std::thread::spawn(move || {
+            lower_priority();
+            while let Ok(mut latest) = rx.recv() {
+                while let Ok(newer) = rx.try_recv() {
+                    latest = newer;
+                }
+                if let Err(e) = latest.save(&path) {
+                    out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(format!(
+                        "My digits could not be saved to {}: {e}",
+                        path.display()
+                    ))));
+                }
+            }
+        });
+        tx
+    }
+
+    /// Reads a file to add to My digits: a `file,label` list of pictures, or a training CSV
+    /// (an export of My digits, or any Kaggle training file).
+    pub fn import_my_digits(&mut self, path: PathBuf) -> super::worker::Task {
+        let task = self.task(format!("Importing {}", file_name(&path)));
+        let id = task.id;
+        self.spawn(Job::MyDigits, Some(id), move |out, fault| {
+            lower_priority();
+            fault.point();
+            let result = read_import(&path);
+            out.send(WorkerEvent::Teach(TeachEvent::Imported {
+                id,
+                source: file_name(&path),
+                result,
+            }));
+        });
+        task
+    }
+
+    /// Keeps the fine-tuned model and the one before it in `dir` (see [`FINETUNED_STATE`]).
+    fn keep_finetuned(&self, dir: PathBuf, current: &ModelState, before: &ModelState, report: FinetuneReport) {
+        let (model, info) = (current.model.clone(), current.info.clone());
+        let (before_model, before_info) = (before.model.clone(), before.info.clone());
+        let state = KeptFinetune {
+            name: current.name.clone(),
+            before_name: before.name.clone(),
+            report,
+        };
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            lower_priority();
+            fault.point();
+            let result = model_file::save(&dir.join(BEFORE_MODEL), &before_model, &before_info)
+                .and_then(|()| model_file::save(&dir.join(FINETUNED_MODEL), &model, &info))
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    let json = serde_json::to_vec_pretty(&state).map_err(|e| e.to_string())?;
+                    write_atomic(&dir.join(FINETUNED_STATE), |w| w.write_all(&json)).map_err(|e| e.to_string())
+                });
+            if let Err(e) = result {
+                out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(format!(
+                    "The fine-tuned model could not be kept for the next session: {e}"
+                ))));
+            }
+        });
+    }
+
+    /// Forgets the kept fine-tuned model (state file first).
+    fn forget_finetuned(&self, dir: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |_, fault| {
+            fault.point();
+            for file in [FINETUNED_STATE, FINETUNED_MODEL, BEFORE_MODEL] {
+                let _ = std::fs::remove_file(dir.join(file));
+            }
+        });
+    }
+
+    /// Reads the kept fine-tuned model, if there is one.
+    fn restore_finetuned(&self, dir: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            lower_priority();
+            fault.point();
+            let state_path = dir.join(FINETUNED_STATE);
+            let result = if state_path.exists() {
+                read_kept(&dir).map(Some).map_err(|e| {
+                    format!(
+                        "The model fine-tuned last session could not be restored ({e}); the files stay in {}",
+                        dir.display()
+                    )
+                })
+            } else {
+                Ok(None)
+            };
+            out.send(WorkerEvent::Teach(TeachEvent::Restored(result)));
+        });
+    }
+
+    /// Writes My digits to `path` (atomically), as a Kaggle training CSV.
+    pub fn export_my_digits(&mut self, path: PathBuf, digits: MyDigits) -> super::worker::Task {
+        let mut task = self.task(format!("Exporting My digits to {}", file_name(&path)));
+        task.cancellable = false;
+        let id = task.id;
+        self.spawn(Job::MyDigits, Some(id), move |out, fault| {
+            lower_priority();
+            fault.point();
+            out.send(match digits.save(&path) {
+                Ok(()) => WorkerEvent::Wrote {
+                    id,
+                    message: format!("Exported {} of My digits to {}", digits.len(), path.display()),
+                },
+                Err(e) => WorkerEvent::Failed {
+                    id,
+                    message: format!("cannot write {}: {e}", path.display()),
+                },
+            });
+        });
+        task
+    }
+
+    /// Preprocesses a dropped picture; it then waits for its label.
+    pub fn read_picture(&self, path: PathBuf) {
+        self.spawn(Job::MyDigits, None, move |out, fault| {
+            lower_priority();
+            fault.point();
+            let result = load_image(&path)
+                .and_then(|picture| preprocess_image(&picture))
+                .map_err(|e| e.to_string());
+            out.send(WorkerEvent::Teach(TeachEvent::PictureRead {
+                name: file_name(&path),
+                result,
+            }));
+        });
+    }
+
+    /// Fine-tunes `base` on `mine` on a thread, reporting over the channel.
+    pub fn finetune(
+        &self,
+        base: Arc<Mlp>,
+        mine: MyDigits,
+        replay: Arc<crate::data::Split>,
+        config: FinetuneConfig,
+        control: Arc<TrainControl>,
+    ) {
+        self.spawn(Job::Finetune, None, move |out, fault| {
+            let (model, report) = finetune(&base, mine.dataset(), &replay, &config, &control, &mut |event| {
+                if let FinetuneEvent::Progress(p) = event
+                    && p.step > 0
+                {
+                    fault.point();
+                }
+                send_finetune_event(out, event);
+            });
+            out.send(WorkerEvent::Teach(TeachEvent::FinetuneDone { model, report }));
+        });
+    }
+}
+
+fn send_finetune_event(out: &Emitter, event: &FinetuneEvent) {
+    out.send_throttled(WorkerEvent::Teach(TeachEvent::Finetune(event.clone())));
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn read_kept(dir: &Path) -> Result<Restored, String> {
+    let text = std::fs::read(dir.join(FINETUNED_STATE)).map_err(|e| e.to_string())?;
+    let state: KeptFinetune = serde_json::from_slice(&text).map_err(|e| format!("{FINETUNED_STATE}: {e}"))?;
+    let (model, info) = model_file::load(&dir.join(FINETUNED_MODEL)).map_err(|e| e.to_string())?;
+    let (before, before_info) = model_file::load(&dir.join(BEFORE_MODEL)).map_err(|e| e.to_string())?;
+    Ok(Restored {
+        model,
+        info,
+        name: state.name,
+        before: ModelState {
+            model: Arc::new(before),
+            info: before_info,
+            name: state.before_name,
+        },
+        report: state.report,
+    })
+}
+
+/// A `file,label` picture list by its header; anything else loads as training data.
+fn read_import(path: &Path) -> Result<Vec<(u8, [u8; PIXELS])>, String> {
+    let head = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let header = String::from_utf8_lossy(first_line).to_lowercase();
+    let is_picture_list = header.trim_start_matches('\u{feff}').replace([' ', '"', '\r'], "") == "file,label";
+    if is_picture_list {
+        let images = import_labelled_images(path).map_err(|e| e.to_string())?;
+        return Ok(images.into_iter().map(|i| (i.label, i.image)).collect());
+    }
+    let data = load_path(
+        path,
+        Expect::Train,
+        &mut |_, _| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .map_err(|e| e.to_string())?;
+    if data.kind != DataKind::Train {
+        return Err(format!(
+            "{}: has no labels (a test file?): My digits need labels",
+            path.display()
+        ));
+    }
+    Ok((0..data.rows())
+        .map(|r| {
+            let mut image = [0u8; PIXELS];
+            image.copy_from_slice(data.image(r));
+            (data.labels[r], image)
+        })
+        .collect())
+}
+
+impl App {
+    /// Starts reading My digits from the data folder (None: this session only), and the model
+    /// fine-tuned last session when `restore_model`.
+    pub(super) fn open_my_digits(&mut self, data_dir: Option<PathBuf>, restore_model: bool) {
+        match data_dir {
+            Some(dir) => {
+                if restore_model {
+                    self.worker.restore_finetuned(dir.clone());
+                }
+                self.teaching.dir = Some(dir.clone());
+                let path = dir.join(MY_DIGITS_FILE);
+                self.teaching.saver = Some(self.worker.my_digits_saver(path.clone()));
+                self.teaching.path = Some(path.clone());
+                self.worker.load_my_digits(path);
+            }
+            None => self.teaching.digits = Some(MyDigits::default()),
+        }
+    }
+
+    /// Applies an edit to My digits and saves them.
+    pub(super) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits)) {
+        let Some(digits) = &mut self.teaching.digits else {
+            self.error = Some("My digits are still being read: try again in a moment.".into());
+            return;
+        };
+        edit(digits);
+        self.teaching.version += 1;
+        if let Some(saver) = &self.teaching.saver {
+            let _ = saver.send(digits.clone());
+        }
+    }
+
+    /// "This is a 4": the drawing (as the network sees it) joins My digits and the canvas clears
+    /// for the next one.
+    pub(super) fn label_drawing(&mut self, digit: u8) {
+        let Some(prediction) = self.canvas.prediction() else {
+            return;
+        };
+        let image = prediction.input;
+        let read_as = prediction.digit;
+        self.edit_my_digits(|d| d.push(digit, &image));
+        let count = self
+            .teaching
+            .digits
+            .as_ref()
+            .map_or(0, |d| d.counts()[usize::from(digit)]);
+        self.canvas.clear();
+        let verdict = if read_as == usize::from(digit) {
+            String::new()
+        } else {
+            format!(" (the model read it as {read_as})")
+        };
+        self.notice = Some(format!(
+            "Added to My digits as a {digit}{verdict}: {count} {digit}s now. Draw the next one."
+        ));
+    }
+
+    pub(super) fn teach_event(&mut self, event: TeachEvent) {
+        match event {
+            TeachEvent::Loaded(Ok(digits)) => {
+                // Digits added before the file was read (none: labelling waits for it) would be
+                // kept too.
+                if let Some(early) = self.teaching.digits.take() {
+                    let mut all = digits;
+                    all.extend(early.dataset());
+                    self.teaching.digits = Some(all);
+                } else {
+                    self.teaching.digits = Some(digits);
+                }
+                self.teaching.version += 1;
+            }
+            TeachEvent::Loaded(Err((message, in_the_way))) => {
+                if in_the_way {
+                    self.teaching.stop_saving();
+                }
+                self.teaching.digits = Some(MyDigits::default());
+                self.error = Some(message);
+            }
+            TeachEvent::SaveFailed(message) => self.error = Some(message),
+            TeachEvent::Imported { id, source, result } => {
+                self.task_done(id);
+                match result {
+                    Ok(rows) if rows.is_empty() => self.error = Some(format!("{source}: nothing to import")),
+                    Ok(rows) => {
+                        let n = rows.len();
+                        self.edit_my_digits(|d| {
+                            for (label, image) in &rows {
+                                d.push(*label, image);
+                            }
+                        });
+                        self.notice = Some(format!("Imported {n} digits from {source} into My digits."));
+                    }
+                    Err(message) => self.error = Some(format!("Nothing imported: {message}")),
+                }
+            }
+            TeachEvent::PictureRead { name, result } => match result {
+                Ok(image) => {
+                    self.teaching.unlabelled.push((name, image));
+                    self.settings.tab = super::Tab::MyDigits;
+                }
+                Err(message) => self.error = Some(format!("{name}: {message}")),
+            },
+            TeachEvent::Restored(Ok(Some(restored))) => self.restored(restored),
+            TeachEvent::Restored(Ok(None)) => {}
+            TeachEvent::Restored(Err(message)) => self.error = Some(message),
+            TeachEvent::Finetune(event) => self.finetune_progress(event),
+            TeachEvent::FinetuneDone { model, report } => self.finetune_done(model, report),
+        }
+    }
+
+    /// Labels (or, with None, skips) the first dropped picture waiting for one.
+    pub(super) fn label_dropped(&mut self, digit: Option<u8>) {
+        if self.teaching.unlabelled.is_empty() {
+            return;
+        }
+        let (name, image) = self.teaching.unlabelled.remove(0);
+        if let Some(digit) = digit {
+            self.edit_my_digits(|d| d.push(digit, &image));
+            self.notice = Some(format!("Added {name} to My digits as a {digit}."));
+        }
+    }
+
+    /// Fine-tunes the current model on My digits, replaying the loaded training data.
+    pub(super) fn start_finetune(&mut self) {
+        if self.training.is_some() || self.teaching.run.is_some() {
+            return;
+        }
+        let (Some(model), Some(data), Some(digits)) = (&self.model, &self.data, &self.teaching.digits) else {
+            self.error = Some("Fine-tuning needs a model, training data to replay and some of My digits.".into());
+            return;
+        };
+        if digits.is_empty() {
+            self.error = Some("My digits is empty: draw a digit on the Draw tab and label it first.".into());
+            return;
+        }
+        let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
+        let config = FinetuneConfig {
+            seed: self.settings.config.seed,
+            ..FinetuneConfig::default()
+        };
+        self.worker.finetune(
+            model.model.clone(),
+            digits.clone(),
+            data.split.clone(),
+            config,
+            control.clone(),
+        );
+        self.teaching.run = Some(FinetuneRun {
+            control,
+            curve: Vec::new(),
+            live: None,
+            started: Instant::now(),
+        });
+        self.error = None;
+    }
+
+    fn finetune_progress(&mut self, event: FinetuneEvent) {
+        let Some(run) = &mut self.teaching.run else { return };
+        match event {
+            FinetuneEvent::Progress(p) => run.curve.push(p),
+            FinetuneEvent::Snapshot {
+                step,
+                total_steps,
+                model,
+                ..
+            } => {
+                run.live = Some((step, total_steps, model));
+                self.view_key += 1;
+            }
+            FinetuneEvent::Started { .. } | FinetuneEvent::Finished(_) => {}
+        }
+    }
+
+    fn finetune_done(&mut self, model: Mlp, report: FinetuneReport) {
+        let Some(run) = self.teaching.run.take() else { return };
+        self.teaching.last_curve = run.curve;
+        let summary = report.summary();
+        self.teaching.last_report = Some(report.clone());
+        if report.stop != crate::train::StopReason::Completed {
+            self.notice = Some("Fine-tuning stopped: the model is unchanged.".into());
+            self.changed();
+            return;
+        }
+        let Some(before) = self.model.take() else { return };
+        let info = ModelInfo {
+            dev_accuracy: report.mnist_after,
+            ..before.info.clone()
+        };
+        let name = format!(
+            "{} + {} of my digits",
+            before.name.split(" + ").next().unwrap_or(&before.name),
+            report.mine_rows
+        );
+        self.install_model(model, info, name);
+        if let (Some(dir), Some(current)) = (&self.teaching.dir, &self.model) {
+            self.worker.keep_finetuned(dir.clone(), current, &before, report);
+        }
+        self.teaching.before = Some(before);
+        self.notice = Some(format!("Fine-tuned: {summary}. Undo brings the model before back."));
+        eprintln!("fine-tuning: {summary}");
+    }
+
+    /// The model fine-tuned last session, back as the current one (unless another model was
+    /// opened or trained meanwhile).
+    fn restored(&mut self, restored: Restored) {
+        let untouched = self
+            .model
+            .as_ref()
+            .is_none_or(|m| m.name == crate::embedded::MODEL_NAME);
+        if !untouched || self.training.is_some() || self.teaching.run.is_some() {
+            return;
+        }
+        let Restored {
+            model,
+            info,
+            name,
+            before,
+            report,
+        } = restored;
+        self.eval = None;
+        self.install_model(model, info, name.clone());
+        self.notice = Some(format!(
+            "Restored {name}, fine-tuned last session ({}). Undo brings back {}.",
+            report.summary(),
+            before.name
+        ));
+        self.teaching.before = Some(before);
+        self.teaching.last_report = Some(report);
+    }
+
+    /// Another model (trained or opened) replaced the fine-tuned one: Undo no longer applies and
+    /// the fine-tuned model is not restored next time.
+    pub(super) fn finetuned_model_replaced(&mut self) {
+        if self.teaching.before.take().is_some() {
+            self.teaching.last_report = None;
+            self.teaching.last_curve.clear();
+            if let Some(dir) = &self.teaching.dir {
+                self.worker.forget_finetuned(dir.clone());
+            }
+        }
+    }
+
+    /// Back to the model from before the last fine-tuning.
+    pub(super) fn undo_finetune(&mut self) {
+        let Some(before) = self.teaching.before.take() else {
+            return;
+        };
+        if let Some(dir) = &self.teaching.dir {
+            self.worker.forget_finetuned(dir.clone());
+        }
+        self.eval = None;
+        let ModelState { model, info, name } = before;
+        let model = Arc::try_unwrap(model).unwrap_or_else(|shared| (*shared).clone());
+        self.install_model(model, info, name.clone());
+        self.teaching.last_report = None;
+        self.teaching.last_curve.clear();
+        self.notice = Some(format!("Undone: the model is {name} again."));
+    }
+}
