@@ -486,6 +486,12 @@ impl Worker {
     ) {
         self.train_threads.fetch_add(1, Ordering::SeqCst);
         let alive = Alive(self.train_threads.clone());
+        // Left to us, the threads leave the UI a core when there are more than two (the model
+        // is the same for any count).
+        let mut config = config;
+        if config.threads == 0 {
+            config.threads = train::threads_beside_a_ui();
+        }
         // Training keeps the normal priority. At nice 10 it lost the CPU to every other process
         // that woke up, the X server among them, and ran about 15% slower than the command line
         // (bench/app_vs_cli.sh); at the normal priority the scheduler still favours the UI

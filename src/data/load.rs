@@ -1,5 +1,5 @@
 //! The entry points and the reading pipeline: the calling thread reads (and decompresses) the
-//! input in chunks of whole lines while two parser threads turn chunks into rows.
+//! input in chunks of whole lines while parser threads (one per core) turn chunks into rows.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -16,8 +16,11 @@ use super::header::detect_kind;
 
 /// Bytes handed to a parser thread at a time.
 const CHUNK_BYTES: usize = 1 << 20;
-/// Parser threads: with the reading thread, both cores of a typical laptop are busy.
-const PARSERS: usize = 2;
+/// Parser threads: one per core (at least two: with the reading thread, both cores of a laptop
+/// are busy), at most 16. The rows come out in file order whatever the count.
+fn parsers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16)
+}
 /// Chunks read ahead of the parsers; bounds the memory in flight to a few MB.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
@@ -185,7 +188,7 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
         eof,
     };
     let produced = std::thread::scope(|scope| {
-        let parsers: Vec<_> = (0..PARSERS).map(|_| scope.spawn(parse)).collect();
+        let parsers: Vec<_> = (0..parsers()).map(|_| scope.spawn(parse)).collect();
         // `tx` moves in and is dropped on return: the parsers then see the channel close.
         let produced = source.send_chunks(tx, cancel, &failed);
         for parser in parsers {

@@ -41,6 +41,15 @@ pub fn default_threads() -> usize {
 /// work.
 const MAX_THREADS: usize = MAX_GROUPS;
 
+/// Threads for training beside a window: every core up to 2 cores, one fewer above. On 2 cores
+/// the UI thread mostly sleeps and a training thread it slows hands its groups of rows to the
+/// other (see [`batch_gradients`]), so giving it a core of its own would halve the speed; with
+/// more cores one can be spared for it.
+pub fn threads_beside_a_ui() -> usize {
+    let cores = default_threads();
+    if cores > 2 { cores - 1 } else { cores }
+}
+
 /// The worker threads for a config's `threads` setting (0 = [`default_threads`]).
 pub(super) fn worker_threads(requested: usize) -> usize {
     if requested == 0 {
