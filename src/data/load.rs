@@ -209,13 +209,34 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
     if rows == 0 {
         return Err(LoadError::new(name, LoadErrorKind::NoRows));
     }
-    let mut pixels = Vec::with_capacity(rows * PIXELS);
+    let mut pixels = with_huge_pages(rows * PIXELS);
     let mut labels = Vec::with_capacity(if kind == DataKind::Train { rows } else { 0 });
     for chunk in chunks {
         pixels.extend_from_slice(&chunk.pixels);
         labels.extend_from_slice(&chunk.labels);
     }
     Ok(Dataset { kind, pixels, labels })
+}
+
+/// An empty vector with room for `len` bytes, asking Linux to back it with 2 MB pages (its
+/// transparent huge pages are often on request only): filling 33 MB of pixels then takes about
+/// 17 page faults instead of 8,000, which in a virtual machine cost more than the copy
+/// (measured: `inspect` spent more time in the kernel than parsing, 24,500 page faults).
+fn with_huge_pages(len: usize) -> Vec<u8> {
+    let buffer = Vec::with_capacity(len);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let start = buffer.as_ptr() as usize;
+        let (first, end) = (start.next_multiple_of(HUGE_PAGE), (start + len) / HUGE_PAGE * HUGE_PAGE);
+        if end > first {
+            // SAFETY: the range lies inside this vector's own allocation (of `len` bytes from
+            // `start`), which nothing else refers to; MADV_HUGEPAGE only changes how its pages
+            // are backed, never their contents, and its failure leaves ordinary pages.
+            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    buffer
 }
 
 /// Reads line 1 from the first chunk (`eof`: it is the whole file) and checks the kind against
