@@ -486,12 +486,6 @@ impl Worker {
     ) {
         self.train_threads.fetch_add(1, Ordering::SeqCst);
         let alive = Alive(self.train_threads.clone());
-        // Left to us, the threads leave the UI a core when there are more than two (the model
-        // is the same for any count).
-        let mut config = config;
-        if config.threads == 0 {
-            config.threads = train::threads_beside_a_ui();
-        }
         // Training keeps the normal priority. At nice 10 it lost the CPU to every other process
         // that woke up, the X server among them, and ran about 15% slower than the command line
         // (bench/app_vs_cli.sh); at the normal priority the scheduler still favours the UI
@@ -511,7 +505,18 @@ impl Worker {
                 }
             };
             let mut model = train::init_model(&config);
-            let report = train::train(&mut model, &config, &split, &control, &mut |event| {
+            // Left to us, the threads leave the UI a core when there are more than two. Only
+            // this run's copy says so: the model records the config as the user set it (the
+            // model is the same for any count).
+            let threads = match config.threads {
+                0 => train::threads_beside_a_ui(),
+                n => n,
+            };
+            let run = TrainConfig {
+                threads,
+                ..config.clone()
+            };
+            let report = train::train(&mut model, &run, &split, &control, &mut |event| {
                 out.send_throttled(WorkerEvent::Train(event.clone()));
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.
