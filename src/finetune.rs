@@ -66,7 +66,7 @@ impl Default for FinetuneConfig {
             alpha: 1e-3,
             batch_size: 64,
             copies: 20,
-            replay_ratio: 3.0,
+            replay_ratio: 4.0,
             distortion: Distortion::DEFAULT,
             blend: 0.7,
             holdout: 0.25,

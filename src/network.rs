@@ -707,7 +707,14 @@ mod tests {
 
     #[test]
     fn sparse_inputs_give_the_dense_gradients() {
-        let net = Mlp::new(&[PIXELS, 5, 3], Init::He, 8);
+        // 5 units (padded rows), 16 (one fixed-width kernel) and 24 (whole vectors, no copies).
+        for width in [5, 16, 24] {
+            sparse_inputs_give_the_dense_gradients_for(width);
+        }
+    }
+
+    fn sparse_inputs_give_the_dense_gradients_for(width: usize) {
+        let net = Mlp::new(&[PIXELS, width, 3], Init::He, 8);
         let pixels: Vec<u8> = (0..6 * PIXELS)
             .map(|i| if (i * 7) % 5 == 0 { (i % 256) as u8 } else { 0 })
             .collect();

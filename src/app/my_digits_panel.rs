@@ -58,6 +58,15 @@ pub struct MyDigitsPanel {
     predictions: Latest<(u64, u64), Vec<u8>>,
 }
 
+/// `path` with the home folder written `~`, as people write it.
+fn home_relative(path: &Path) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    match home.as_deref().and_then(|home| path.strip_prefix(home).ok()) {
+        Some(rest) if !rest.as_os_str().is_empty() => format!("~/{}", rest.display()),
+        _ => path.display().to_string(),
+    }
+}
+
 const ORANGE: Color32 = Color32::from_rgb(230, 159, 0);
 const SKY_BLUE: Color32 = Color32::from_rgb(86, 180, 233);
 const WRONG: Color32 = Color32::from_rgb(220, 60, 50);
@@ -88,7 +97,9 @@ impl MyDigitsPanel {
             ));
         });
         match view.path {
-            Some(path) => ui.weak(format!("Saved after every change in {}", path.display())),
+            Some(path) => ui
+                .weak(format!("Saved after every change in {}", home_relative(path)))
+                .on_hover_text(path.display().to_string()),
             None => ui.weak("Kept for this session only (no data folder)."),
         };
         ui.horizontal_wrapped(|ui| {

@@ -535,7 +535,18 @@ impl Worker {
                 }
             };
             let mut model = train::init_model_for(&config, &dataset);
-            let report = train::train(&mut model, &config, &split, &control, &mut |event| {
+            // Left to us, the threads leave the UI a core when there are more than two. Only
+            // this run's copy says so: the model records the config as the user set it (the
+            // model is the same for any count).
+            let threads = match config.threads {
+                0 => train::threads_beside_a_ui(),
+                n => n,
+            };
+            let run = TrainConfig {
+                threads,
+                ..config.clone()
+            };
+            let report = train::train(&mut model, &run, &split, &control, &mut |event| {
                 out.send_throttled(WorkerEvent::Train(event.clone()));
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.

@@ -112,7 +112,7 @@ pub struct TrainArgs {
     /// How the first layer reads pixels (speed only, same results).
     #[arg(long, ignore_case = true)]
     pub first_layer: Option<FirstLayer>,
-    /// Gradient threads (0 = one per core, at most 2).
+    /// Training threads (0 = one per core); the trained model is the same for any count.
     #[arg(long)]
     pub threads: Option<usize>,
     /// Class names in label order, e.g. "T-shirt/top,Trouser,Pullover" (default: the

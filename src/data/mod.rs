@@ -12,8 +12,8 @@
 //!
 //! How it is read (one file per step, all private to this module):
 //! - `load.rs`: the entry points. The calling thread reads (and decompresses: gzip is detected
-//!   from the content) chunks of whole lines while two parser threads turn chunks into rows, so
-//!   decompression and parsing overlap and both cores are used.
+//!   from the content) chunks of whole lines while parser threads (one per core) turn chunks
+//!   into rows, so decompression and parsing overlap and every core is used.
 //! - `chunk.rs`: one chunk, row by row: the fast path first, the careful path when it declines.
 //! - `fast_row.rs`: the hand-tuned parser for Kaggle's own layout (plain digits and commas),
 //!   which is nearly every row of a real file.

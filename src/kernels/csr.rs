@@ -119,6 +119,16 @@ impl CsrBuf {
         self.offsets.push(self.columns.len());
     }
 
+    /// Appends row `r` of `other`, a matrix of the same width, as it is (two slice copies: the
+    /// entry-by-entry [`CsrBuf::push_row`] was 4% of a mini-batch step).
+    pub fn push_row_of(&mut self, other: Csr<'_>, r: usize) {
+        assert_eq!(other.width(), self.width, "rows of another width");
+        let (columns, pixels) = other.row(r);
+        self.columns.extend_from_slice(columns);
+        self.pixels.extend_from_slice(pixels);
+        self.offsets.push(self.columns.len());
+    }
+
     pub fn view(&self) -> Csr<'_> {
         // The invariants hold by construction: push_row checks columns and pushes a column and
         // a pixel together, offsets only grow and end at the entry count.
@@ -208,6 +218,11 @@ impl SparseBatch {
     /// Appends one image given by its non-zero `(pixel index, value)` entries.
     pub fn push_row(&mut self, entries: impl IntoIterator<Item = (u16, u8)>) {
         self.0.push_row(entries);
+    }
+
+    /// Appends row `r` of `other` (images too) as it is.
+    pub fn push_row_of(&mut self, other: Csr<'_>, r: usize) {
+        self.0.push_row_of(other, r);
     }
 
     /// Appends the non-zero pixels of each image (of the batch's width).

@@ -74,6 +74,13 @@ pub fn csr_transposed_times_dense(csr: Csr<'_>, dz: &[f32], pw: usize, dw: &mut 
     }
 }
 
+/// True when this CPU runs AVX-512 (with AVX2 and FMA): other loops compiled for it can be
+/// chosen by this too.
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx512() -> bool {
+    Build::for_this_cpu() == Build::Avx512
+}
+
 /// The builds of the loops, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Build {

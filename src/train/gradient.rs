@@ -21,16 +21,33 @@ use crate::network::{BatchStats, Gradients, Input, Mlp, SparseBatch, Workspace, 
 /// Rows per chunk at most: small enough that a chunk's activations stay in cache.
 const CHUNK_ROWS: usize = 256;
 
-/// Rows per chunk for batches of `batch` rows: at least two chunks per batch, so that both cores
+/// Rows per chunk for batches of `batch` rows: at least two chunks per batch, so that two cores
 /// get work even on mini-batches; fixed rather than derived from the thread count, so that the
-/// result does not depend on it.
+/// result does not depend on it. (More, smaller chunks would give more cores work on a batch of
+/// 128, but cost 2 cores 15% per epoch of 784-512-256-10 with 4 chunks of 32 rows, measured; the
+/// update after the gradient uses every thread.)
 pub(super) fn chunk_rows(batch: usize) -> usize {
     CHUNK_ROWS.min(batch.div_ceil(2)).max(1)
 }
 
-/// Number of worker threads for gradients when the config leaves it to us: both cores here.
+/// Number of worker threads when the config leaves it to us: one per core.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 2)
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS)
+}
+
+/// Threads at most: beyond the [`MAX_GROUPS`] partial gradients of a step more threads find no
+/// work.
+const MAX_THREADS: usize = MAX_GROUPS;
+
+/// Threads for training beside a window: every core up to 2 cores, one fewer above. On 2 cores
+/// the UI thread mostly sleeps and a training thread it slows hands its groups of rows to the
+/// other (see [`batch_gradients`]), so giving it a core of its own would halve the speed; with
+/// more cores one can be spared for it.
+pub fn threads_beside_a_ui() -> usize {
+    let cores = default_threads();
+    if cores > 2 { cores - 1 } else { cores }
 }
 
 /// The worker threads for a config's `threads` setting (0 = [`default_threads`]).
@@ -38,7 +55,7 @@ pub(super) fn worker_threads(requested: usize) -> usize {
     if requested == 0 {
         default_threads()
     } else {
-        requested.min(64)
+        requested.min(MAX_THREADS)
     }
 }
 
@@ -48,9 +65,10 @@ const MAX_GROUPS: usize = 16;
 /// Per-thread workspaces and the partial gradients of [`batch_gradients`].
 pub(super) struct Workers {
     workspaces: Vec<Workspace>,
-    /// One partial gradient and its statistics per group of chunks; after a step the first
-    /// holds the step's gradient.
+    /// One partial gradient and its statistics per group of chunks.
     groups: Vec<Mutex<(Gradients, BatchStats)>>,
+    /// Groups used by the last step.
+    last_groups: usize,
 }
 
 impl Workers {
@@ -59,12 +77,21 @@ impl Workers {
         Workers {
             workspaces: (0..threads).map(|_| Workspace::new(model, chunk_rows)).collect(),
             groups: Vec::new(),
+            last_groups: 0,
         }
     }
 
-    /// The last step's gradient.
-    pub(super) fn gradient(&mut self) -> &Gradients {
-        &self.groups[0].get_mut().unwrap_or_else(PoisonError::into_inner).0
+    /// The last step's gradient as partial sums, to be added in this order.
+    pub(super) fn partials(&mut self) -> Vec<&Gradients> {
+        self.groups[..self.last_groups]
+            .iter_mut()
+            .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
+            .collect()
+    }
+
+    /// Threads that compute gradients.
+    pub(super) fn threads(&self) -> usize {
+        self.workspaces.len()
     }
 }
 
@@ -138,28 +165,42 @@ pub(super) fn batch_gradients(
     if !finished {
         return None;
     }
-    // Added in group order into the first group (no copy: for a large network one pass over
-    // the parameters per group is measurable).
-    let (first, rest) = workers.groups[..groups].split_at_mut(1);
-    let (sum, first_stats) = first[0].get_mut().unwrap_or_else(PoisonError::into_inner);
-    let mut total = *first_stats;
-    for slot in rest {
-        let (grads, stats) = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-        sum.add_assign(grads);
-        total.add(*stats);
+    // The statistics added in group order; the gradients are added by the update
+    // ([`Workers::partials`]).
+    workers.last_groups = groups;
+    let mut total = BatchStats::default();
+    for slot in &mut workers.groups[..groups] {
+        total.add(slot.get_mut().unwrap_or_else(PoisonError::into_inner).1);
     }
     Some(total)
 }
 
-/// First layers at most this wide take their inputs as non-zero pixels only (measured: the
-/// sparse product wins for narrow layers like the notebook's 10 units; wide layers are faster as
-/// a dense matrix product, whose blocking reuses the weights from cache).
-const SPARSE_MAX_OUTPUTS: usize = 64;
+/// Whether the first layer should read only the non-zero pixels: when they are few enough for
+/// the sparse product to beat the dense one. The sparse product's time grows with the share of
+/// non-zero pixels (`density`), the dense one's does not; where they cross depends on the
+/// layer's width. Measured on 2 cores (`bench/run.sh`'s "first layer" rows, README: Performance)
+/// with MNIST (19% non-zero), MNIST with noise (43%) and inverted MNIST (99%): for 10 units
+/// sparse wins at 19% (2.6x) and 43% (1.5x) and loses at 99% (0.7x), crossing near 70%; for 512
+/// units it wins at 19% (1.1-1.2x) and loses at 43% (0.8x), crossing near 25-30%.
+pub(super) fn sparse_pays(density: f64, outputs: usize) -> bool {
+    let crossover = if outputs <= 64 { 0.6 } else { 0.25 };
+    density <= crossover
+}
+
+/// Share of the pixels that are not zero (0 for no rows).
+pub(super) fn pixel_density(data: &Dataset) -> f64 {
+    let nonzero: usize = data
+        .pixels
+        .chunks(1 << 16)
+        .map(|block| block.iter().filter(|&&p| p != 0).count())
+        .sum();
+    nonzero as f64 / data.pixels.len().max(1) as f64
+}
 
 /// The training rows as the network consumes them.
 pub(super) struct Inputs<'a> {
     data: &'a Dataset,
-    /// Non-zero pixels of every row, found once per run, when the first layer is narrow.
+    /// Non-zero pixels of every row, found once per run, when the first layer reads them.
     nonzero: Option<NonZeroPixels>,
 }
 
@@ -174,7 +215,7 @@ impl<'a> Inputs<'a> {
         cancel: &AtomicBool,
     ) -> Option<Inputs<'a>> {
         let sparse = match mode {
-            FirstLayer::Auto => model.layers[0].outputs() <= SPARSE_MAX_OUTPUTS,
+            FirstLayer::Auto => sparse_pays(pixel_density(data), model.layers[0].outputs()),
             FirstLayer::Dense => false,
             FirstLayer::Sparse => true,
         };
@@ -215,8 +256,10 @@ impl<'a> Inputs<'a> {
                 let mut batch = std::mem::take(&mut ws.sparse);
                 batch.clear();
                 for &r in rows {
-                    let (dx, dy) = shift(ws);
-                    batch.push_row(nonzero.shifted_row(r, dx, dy));
+                    match shift(ws) {
+                        (0, 0) => batch.push_row_of(nonzero.images.csr(), r),
+                        (dx, dy) => batch.push_row(nonzero.shifted_row(r, dx, dy)),
+                    }
                 }
                 let stats = model.accumulate_gradients(Input::sparse(batch.csr()), labels, ws, grads, config.dropout);
                 ws.sparse = batch;
@@ -312,23 +355,31 @@ impl NonZeroPixels {
 mod tests {
     use crate::network::Mlp;
     use crate::train::test_support::{run, small_split};
-    use crate::train::{FirstLayer, Length, Preset, TrainConfig};
+    use crate::train::{FirstLayer, Length, Optimizer, Preset, TrainConfig};
 
     #[test]
     fn thread_count_does_not_change_the_model() {
         let split = small_split();
         // Full batch over many chunks (the grouped path) and mini-batches, each with the sparse
         // first layer with its transposes, the sparse one with shifts, and the dense one.
-        for (batch_size, hidden, shift) in [(0, 10, 0), (0, 10, 1), (64, 10, 0), (0, 80, 0)] {
+        // Adam with a layer wide enough that the update is split between the threads too.
+        for (batch_size, hidden, shift, optimizer) in [
+            (0, 10, 0, Optimizer::Gd),
+            (0, 10, 1, Optimizer::Gd),
+            (64, 10, 0, Optimizer::Gd),
+            (0, 80, 0, Optimizer::Gd),
+            (64, 48, 1, Optimizer::Adam),
+        ] {
             let config = TrainConfig {
                 batch_size,
                 hidden: vec![hidden],
                 augment_shift: shift,
+                optimizer,
                 length: Length::Iterations(4),
                 dev_size: 0,
                 ..TrainConfig::preset(Preset::Seed)
             };
-            let models: Vec<Mlp> = [1, 2, 3]
+            let models: Vec<Mlp> = [1, 2, 3, 5]
                 .iter()
                 .map(|&threads| {
                     run(
@@ -342,7 +393,41 @@ mod tests {
                 })
                 .collect();
             assert_eq!(models[0], models[1], "batch {batch_size} hidden {hidden} shift {shift}");
-            assert_eq!(models[0], models[2], "batch {batch_size} hidden {hidden} shift {shift}");
+            for other in &models[1..] {
+                assert_eq!(&models[0], other, "batch {batch_size} hidden {hidden} shift {shift}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_layer_follows_the_density_of_the_pixels() {
+        use std::sync::atomic::AtomicBool;
+
+        use super::{Inputs, pixel_density, sparse_pays};
+        use crate::network::Init;
+
+        // The crossovers measured (see `sparse_pays`): narrow layers stay sparse longer.
+        assert!(sparse_pays(0.19, 10) && sparse_pays(0.19, 512));
+        assert!(sparse_pays(0.43, 10) && !sparse_pays(0.43, 512));
+        assert!(!sparse_pays(0.99, 10) && !sparse_pays(0.99, 512));
+
+        let digits = small_split().train;
+        let mut inverted = digits.clone();
+        inverted.pixels.iter_mut().for_each(|p| *p = 255 - *p);
+        let (sparse, dense) = (pixel_density(&digits), pixel_density(&inverted));
+        assert!((0.1..0.3).contains(&sparse), "MNIST is about 19% ink: {sparse}");
+        assert!(dense > 0.9, "inverted, only the pixels that were 255 are zero: {dense}");
+        let cancel = AtomicBool::new(false);
+        for width in [10, 512] {
+            let model = Mlp::new(&[784, width, 10], Init::He, 0);
+            let reads_sparse = |data| {
+                Inputs::new(data, &model, FirstLayer::Auto, None, &cancel)
+                    .unwrap()
+                    .nonzero
+                    .is_some()
+            };
+            assert!(reads_sparse(&digits), "width {width}");
+            assert!(!reads_sparse(&inverted), "width {width}");
         }
     }
 

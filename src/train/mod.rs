@@ -28,7 +28,7 @@ pub use config::{
 };
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
-pub use gradient::default_threads;
+pub use gradient::{default_threads, threads_beside_a_ui};
 pub use run::{accuracy, init_model, init_model_for, train};
 
 /// Helpers shared by the unit tests of the files above.

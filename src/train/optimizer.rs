@@ -23,14 +23,23 @@ impl OptimizerState {
     }
 }
 
-/// One optimizer step with the gradient of the summed loss over `batch` rows.
+/// One optimizer step with the gradient of the summed loss over `batch` rows, given as the
+/// partial sums `partials` (added in order, so the sum's bits are those of adding them one
+/// after the other), on up to `threads` threads.
+///
+/// Each parameter array is cut into contiguous ranges, one per thread; the update is elementwise,
+/// so the result is the same bits whatever the number of threads. Summing the partials inside
+/// the update saves a pass over the parameters, and the threads share what was one thread's
+/// pass (measured: the update of 784-512-256-10 was 9% of the CPU time and a quarter of the wall
+/// time of a step, the other core waiting).
 pub(super) fn apply_update(
     model: &mut Mlp,
-    grads: &Gradients,
+    partials: &[&Gradients],
     state: &mut OptimizerState,
     config: &TrainConfig,
     alpha: f32,
     batch: usize,
+    threads: usize,
 ) {
     state.t += 1;
     let rule = UpdateRule {
@@ -40,28 +49,79 @@ pub(super) fn apply_update(
         correction1: 1.0 - ADAM_BETA1.powi(state.t),
         correction2: 1.0 - ADAM_BETA2.powi(state.t),
     };
-    for (l, layer) in model.layers.iter_mut().enumerate() {
-        let (g, m, v) = (
-            &grads.layers[l],
-            &mut state.first.layers[l],
-            &mut state.second.layers[l],
-        );
-        rule.apply(
-            slice_mut(&mut layer.w),
-            slice(&g.w),
-            slice_mut(&mut m.w),
-            slice_mut(&mut v.w),
-            config.l2,
-        );
-        // No weight decay on biases.
-        rule.apply(
-            slice_mut(&mut layer.b),
-            slice(&g.b),
-            slice_mut(&mut m.b),
-            slice_mut(&mut v.b),
-            0.0,
-        );
+    let threads = threads.clamp(1, 64);
+    // Piece `i` of every array goes to thread `i % threads`.
+    let mut work: Vec<Vec<Piece<'_>>> = (0..threads).map(|_| Vec::new()).collect();
+    let (first, second) = (&mut state.first.layers, &mut state.second.layers);
+    for (l, ((layer, m), v)) in model.layers.iter_mut().zip(first).zip(second).enumerate() {
+        let arrays = [
+            // No weight decay on biases.
+            (
+                slice_mut(&mut layer.w),
+                slice_mut(&mut m.w),
+                slice_mut(&mut v.w),
+                config.l2,
+                true,
+            ),
+            (
+                slice_mut(&mut layer.b),
+                slice_mut(&mut m.b),
+                slice_mut(&mut v.b),
+                0.0,
+                false,
+            ),
+        ];
+        for (w, m, v, l2, is_w) in arrays {
+            let grads: Vec<&[f32]> = partials
+                .iter()
+                .map(|g| {
+                    if is_w {
+                        slice(&g.layers[l].w)
+                    } else {
+                        slice(&g.layers[l].b)
+                    }
+                })
+                .collect();
+            // Ranges of whole cache lines, and not so small that a thread's start costs more.
+            let piece = w.len().div_ceil(threads).next_multiple_of(PIECE_ALIGN).max(4096);
+            let pieces = w.chunks_mut(piece).zip(m.chunks_mut(piece)).zip(v.chunks_mut(piece));
+            for (i, ((w, m), v)) in pieces.enumerate() {
+                let start = i * piece;
+                let grads = grads.iter().map(|g| &g[start..start + w.len()]).collect();
+                work[i % threads].push(Piece { w, m, v, grads, l2 });
+            }
+        }
     }
+    let rule = &rule;
+    let run = |pieces: Vec<Piece<'_>>| {
+        for p in pieces {
+            rule.apply_sum(p.w, &p.grads, p.m, p.v, p.l2, &mut [0.0; SUM_BLOCK]);
+        }
+    };
+    let mut work = work.into_iter().filter(|w| !w.is_empty());
+    let mine = work.next();
+    std::thread::scope(|scope| {
+        for pieces in work {
+            scope.spawn(move || run(pieces));
+        }
+        if let Some(pieces) = mine {
+            run(pieces);
+        }
+    });
+}
+
+/// Floats per range boundary in [`apply_update`]: a 64-byte cache line.
+const PIECE_ALIGN: usize = 16;
+/// Floats summed at a time from the partial gradients before they are applied.
+const SUM_BLOCK: usize = 256;
+
+/// One thread's range of one parameter array, its moments and the partial gradients.
+struct Piece<'a> {
+    w: &'a mut [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    grads: Vec<&'a [f32]>,
+    l2: f32,
 }
 
 fn slice<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> &[f32] {
@@ -89,9 +149,72 @@ struct UpdateRule {
 }
 
 impl UpdateRule {
+    /// [`UpdateRule::apply`] with the gradient given as partial sums, added in order block by
+    /// block into `sum`; compiled for AVX-512 where the CPU has it (the same operations, so the
+    /// same bits: no multiply-add is fused).
+    fn apply_sum(&self, w: &mut [f32], grads: &[&[f32]], m: &mut [f32], v: &mut [f32], l2: f32, sum: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if crate::kernels::has_avx512() {
+            // SAFETY: a `target_feature` function's only precondition is a CPU with those
+            // features, which `has_avx512` has just checked; the slices are bounds-checked.
+            unsafe { self.apply_sum_avx512(w, grads, m, v, l2, sum) };
+            return;
+        }
+        self.apply_sum_portable(w, grads, m, v, l2, sum);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn apply_sum_avx512(
+        &self,
+        w: &mut [f32],
+        grads: &[&[f32]],
+        m: &mut [f32],
+        v: &mut [f32],
+        l2: f32,
+        sum: &mut [f32],
+    ) {
+        self.apply_sum_portable(w, grads, m, v, l2, sum);
+    }
+
+    #[inline(always)]
+    fn apply_sum_portable(
+        &self,
+        w: &mut [f32],
+        grads: &[&[f32]],
+        m: &mut [f32],
+        v: &mut [f32],
+        l2: f32,
+        sum: &mut [f32],
+    ) {
+        let block = sum.len();
+        for (b, ((w, m), v)) in w
+            .chunks_mut(block)
+            .zip(m.chunks_mut(block))
+            .zip(v.chunks_mut(block))
+            .enumerate()
+        {
+            let range = b * block..b * block + w.len();
+            let sum = &mut sum[..w.len()];
+            match grads.split_first() {
+                Some((first, rest)) => {
+                    sum.copy_from_slice(&first[range.clone()]);
+                    for g in rest {
+                        for (s, &g) in sum.iter_mut().zip(&g[range.clone()]) {
+                            *s += g;
+                        }
+                    }
+                }
+                None => sum.fill(0.0),
+            }
+            self.apply(w, sum, m, v, l2);
+        }
+    }
+
     /// Updates parameters `w` from the summed gradient `dw`; `m` and `v` are the optimizer's
     /// first and second moment buffers. All four have the parameter array's length (a layer's
     /// `(inputs, outputs)` weights or `(outputs)` biases, flattened).
+    #[inline(always)]
     fn apply(&self, w: &mut [f32], dw: &[f32], m: &mut [f32], v: &mut [f32], l2: f32) {
         let (alpha, scale) = (self.alpha, self.scale);
         match self.optimizer {

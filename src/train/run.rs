@@ -96,7 +96,16 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        apply_update(model, workers.gradient(), &mut state, config, alpha, rows.len());
+        let threads = workers.threads();
+        apply_update(
+            model,
+            &workers.partials(),
+            &mut state,
+            config,
+            alpha,
+            rows.len(),
+            threads,
+        );
         step += 1;
         since_report.add(stats);
         last_stats = stats;
