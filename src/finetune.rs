@@ -214,8 +214,41 @@ impl FinetuneReport {
     }
 }
 
+/// Why `base` cannot be fine-tuned on `mine` while replaying `replay`, if it cannot: the model
+/// must read 28x28 digits (the drawings are), and every image must have its input size and every
+/// label one of its outputs (replaying another data set, say 25 sign-language letters, cannot
+/// teach a digit model).
+pub fn check_inputs(base: &Mlp, mine: &Dataset, replay: &Split) -> Result<(), String> {
+    if base.inputs() != PIXELS || base.classes() != CLASSES {
+        return Err(format!(
+            "fine-tuning works on 28x28 digit models; this one has {} inputs and {} classes",
+            base.inputs(),
+            base.classes()
+        ));
+    }
+    for (what, data) in [
+        ("your digits", mine),
+        ("the replayed training data", &replay.train),
+        ("the replayed dev rows", &replay.dev),
+    ] {
+        if data.rows() > 0 && data.image_pixels() != PIXELS {
+            return Err(format!(
+                "{what} are {0}x{0} images; the model reads 28x28 digits",
+                data.side
+            ));
+        }
+        if let Some(&label) = data.labels.iter().max()
+            && usize::from(label) >= CLASSES
+        {
+            return Err(format!("{what} have label {label}; the model knows the digits 0 to 9"));
+        }
+    }
+    Ok(())
+}
+
 /// Fine-tunes a copy of `base` on `mine` (labelled drawings, Kaggle's 28x28 layout), replaying
-/// rows of `replay.train` and measuring on `replay.dev`. Returns the new model (the refit's, or
+/// rows of `replay.train` and measuring on `replay.dev`; refused (before any work) when
+/// [`check_inputs`] or the config's `validate` says why. Returns the new model (the refit's, or
 /// the measuring run's when `refit` is off) and the report; a cancelled run returns `base`
 /// unchanged with [`StopReason::Cancelled`]. Deterministic for a given config (seed included),
 /// whatever the thread count.
@@ -226,7 +259,9 @@ pub fn finetune(
     config: &FinetuneConfig,
     control: &TrainControl,
     on_event: &mut dyn FnMut(&FinetuneEvent),
-) -> (Mlp, FinetuneReport) {
+) -> Result<(Mlp, FinetuneReport), String> {
+    check_inputs(base, mine, replay)?;
+    config.validate()?;
     let start = Instant::now();
     let (tune_rows, held_rows) = holdout_split(&mine.labels, config.holdout, config.seed);
     let held = mine.select(&held_rows);
@@ -277,7 +312,7 @@ pub fn finetune(
     }
     report.seconds = start.elapsed().as_secs_f64();
     on_event(&FinetuneEvent::Finished(report.clone()));
-    (result, report)
+    Ok((result, report))
 }
 
 struct PhaseOutcome {

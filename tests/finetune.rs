@@ -78,7 +78,8 @@ fn finetuning_learns_a_new_style_and_keeps_mnist() {
                 progress.push(p.clone());
             }
         },
-    );
+    )
+    .unwrap();
     assert_eq!(report.stop, StopReason::Completed);
     let after_style = accuracy(&model, &other_writers);
     let after_mnist = accuracy(&model, &split.dev);
@@ -124,7 +125,9 @@ fn finetuning_repeats_for_a_seed_whatever_the_thread_count() {
             epochs: 1,
             ..FinetuneConfig::default()
         };
-        finetune(&base, &mine, &split, &config, &TrainControl::new(), &mut |_| {}).0
+        finetune(&base, &mine, &split, &config, &TrainControl::new(), &mut |_| {})
+            .unwrap()
+            .0
     };
     let model = run(0, 2);
     assert!(model != base);
@@ -146,7 +149,8 @@ fn a_cancelled_finetune_returns_the_model_unchanged() {
             events += 1;
             control.cancel();
         }
-    });
+    })
+    .unwrap();
     assert_eq!(report.stop, StopReason::Cancelled);
     assert!(model == base);
     assert!(events >= 1);
@@ -163,13 +167,53 @@ fn one_drawing_per_digit_is_not_held_out_and_still_learns() {
         &FinetuneConfig::default(),
         &TrainControl::new(),
         &mut |_| {},
-    );
+    )
+    .unwrap();
     assert_eq!(
         (report.held_out_rows, report.mine_before, report.mine_after),
         (0, None, None)
     );
     assert!(report.summary().contains("too few to hold some out"));
     assert!(report.mnist_after.is_some());
+}
+
+#[test]
+fn data_that_does_not_fit_a_digit_model_is_refused_before_any_work() {
+    let split = replay_split();
+    let mine = mirrored(&first_of_each(&split.train, 2));
+    let base = base();
+    let run = |mine: &Dataset, replay: &Split| {
+        let mut events = 0;
+        let result = finetune(
+            &base,
+            mine,
+            replay,
+            &FinetuneConfig::default(),
+            &TrainControl::new(),
+            &mut |_| events += 1,
+        );
+        (result.err(), events)
+    };
+    // Replaying another data set: sign-language letters up to 24.
+    let mut letters = split.clone();
+    letters.train.labels.iter_mut().for_each(|l| *l = (*l * 2 + 6).min(24));
+    let (why, events) = run(&mine, &letters);
+    assert_eq!(
+        why.as_deref(),
+        Some("the replayed training data have label 24; the model knows the digits 0 to 9")
+    );
+    assert_eq!(events, 0, "nothing ran");
+    // A digit label out of range in the user's own rows.
+    let mut bad = mine.clone();
+    bad.labels[0] = 12;
+    assert!(run(&bad, &split).0.unwrap().starts_with("your digits have label 12"));
+    // A bad config.
+    let config = FinetuneConfig {
+        epochs: 0,
+        ..FinetuneConfig::default()
+    };
+    let refused = finetune(&base, &mine, &split, &config, &TrainControl::new(), &mut |_| {});
+    assert!(refused.is_err());
 }
 
 // ---- the commands ----
@@ -323,4 +367,26 @@ fn the_finetune_command_saves_a_model_that_reads_the_new_style() {
         2,
     );
     assert!(stderr.contains("blend"), "{stderr}");
+    // Replaying another data set (labels up to 24) is refused before any work.
+    let mut letters = split.train.clone();
+    letters.labels.iter_mut().for_each(|l| *l = (*l * 2 + 6).min(24));
+    let letters_path = dir.path().join("letters.csv");
+    write_csv(&letters_path, &letters);
+    let (_, stderr) = check(
+        &bin()
+            .args(["finetune", "--data"])
+            .arg(&mine_path)
+            .arg("--replay")
+            .arg(&letters_path)
+            .arg("--out")
+            .arg(&out2)
+            .output()
+            .unwrap(),
+        1,
+    );
+    assert!(
+        stderr.contains("have label 24; the model knows the digits 0 to 9"),
+        "{stderr}"
+    );
+    assert!(!out2.exists());
 }

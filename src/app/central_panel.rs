@@ -50,6 +50,7 @@ impl App {
             }
             Tab::MyDigits => {
                 model_caption(ui, caption.as_deref());
+                let blocked = self.finetune_blocked();
                 let view = MyDigitsView {
                     digits: self.teaching.digits.as_ref(),
                     version: self.teaching.version,
@@ -58,7 +59,7 @@ impl App {
                     last_curve: &self.teaching.last_curve,
                     last_report: self.teaching.last_report.as_ref(),
                     can_undo: self.teaching.before.is_some(),
-                    blocked: self.finetune_blocked(),
+                    blocked: blocked.as_deref(),
                     replay_name: self.data.as_ref().map(|d| d.name.as_str()),
                     path: self.teaching.path.as_deref(),
                     unlabelled: self
@@ -74,26 +75,27 @@ impl App {
         }
     }
 
-    /// Why Fine-tune cannot start now, if it cannot.
-    fn finetune_blocked(&self) -> Option<&'static str> {
+    /// Why Fine-tune cannot start now, if it cannot (a run in progress is not a reason: the
+    /// button becomes Stop then).
+    pub(super) fn finetune_blocked(&self) -> Option<String> {
         if self.training.is_some() {
-            Some("A training run is under way.")
-        } else if self.model.is_none() {
-            Some("No model: train one or open a model file.")
-        } else if self
-            .model
-            .as_ref()
-            .is_some_and(|m| m.model.inputs() != crate::data::PIXELS || m.model.classes() != crate::data::CLASSES)
-        {
-            // Drawings are 28x28 digits (issue 12: models of other data sets).
-            Some("Fine-tuning needs a 28x28 digit model; this one is for another data set.")
-        } else if self.data.is_none() {
-            Some("No training data to replay: open a training CSV.")
-        } else if self.teaching.count() == 0 {
-            Some("My digits is empty: draw a digit on the Draw tab and label it.")
-        } else {
-            None
+            return Some("A training run is under way.".into());
         }
+        let Some(model) = &self.model else {
+            return Some("No model: train one or open a model file.".into());
+        };
+        let Some(data) = &self.data else {
+            return Some("No training data to replay: open a training CSV.".into());
+        };
+        let digits = self.teaching.digits.as_ref().filter(|d| !d.is_empty());
+        let Some(digits) = digits else {
+            return Some("My digits is empty: draw a digit on the Draw tab and label it.".into());
+        };
+        // The drawings are 28x28 digits; a model or replayed data of another data set (issue 12)
+        // cannot be fine-tuned with them.
+        crate::finetune::check_inputs(&model.model, digits.dataset(), &data.split)
+            .err()
+            .map(|why| format!("Cannot fine-tune: {why}."))
     }
 
     /// My digits in one line on the Draw tab: how many, Fine-tune (or its progress), Undo.
@@ -113,7 +115,7 @@ impl App {
             } else {
                 let blocked = self.finetune_blocked();
                 let button = ui.add_enabled(blocked.is_none(), egui::Button::new("Fine-tune on My digits"));
-                let button = match blocked {
+                let button = match blocked.as_deref() {
                     Some(why) => button.on_disabled_hover_text(why),
                     None => button.on_hover_text("Teach the model your handwriting (curves on the My digits tab)"),
                 };

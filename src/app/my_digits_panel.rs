@@ -41,7 +41,7 @@ pub struct MyDigitsView<'a> {
     pub last_report: Option<&'a FinetuneReport>,
     pub can_undo: bool,
     /// Why Fine-tune is not possible now, if it is not.
-    pub blocked: Option<&'static str>,
+    pub blocked: Option<&'a str>,
     pub replay_name: Option<&'a str>,
     pub path: Option<&'a Path>,
     /// The first dropped picture waiting for a label, and how many wait.

@@ -77,6 +77,8 @@ pub enum TeachEvent {
         model: Mlp,
         report: FinetuneReport,
     },
+    /// The model, the digits and the replayed data do not fit together: nothing was done.
+    FinetuneRefused(String),
 }
 
 /// A fine-tuning run in progress.
@@ -293,7 +295,7 @@ impl Worker {
         control: Arc<TrainControl>,
     ) {
         self.spawn(Job::Finetune, None, move |out, fault| {
-            let (model, report) = finetune(&base, mine.dataset(), &replay, &config, &control, &mut |event| {
+            let result = finetune(&base, mine.dataset(), &replay, &config, &control, &mut |event| {
                 if let FinetuneEvent::Progress(p) = event
                     && p.step > 0
                 {
@@ -301,7 +303,10 @@ impl Worker {
                 }
                 send_finetune_event(out, event);
             });
-            out.send(WorkerEvent::Teach(TeachEvent::FinetuneDone { model, report }));
+            out.send(WorkerEvent::Teach(match result {
+                Ok((model, report)) => TeachEvent::FinetuneDone { model, report },
+                Err(why) => TeachEvent::FinetuneRefused(why),
+            }));
         });
     }
 }
@@ -473,6 +478,10 @@ impl App {
             TeachEvent::Restored(Err(message)) => self.error = Some(message),
             TeachEvent::Finetune(event) => self.finetune_progress(event),
             TeachEvent::FinetuneDone { model, report } => self.finetune_done(model, report),
+            TeachEvent::FinetuneRefused(why) => {
+                self.teaching.run = None;
+                self.error = Some(format!("Cannot fine-tune: {why}."));
+            }
         }
     }
 
@@ -493,14 +502,13 @@ impl App {
         if self.training.is_some() || self.teaching.run.is_some() {
             return;
         }
-        let (Some(model), Some(data), Some(digits)) = (&self.model, &self.data, &self.teaching.digits) else {
-            self.error = Some("Fine-tuning needs a model, training data to replay and some of My digits.".into());
-            return;
-        };
-        if digits.is_empty() {
-            self.error = Some("My digits is empty: draw a digit on the Draw tab and label it first.".into());
+        if let Some(why) = self.finetune_blocked() {
+            self.error = Some(why);
             return;
         }
+        let (Some(model), Some(data), Some(digits)) = (&self.model, &self.data, &self.teaching.digits) else {
+            return;
+        };
         let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
         let config = FinetuneConfig {
             seed: self.settings.config.seed,

@@ -106,6 +106,8 @@ pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
         );
     }
     let json = args.json;
+    crate::finetune::check_inputs(&base, &mine, &split)
+        .map_err(|e| anyhow::anyhow!("cannot fine-tune {model_name}: {e}"))?;
     let (model, report) = finetune(&base, &mine, &split, &config, &TrainControl::new(), &mut |event| {
         if let (false, FinetuneEvent::Progress(p)) = (json, event) {
             let pct = |v: Option<f32>| v.map_or("   -  ".to_owned(), |v| format!("{:5.1}%", 100.0 * v));
@@ -121,7 +123,8 @@ pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
                 pct(p.mnist_accuracy)
             );
         }
-    });
+    })
+    .map_err(|e| anyhow::anyhow!("cannot fine-tune {model_name}: {e}"))?;
     let out_info = ModelInfo {
         dev_accuracy: report.mnist_after,
         ..info
