@@ -234,6 +234,23 @@ impl ConfusionPanel {
         ui.add_space(2.0);
         self.legend(ui, &values, dark);
         ui.add_space(4.0);
+        // Many classes (25, 47) do not fit the column: the table scrolls sideways.
+        egui::ScrollArea::horizontal()
+            .id_salt("per_class_scroll")
+            .show(ui, |ui| {
+                self.per_class_table(ui, eval, classes, names, word);
+            });
+        clicked
+    }
+
+    fn per_class_table(
+        &self,
+        ui: &mut egui::Ui,
+        eval: &crate::evaluate::Evaluation,
+        classes: usize,
+        names: &[String],
+        word: &str,
+    ) {
         egui::Grid::new("per_class").striped(true).show(ui, |ui| {
             ui.label(word);
             for d in 0..classes {
@@ -248,7 +265,6 @@ impl ConfusionPanel {
                 ui.end_row();
             }
         });
-        clicked
     }
 
     /// One colour bar per hue, from the smallest non-zero value to the largest.

@@ -209,7 +209,7 @@ impl SampleGrid {
                 }
             }
             _ => {
-                ui.weak("Click a sample to see its 10 probabilities and why the network reads it so.");
+                ui.weak("Click a sample to see its probabilities and why the network reads it so.");
             }
         }
     }
