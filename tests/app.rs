@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
-use common::app::{AppHarness, draw_seven, focus_path_field, harness, harness_with, tiny_config, type_path, wait_for};
+use common::app::{
+    AppHarness, Dropped, draw_seven, focus_path_field, harness, harness_with, tiny_config, type_path, wait_for,
+};
 use common::{sample_rows, write_csv};
 use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
@@ -239,18 +240,6 @@ fn samples_confusion_and_weights_views() {
     h.get_by_label("Weights").click();
     h.run_ok();
     h.get_by_label_contains("input weights");
-}
-
-#[derive(Debug)]
-struct Dropped(std::path::PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::app::{AppHarness, draw_seven, harness_with, wait_for};
+use common::app::{AppHarness, Dropped, draw_seven, harness_with, wait_for};
 use common::sample;
 use digit_recognizer::app::test_support::FakePicker;
 use digit_recognizer::app::{StartupFiles, Tab};
@@ -320,16 +320,4 @@ fn relabel_delete_import_and_dropped_pictures() {
     h.get_by_label("Export...").click();
     wait_for(&mut h, "the export", |_| exported.exists());
     assert_eq!(MyDigits::load(&exported).unwrap(), *h.state().my_digits().unwrap());
-}
-
-#[derive(Debug)]
-struct Dropped(std::path::PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
 }

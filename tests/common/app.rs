@@ -124,3 +124,16 @@ pub fn draw_seven(h: &mut AppHarness) {
     h.step();
     h.step();
 }
+
+/// A file dropped on the window (its path, as egui reports a dropped file).
+#[derive(Debug)]
+pub struct Dropped(pub std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
