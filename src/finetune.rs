@@ -485,12 +485,6 @@ fn mixed_set(mine: &Dataset, rows: &[usize], replay: &Dataset, config: &Finetune
     mixed
 }
 
-/// The classes a set of labelled rows covers, for messages ("no drawings of 3, 8").
-pub fn missing_digits(mine: &Dataset) -> Vec<usize> {
-    let counts = mine.label_counts();
-    (0..CLASSES).filter(|&d| counts[d] == 0).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

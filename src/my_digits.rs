@@ -82,15 +82,6 @@ impl MyDigits {
         self.data.labels.push(label);
     }
 
-    /// Adds every row of a labelled data set (an imported CSV).
-    pub fn extend(&mut self, other: &Dataset) {
-        for row in 0..other.rows() {
-            if let Some(label) = other.label(row) {
-                self.push(label, other.image(row));
-            }
-        }
-    }
-
     pub fn relabel(&mut self, index: usize, label: u8) {
         assert!(usize::from(label) < CLASSES);
         self.data.labels[index] = label;

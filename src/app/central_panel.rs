@@ -51,6 +51,7 @@ impl App {
             Tab::MyDigits => {
                 model_caption(ui, caption.as_deref());
                 let blocked = self.finetune_blocked();
+                let path = self.teaching.path();
                 let view = MyDigitsView {
                     digits: self.teaching.digits.as_ref(),
                     version: self.teaching.version,
@@ -61,7 +62,7 @@ impl App {
                     can_undo: self.teaching.before.is_some(),
                     blocked: blocked.as_deref(),
                     replay_name: self.data.as_ref().map(|d| d.name.as_str()),
-                    path: self.teaching.path.as_deref(),
+                    path: path.as_deref(),
                     unlabelled: self
                         .teaching
                         .unlabelled

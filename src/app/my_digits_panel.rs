@@ -53,6 +53,9 @@ pub struct MyDigitsPanel {
     selected: Option<usize>,
     thumbs: Vec<TextureHandle>,
     thumbs_version: Option<u64>,
+    /// The digits' pixels as of `thumbs_version`, shared with the prediction thread (one copy
+    /// per change, not per frame).
+    pixels: Arc<Vec<u8>>,
     dropped_texture: Option<TextureHandle>,
     /// The shown model's reading of every digit, keyed by (digits version, model key).
     predictions: Latest<(u64, u64), Vec<u8>>,
@@ -295,6 +298,7 @@ impl MyDigitsPanel {
                     )
                 })
                 .collect();
+            self.pixels = Arc::new(digits.dataset().pixels.clone());
             self.thumbs_version = Some(view.version);
             if self.selected.is_some_and(|s| s >= digits.len()) {
                 self.selected = None;
@@ -302,7 +306,7 @@ impl MyDigitsPanel {
         }
         let predictions = view.model.and_then(|(model, key)| {
             let model = model.clone();
-            let pixels = digits.dataset().pixels.clone();
+            let pixels = self.pixels.clone();
             self.predictions
                 .get(ui.ctx(), (view.version, key), move || model.predict(&pixels))
                 .map(|(_, p)| p.clone())

@@ -98,8 +98,6 @@ pub struct Teaching {
     pub digits: Option<MyDigits>,
     /// Bumped at every change (thumbnails and predictions follow it).
     pub version: u64,
-    /// Where they are saved; None: kept for this session only.
-    pub path: Option<PathBuf>,
     saver: Option<Sender<MyDigits>>,
     pub run: Option<FinetuneRun>,
     /// The last finished run's curve and report.
@@ -109,7 +107,8 @@ pub struct Teaching {
     pub before: Option<ModelState>,
     /// Dropped pictures waiting for a label: name and image.
     pub unlabelled: Vec<(String, [u8; PIXELS])>,
-    /// The data folder, where the fine-tuned model is kept while it is the current one.
+    /// The data folder: My digits are saved there, and the fine-tuned model is kept there while
+    /// it is the current one. None: kept for this session only.
     pub dir: Option<PathBuf>,
 }
 
@@ -117,8 +116,12 @@ impl Teaching {
     /// From now on My digits stay in memory: the file on disk must not be overwritten.
     pub fn stop_saving(&mut self) {
         self.saver = None;
-        self.path = None;
         self.dir = None;
+    }
+
+    /// Where My digits are saved (None: kept for this session only).
+    pub fn path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.join(MY_DIGITS_FILE))
     }
 
     pub fn count(&self) -> usize {
@@ -383,7 +386,6 @@ impl App {
                 self.teaching.dir = Some(dir.clone());
                 let path = dir.join(MY_DIGITS_FILE);
                 self.teaching.saver = Some(self.worker.my_digits_saver(path.clone()));
-                self.teaching.path = Some(path.clone());
                 self.worker.load_my_digits(path);
             }
             None => self.teaching.digits = Some(MyDigits::default()),
@@ -431,15 +433,8 @@ impl App {
     pub(super) fn teach_event(&mut self, event: TeachEvent) {
         match event {
             TeachEvent::Loaded(Ok(digits)) => {
-                // Digits added before the file was read (none: labelling waits for it) would be
-                // kept too.
-                if let Some(early) = self.teaching.digits.take() {
-                    let mut all = digits;
-                    all.extend(early.dataset());
-                    self.teaching.digits = Some(all);
-                } else {
-                    self.teaching.digits = Some(digits);
-                }
+                // Labelling waits for this (`edit_my_digits`): nothing was added before.
+                self.teaching.digits = Some(digits);
                 self.teaching.version += 1;
             }
             TeachEvent::Loaded(Err((message, in_the_way))) => {

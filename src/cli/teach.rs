@@ -79,14 +79,6 @@ fn finetune_config(args: &FinetuneArgs) -> Result<FinetuneConfig> {
 pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
     let config = finetune_config(&args)?;
     let (base, info, model_name) = load_model_with_info(&args)?;
-    // Drawings are 28x28 digits: a model of another data set (issue 12) cannot learn from them.
-    if base.inputs() != crate::data::PIXELS || base.classes() != crate::data::CLASSES {
-        bail!(
-            "{model_name}: fine-tuning works on 28x28 digit models; this one has {} inputs and {} classes",
-            base.inputs(),
-            base.classes()
-        );
-    }
     let (mine, _) = load_data(&args.data, Expect::Train)?;
     if mine.is_empty() {
         bail!("{}: no digits to fine-tune on", args.data.display());
