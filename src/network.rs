@@ -14,14 +14,13 @@
 //! (`Mlp::backward`) is shared: training adds the parameters' gradients, attribution
 //! ([`Mlp::input_gradients`]) continues it to the input instead.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 /// Moved to [`crate::kernels`] with the sparse products; still importable from here.
 pub use crate::kernels::SparseBatch;
-use crate::kernels::{Csr, SparseScratch};
+use crate::kernels::{Csr, GemmScratch, SparseScratch, matmul_into};
 
 /// How the weights are drawn before training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -258,7 +257,7 @@ impl Mlp {
             };
             // Z_l = A_{l-1}·W_l: (n, outputs_l)
             let mut z = after[0].slice_mut(s![..n, ..]);
-            linear_forward(input, &layer.w, &mut z, &mut ws.scratch);
+            linear_forward(input, &layer.w, &mut z, &mut ws.scratch, &mut ws.gemm);
             if l < last {
                 // A_l = dropout(ReLU(Z_l + b_l)), in place
                 bias_relu_dropout_forward(&mut z, &layer.b, dropout, &mut ws.rng);
@@ -368,12 +367,12 @@ impl Mlp {
                 } else {
                     Input::Dense(acts_before[l - 1].slice(s![..n, ..]))
                 };
-                linear_backward_parameters(input, &dz, &mut grads.layers[l], &mut ws.scratch);
+                linear_backward_parameters(input, &dz, &mut grads.layers[l], &mut ws.scratch, &mut ws.gemm);
             }
             if l > 0 {
                 // dA_{l-1} = dZ_l·W_lᵀ    (n, outputs_l)·(outputs_l, inputs_l)
                 let mut da = deltas_before[l - 1].slice_mut(s![..n, ..]);
-                general_mat_mul(1.0, &dz, &self.layers[l].w.t(), 0.0, &mut da);
+                matmul_into(&dz, &self.layers[l].w.t(), false, &mut da, &mut ws.gemm);
                 if let Some(trace) = trace.as_deref_mut() {
                     trace.d_hidden[l - 1].assign(&da);
                 }
@@ -381,7 +380,13 @@ impl Mlp {
                 relu_dropout_backward(&mut da, &acts_before[l - 1].slice(s![..n, ..]), dropout);
             } else if let Some(trace) = trace.as_deref_mut() {
                 // dX = dZ_1·W_1ᵀ    (n, outputs_1)·(outputs_1, 784)
-                general_mat_mul(1.0, &dz, &self.layers[0].w.t(), 0.0, &mut trace.dx);
+                matmul_into(
+                    &dz,
+                    &self.layers[0].w.t(),
+                    false,
+                    &mut trace.dx.view_mut(),
+                    &mut ws.gemm,
+                );
             }
         }
     }
@@ -403,9 +408,15 @@ pub struct InputGradients {
 
 /// Forward of a linear layer without its bias: `z (n, outputs) = input (n, inputs) · w (inputs,
 /// outputs)`. A sparse input takes the non-zero-pixel product of [`crate::kernels`].
-fn linear_forward(input: Input<'_>, w: &Array2<f32>, z: &mut ArrayViewMut2<'_, f32>, scratch: &mut SparseScratch) {
+fn linear_forward(
+    input: Input<'_>,
+    w: &Array2<f32>,
+    z: &mut ArrayViewMut2<'_, f32>,
+    scratch: &mut SparseScratch,
+    gemm: &mut GemmScratch,
+) {
     match input {
-        Input::Dense(x) => general_mat_mul(1.0, &x, w, 0.0, z),
+        Input::Dense(x) => matmul_into(&x, &w.view(), false, z, gemm),
         Input::Sparse { images, .. } => images.matmul(w, z, scratch),
     }
 }
@@ -418,9 +429,10 @@ fn linear_backward_parameters(
     dz: &ArrayView2<'_, f32>,
     grad: &mut Layer,
     scratch: &mut SparseScratch,
+    gemm: &mut GemmScratch,
 ) {
     match input {
-        Input::Dense(x) => general_mat_mul(1.0, &x.t(), dz, 1.0, &mut grad.w),
+        Input::Dense(x) => matmul_into(&x.t(), dz, true, &mut grad.w.view_mut(), gemm),
         Input::Sparse { images, by_pixel } => images.accumulate_transposed_product(by_pixel, dz, &mut grad.w, scratch),
     }
     for dz_row in dz.rows() {
@@ -598,6 +610,8 @@ pub struct Workspace {
     pub sparse: SparseBatch,
     /// Padded copies for the sparse first layer.
     scratch: SparseScratch,
+    /// Packed copies for the dense products.
+    gemm: GemmScratch,
     /// Draws dropout masks and augmentation shifts.
     pub rng: StdRng,
 }
@@ -616,6 +630,7 @@ impl Workspace {
             x: Array2::zeros((capacity, net.layers[0].inputs())),
             sparse: SparseBatch::with_width(net.layers[0].inputs()),
             scratch: SparseScratch::default(),
+            gemm: GemmScratch::default(),
             rng: StdRng::seed_from_u64(0),
         }
     }

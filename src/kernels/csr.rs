@@ -144,39 +144,48 @@ impl CsrBuf {
     /// `j` (so `dW = Xᵀ·dZ` becomes a gather like the forward product, adding each pixel's terms
     /// in the same order as the scatter form).
     pub fn transpose(csr: Csr<'_>) -> CsrBuf {
+        let mut out = CsrBuf::new(0);
+        out.transpose_into(csr);
+        out
+    }
+
+    /// [`CsrBuf::transpose`] into `self`, reusing its buffers (training transposes every
+    /// mini-batch without allocating).
+    pub fn transpose_into(&mut self, csr: Csr<'_>) {
         assert!(
             csr.rows() <= usize::from(u16::MAX) + 1,
             "{} rows do not fit u16 columns",
             csr.rows()
         );
         let (first, last) = (csr.offsets[0], csr.offsets[csr.rows()]);
-        // counts[j + 1]: entries in column j; then, summed, where row j of the transpose starts.
-        let mut counts = vec![0usize; csr.width + 1];
+        // offsets[j + 1]: entries in column j; then, summed, where row j of the transpose starts.
+        self.offsets.clear();
+        self.offsets.resize(csr.width + 1, 0);
         for &c in &csr.columns[first..last] {
-            counts[usize::from(c) + 1] += 1;
+            self.offsets[usize::from(c) + 1] += 1;
         }
         for j in 0..csr.width {
-            counts[j + 1] += counts[j];
+            self.offsets[j + 1] += self.offsets[j];
         }
-        let offsets = counts.clone();
-        let mut next = counts;
-        let mut columns = vec![0u16; last - first];
-        let mut pixels = vec![0u8; last - first];
+        self.columns.clear();
+        self.columns.resize(last - first, 0);
+        self.pixels.clear();
+        self.pixels.resize(last - first, 0);
+        self.width = csr.rows();
+        // next[j]: where column j's next entry goes; it ends at offsets[j + 1], so offsets[..width]
+        // is used as `next` and shifted back afterwards.
         for r in 0..csr.rows() {
             let (row_columns, row_pixels) = csr.row(r);
             for (&c, &p) in row_columns.iter().zip(row_pixels) {
-                let slot = &mut next[usize::from(c)];
-                columns[*slot] = r as u16;
-                pixels[*slot] = p;
+                let slot = &mut self.offsets[usize::from(c)];
+                self.columns[*slot] = r as u16;
+                self.pixels[*slot] = p;
                 *slot += 1;
             }
         }
-        CsrBuf {
-            offsets,
-            columns,
-            pixels,
-            width: csr.rows(),
-        }
+        // Now offsets[j] is where row j ends, which is where row j + 1 starts.
+        self.offsets.copy_within(0..csr.width, 1);
+        self.offsets[0] = 0;
     }
 }
 

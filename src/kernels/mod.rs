@@ -8,6 +8,8 @@
 //! - this file: the two products, [`csr_times_dense`] and [`csr_transposed_times_dense`], each
 //!   sent to the best build of the loops for this CPU, chosen once per process.
 //! - `loops`: the loops themselves.
+//! - `wide`: both products again for wide layers on AVX-512, summing in registers.
+//! - [`gemm`]: the dense products of the hidden layers ([`matmul_into`]).
 //!
 //! The loops are compiled three times: for AVX-512, for AVX2 + FMA, and for the compile target's
 //! baseline (x86-64 without them, or another architecture). Rows are padded to a multiple of 8
@@ -16,14 +18,19 @@
 //! the order of the operations. The baseline rounds after the multiply and again after the add,
 //! so its last bits can differ.
 
+mod aligned;
 pub mod csr;
+mod gemm;
 mod loops;
 pub mod padding;
 mod sparse_layer;
+#[cfg(target_arch = "x86_64")]
+mod wide;
 
 use std::sync::OnceLock;
 
 pub use csr::{Csr, CsrBuf, SparseBatch};
+pub use gemm::{GemmScratch, matmul_into};
 pub use loops::PIXEL_INPUTS;
 pub use padding::{LANES, pad_rows, padded, unpad_rows};
 pub(crate) use sparse_layer::SparseScratch;
@@ -72,6 +79,25 @@ pub fn csr_transposed_times_dense(csr: Csr<'_>, dz: &[f32], pw: usize, dw: &mut 
         }
         Build::Baseline => loops::csr_transposed_times_dense::<false>(csr, dz, pw, dw),
     }
+}
+
+/// Layers at least this wide take the `wide` kernels where the CPU has AVX-512 (narrower ones
+/// keep their output rows in registers in the generic loops already).
+const WIDE: usize = 64;
+
+/// `out (rows, pw) = csr · d`, or `out += csr · d` with `accumulate`, by the `wide` kernel when
+/// this CPU has AVX-512 and `pw` is at least [`WIDE`]; returns false (and does nothing)
+/// otherwise. `pw` a multiple of [`LANES`].
+fn wide_csr_times_dense(csr: Csr<'_>, d: &[f32], pw: usize, out: &mut [f32], accumulate: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if pw >= WIDE && Build::for_this_cpu() == Build::Avx512 {
+        // SAFETY: the CPU has avx512f (`Build::detect` checked it), the kernel's only
+        // precondition; the slices are bounds-checked inside.
+        unsafe { wide::csr_times_dense(csr, d, pw, out, accumulate) };
+        return true;
+    }
+    let _ = (csr, d, pw, out, accumulate);
+    false
 }
 
 /// True when this CPU runs AVX-512 (with AVX2 and FMA): other loops compiled for it can be

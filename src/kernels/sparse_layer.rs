@@ -5,9 +5,10 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::csr::Csr;
+use super::aligned::AlignedBuffer;
+use super::csr::{Csr, CsrBuf};
 use super::padding::{pad_rows, padded, unpad_rows};
-use super::{csr_times_dense, csr_transposed_times_dense};
+use super::{csr_times_dense, csr_transposed_times_dense, wide_csr_times_dense};
 
 impl Csr<'_> {
     /// `z (rows, outputs) = self (rows, inputs) · w (inputs, outputs)`: each row of `z` is a sum
@@ -18,7 +19,10 @@ impl Csr<'_> {
             // Rows already whole vectors (wide layers): no copies, which for 784x512 weights
             // cost more than the product saved (measured: memmove was 5% of a step).
             let z = z.as_slice_mut().expect("z is contiguous");
-            csr_times_dense(*self, w.as_slice().expect("w is contiguous"), pw, z);
+            let w = w.as_slice().expect("w is contiguous");
+            if !wide_csr_times_dense(*self, w, pw, z, false) {
+                csr_times_dense(*self, w, pw, z);
+            }
             return;
         }
         // w padded: (inputs, pw)
@@ -41,6 +45,21 @@ impl Csr<'_> {
         scratch: &mut SparseScratch,
     ) {
         let (width, pw) = (dw.ncols(), padded(dw.ncols()));
+        if width == pw {
+            // Wide layers: the transpose's rows summed in registers and added to dW's rows.
+            let transposed = match by_pixel {
+                Some(by_pixel) => by_pixel,
+                None => {
+                    scratch.transposed.transpose_into(*self);
+                    scratch.transposed.view()
+                }
+            };
+            let dz_slice = dz.as_slice().expect("dz is contiguous");
+            let dw_slice = dw.as_slice_mut().expect("dw is contiguous");
+            if wide_csr_times_dense(transposed, dz_slice, pw, dw_slice, true) {
+                return;
+            }
+        }
         if width == pw && by_pixel.is_none() {
             // Whole-vector rows and no transpose: added straight into `dw`, no copies.
             let dz = dz.as_slice().expect("dz is contiguous");
@@ -72,44 +91,21 @@ impl Csr<'_> {
     }
 }
 
+impl Default for SparseScratch {
+    fn default() -> SparseScratch {
+        SparseScratch {
+            w: AlignedBuffer::default(),
+            rows: AlignedBuffer::default(),
+            transposed: CsrBuf::new(0),
+        }
+    }
+}
+
 /// Padded copies used by the sparse first layer: one of the weights (or of dW), one of the rows
 /// (Z or dZ). Kept in the network's workspace so training does not allocate.
-#[derive(Default)]
 pub(crate) struct SparseScratch {
     w: AlignedBuffer,
     rows: AlignedBuffer,
-}
-
-/// A float buffer whose slices start on a 64-byte boundary: a padded row of 16 floats is then
-/// exactly one cache line, and an AVX-512 load or store never straddles two (measured: split
-/// lines made a `seed` step about 10% slower).
-#[derive(Default)]
-struct AlignedBuffer(Vec<f32>);
-
-impl AlignedBuffer {
-    const ALIGN_FLOATS: usize = 64 / size_of::<f32>();
-
-    /// `len` floats starting on a 64-byte boundary, holding whatever they held before.
-    fn get(&mut self, len: usize) -> &mut [f32] {
-        if self.0.len() < len + Self::ALIGN_FLOATS {
-            self.0.resize(len + Self::ALIGN_FLOATS, 0.0);
-        }
-        let start = self.0.as_ptr().align_offset(64).min(Self::ALIGN_FLOATS);
-        &mut self.0[start..start + len]
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aligned_buffer_slices_start_on_a_cache_line() {
-        let mut buffer = AlignedBuffer::default();
-        for len in [1, 10, 160, 7, 4096] {
-            let slice = buffer.get(len);
-            assert_eq!(slice.len(), len);
-            assert_eq!(slice.as_ptr() as usize % 64, 0, "len {len}");
-        }
-    }
+    /// The chunk's transpose, for `dW` of wide layers.
+    transposed: CsrBuf,
 }
