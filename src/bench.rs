@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use ndarray::Array2;
-use ndarray::linalg::general_mat_mul;
 use serde_json::{Value, json};
 
 use crate::data::{self, Dataset, Expect, Split};
+use crate::kernels::{GemmScratch, matmul_into};
 use crate::network::Init;
 use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
 
@@ -35,6 +35,22 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Measure one part only (while working on it); the table then has only its rows.
+    #[arg(long, value_enum)]
+    pub only: Option<BenchPart>,
+}
+
+/// The parts of the benchmark, for `--only`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPart {
+    /// Loading train.csv (plain and gzip).
+    Load,
+    /// The notebook's 784-10-10, full batch.
+    Seed,
+    /// 784-512-256-10, Adam, batch 128.
+    Big,
+    /// The `best` preset, scored on 5,000 held-out rows.
+    Best,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -101,14 +117,16 @@ fn segments(config: &TrainConfig, split: &Split, segment_steps: usize) -> (Vec<f
     (times, train::accuracy(&model, &split.dev), report.train_seconds)
 }
 
-/// Single-thread f32 GEMM rate of the matrix product we use (matrixmultiply), 1024^3.
+/// Single-thread f32 GEMM rate of the matrix product the hidden layers use
+/// ([`crate::kernels::matmul_into`]), 1024^3.
 fn gemm_gflops() -> f64 {
     let n = 1024;
     let a = Array2::from_shape_fn((n, n), |(i, j)| ((i * 7 + j) % 13) as f32 * 0.1);
     let b = a.t().to_owned();
     let mut c = Array2::zeros((n, n));
+    let mut scratch = GemmScratch::default();
     let times = (0..3)
-        .map(|_| timed(|| general_mat_mul(1.0, &a, &b, 0.0, &mut c)).1)
+        .map(|_| timed(|| matmul_into(&a.view(), &b.view(), false, &mut c.view_mut(), &mut scratch)).1)
         .collect();
     2.0 * (n * n * n) as f64 / median(times) / 1e9
 }
@@ -150,7 +168,8 @@ fn strong2_config(threads: usize, epochs: usize, first_layer: FirstLayer) -> Tra
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let mut out = serde_json::Map::new();
-    let repeat = args.repeat.max(1);
+    let part = |p: BenchPart| args.only.is_none_or(|only| only == p);
+    let repeat = if part(BenchPart::Load) { args.repeat.max(1) } else { 0 };
     eprintln!("bench: loading (median of {repeat})");
     let plain_dir = tempfile_dir()?;
     let (gz_path, plain_path) = if is_gzip(&args.data)? {
@@ -166,8 +185,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for _ in 0..repeat {
         plain_times.push(timed(|| load(&plain_path)).1);
     }
-    out.insert("load_plain_s".into(), json!(median(plain_times)));
-    if let Some(gz) = &gz_path {
+    if part(BenchPart::Load) {
+        out.insert("load_plain_s".into(), json!(median(plain_times)));
+    }
+    if let Some(gz) = gz_path.as_ref().filter(|_| part(BenchPart::Load)) {
         let mut gz_times = Vec::new();
         let mut gunzip = Vec::new();
         for _ in 0..repeat {
@@ -182,54 +203,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let test = args.test.as_deref().map(load).transpose()?;
     let split = data.split(1000, 0);
 
-    let seed_iterations = if args.quick { 100 } else { 500 };
-    eprintln!("bench: seed preset, {seed_iterations} full-batch iterations");
-    let mut seed = TrainConfig::preset(Preset::Seed);
-    seed.length = Length::Iterations(seed_iterations);
-    let (times, dev, total) = segments(&seed, &split, 100);
-    out.insert(
-        "seed".into(),
-        json!({"s_per_iter": median(times) / 100.0, "dev_accuracy": dev, "train_s": total, "iterations": seed_iterations}),
-    );
-    // The choices behind that number: dense first layer, and one thread.
-    for (name, first_layer, threads) in [
-        ("seed_dense_first_layer", FirstLayer::Dense, 0),
-        ("seed_one_thread", FirstLayer::Auto, 1),
-    ] {
-        eprintln!("bench: {name}, 100 iterations");
-        let config = TrainConfig {
-            first_layer,
-            threads,
-            length: Length::Iterations(100),
-            ..TrainConfig::preset(Preset::Seed)
-        };
-        let (times, _, _) = segments(&config, &split, 100);
-        out.insert(name.into(), json!({"s_per_iter": median(times) / 100.0}));
+    if part(BenchPart::Seed) {
+        bench_seed(&args, &split, &mut out);
     }
-
-    let epochs = if args.quick { 1 } else { 5 };
-    eprintln!("bench: 784-512-256-10 Adam batch 128, {epochs} epochs");
-    let steps_per_epoch = split.train.rows().div_ceil(128);
-    let (times, dev, _) = segments(&strong2_config(0, epochs, FirstLayer::Auto), &split, steps_per_epoch);
-    let (fastest, slowest) = (
-        times.iter().copied().fold(f64::INFINITY, f64::min),
-        times.iter().copied().fold(0.0, f64::max),
-    );
-    out.insert(
-        "strong2".into(),
-        json!({"s_per_epoch": median(times.clone()), "min_s": fastest, "max_s": slowest, "epoch_s": times, "dev_accuracy": dev, "epochs": epochs}),
-    );
-    let short = if args.quick { 1 } else { 2 };
-    for (name, threads, first_layer) in [
-        ("strong2_one_thread", 1, FirstLayer::Auto),
-        ("strong2_dense_first_layer", 0, FirstLayer::Dense),
-    ] {
-        eprintln!("bench: {name}, {short} epochs");
-        let (times, _, _) = segments(&strong2_config(threads, short, first_layer), &split, steps_per_epoch);
-        out.insert(name.into(), json!({"s_per_epoch": median(times)}));
+    if part(BenchPart::Big) {
+        bench_big(&args, &split, &mut out);
     }
-
-    if !args.quick {
+    if !args.quick && part(BenchPart::Best) {
         // Scored on 5,000 rows it never trained on: 1,000 cannot tell 98.8% from 99.0%.
         let held_out = data.split(BEST_HELD_OUT, 0);
         eprintln!("bench: best preset (full run, {BEST_HELD_OUT} rows held out)");
@@ -245,6 +225,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
     }
 
+    if args.only.is_some() {
+        return print_results(&args, Value::Object(out));
+    }
     eprintln!("bench: GEMM rate");
     let gflops = gemm_gflops();
     let rows = split.train.rows();
@@ -261,13 +244,71 @@ pub fn run(args: BenchArgs) -> Result<()> {
     out.insert("peak_rss_mb".into(), json!(peak_rss_mb()));
     out.insert("test_rows_held".into(), json!(test.as_ref().map(Dataset::rows)));
     out.insert("threads".into(), json!(train::default_threads()));
-    let out = Value::Object(out);
+    print_results(&args, Value::Object(out))
+}
+
+fn print_results(args: &BenchArgs, out: Value) -> Result<()> {
     if args.json {
         println!("{out}");
     } else {
         print_table(&out);
     }
     Ok(())
+}
+
+/// The notebook's network: seconds per full-batch iteration, and its dense-first-layer and
+/// one-thread variants.
+fn bench_seed(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String, Value>) {
+    let seed_iterations = if args.quick { 100 } else { 500 };
+    eprintln!("bench: seed preset, {seed_iterations} full-batch iterations");
+    let mut seed = TrainConfig::preset(Preset::Seed);
+    seed.length = Length::Iterations(seed_iterations);
+    let (times, dev, total) = segments(&seed, split, 100);
+    out.insert(
+        "seed".into(),
+        json!({"s_per_iter": median(times) / 100.0, "dev_accuracy": dev, "train_s": total, "iterations": seed_iterations}),
+    );
+    // The choices behind that number: dense first layer, and one thread.
+    for (name, first_layer, threads) in [
+        ("seed_dense_first_layer", FirstLayer::Dense, 0),
+        ("seed_one_thread", FirstLayer::Auto, 1),
+    ] {
+        eprintln!("bench: {name}, 100 iterations");
+        let config = TrainConfig {
+            first_layer,
+            threads,
+            length: Length::Iterations(100),
+            ..TrainConfig::preset(Preset::Seed)
+        };
+        let (times, _, _) = segments(&config, split, 100);
+        out.insert(name.into(), json!({"s_per_iter": median(times) / 100.0}));
+    }
+}
+
+/// 784-512-256-10 with Adam, batch 128: seconds per epoch and their spread, and the one-thread
+/// and dense-first-layer variants.
+fn bench_big(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String, Value>) {
+    let epochs = if args.quick { 1 } else { 5 };
+    eprintln!("bench: 784-512-256-10 Adam batch 128, {epochs} epochs");
+    let steps_per_epoch = split.train.rows().div_ceil(128);
+    let (times, dev, _) = segments(&strong2_config(0, epochs, FirstLayer::Auto), split, steps_per_epoch);
+    let (fastest, slowest) = (
+        times.iter().copied().fold(f64::INFINITY, f64::min),
+        times.iter().copied().fold(0.0, f64::max),
+    );
+    out.insert(
+        "strong2".into(),
+        json!({"s_per_epoch": median(times.clone()), "min_s": fastest, "max_s": slowest, "epoch_s": times, "dev_accuracy": dev, "epochs": epochs}),
+    );
+    let short = if args.quick { 1 } else { 2 };
+    for (name, threads, first_layer) in [
+        ("strong2_one_thread", 1, FirstLayer::Auto),
+        ("strong2_dense_first_layer", 0, FirstLayer::Dense),
+    ] {
+        eprintln!("bench: {name}, {short} epochs");
+        let (times, _, _) = segments(&strong2_config(threads, short, first_layer), split, steps_per_epoch);
+        out.insert(name.into(), json!({"s_per_epoch": median(times)}));
+    }
 }
 
 fn tempfile_dir() -> Result<PathBuf> {
