@@ -264,6 +264,39 @@ mod tests {
         }
     }
 
+    /// The wide kernel sums each row's entries in order from zero, as the FMA loops do: the
+    /// same bits forward; dW through the transpose is the scatter's sum up to rounding.
+    #[test]
+    fn the_wide_kernel_matches_the_loops() {
+        let (rows, width) = (23, 40);
+        let buf = random_csr(rows, width, 13);
+        let mut rng = StdRng::seed_from_u64(14);
+        for pw in [64, 72, 256, 264, 520] {
+            let w = random_dense(width, pw, &mut rng);
+            let mut wide = vec![f32::NAN; rows * pw];
+            if !wide_csr_times_dense(buf.view(), &w, pw, &mut wide, false) {
+                return; // no AVX-512 here
+            }
+            let mut looped = vec![f32::NAN; rows * pw];
+            csr_times_dense(buf.view(), &w, pw, &mut looped);
+            assert_eq!(wide, looped, "pw {pw}");
+            let dz = random_dense(rows, pw, &mut rng);
+            let mut scattered = vec![0.25; width * pw];
+            csr_transposed_times_dense(buf.view(), &dz, pw, &mut scattered);
+            let mut gathered = vec![0.25; width * pw];
+            assert!(wide_csr_times_dense(
+                CsrBuf::transpose(buf.view()).view(),
+                &dz,
+                pw,
+                &mut gathered,
+                true
+            ));
+            for (g, s) in gathered.iter().zip(&scattered) {
+                assert!((g - s).abs() < 1e-4, "pw {pw}: {g} vs {s}");
+            }
+        }
+    }
+
     /// The AVX2 and AVX-512 builds do the same operations in the same order, so on a CPU that
     /// runs both they must give the same bits (the module docs promise it).
     #[cfg(target_arch = "x86_64")]

@@ -13,6 +13,7 @@ use ndarray::s;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use super::pool::Pool;
 use super::{FirstLayer, TrainConfig};
 use crate::data::Dataset;
 use crate::kernels::{Csr, CsrBuf};
@@ -64,34 +65,38 @@ const MAX_GROUPS: usize = 16;
 
 /// Per-thread workspaces and the partial gradients of [`batch_gradients`].
 pub(super) struct Workers {
-    workspaces: Vec<Workspace>,
+    /// One per thread of `pool`; thread `i` locks workspace `i` only.
+    workspaces: Vec<Mutex<Workspace>>,
     /// One partial gradient and its statistics per group of chunks.
     groups: Vec<Mutex<(Gradients, BatchStats)>>,
     /// Groups used by the last step.
     last_groups: usize,
+    /// The threads that compute gradients and update the parameters.
+    pool: Pool,
 }
 
 impl Workers {
     /// `threads` workspaces for chunks of up to `chunk_rows` rows through `model`.
     pub(super) fn new(model: &Mlp, threads: usize, chunk_rows: usize) -> Workers {
+        let threads = threads.max(1);
         Workers {
-            workspaces: (0..threads).map(|_| Workspace::new(model, chunk_rows)).collect(),
+            workspaces: (0..threads)
+                .map(|_| Mutex::new(Workspace::new(model, chunk_rows)))
+                .collect(),
             groups: Vec::new(),
             last_groups: 0,
+            pool: Pool::new(threads - 1),
         }
     }
 
-    /// The last step's gradient as partial sums, to be added in this order.
-    pub(super) fn partials(&mut self) -> Vec<&Gradients> {
-        self.groups[..self.last_groups]
+    /// The last step's gradient as partial sums, to be added in this order, and the threads
+    /// to apply it with.
+    pub(super) fn partials(&mut self) -> (Vec<&Gradients>, &Pool) {
+        let partials = self.groups[..self.last_groups]
             .iter_mut()
             .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
-            .collect()
-    }
-
-    /// Threads that compute gradients.
-    pub(super) fn threads(&self) -> usize {
-        self.workspaces.len()
+            .collect();
+        (partials, &self.pool)
     }
 }
 
@@ -112,7 +117,10 @@ pub(super) fn batch_gradients(
     workers: &mut Workers,
     cancel: &AtomicBool,
 ) -> Option<BatchStats> {
-    let capacity = workers.workspaces[0].capacity();
+    let capacity = workers.workspaces[0]
+        .get_mut()
+        .unwrap_or_else(PoisonError::into_inner)
+        .capacity();
     let chunks: Vec<&[usize]> = rows.chunks(capacity).collect();
     let per_group = chunks.len().div_ceil(MAX_GROUPS).max(1);
     let groups = chunks.len().div_ceil(per_group);
@@ -122,7 +130,8 @@ pub(super) fn batch_gradients(
             .push(Mutex::new((model.zeros_like(), BatchStats::default())));
     }
     let next_group = AtomicUsize::new(0);
-    let (group_slots, chunks) = (&workers.groups, &chunks);
+    let cancelled = AtomicBool::new(false);
+    let (group_slots, chunks, workspaces) = (&workers.groups, &chunks, &workers.workspaces);
     let run = |ws: &mut Workspace| -> Option<()> {
         let mut labels = Vec::with_capacity(capacity);
         loop {
@@ -148,20 +157,13 @@ pub(super) fn batch_gradients(
             }
         }
     };
-    let threads = workers.workspaces.len().min(groups).max(1);
-    let (first, rest) = workers.workspaces.split_at_mut(1);
-    let mut finished = true;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = rest
-            .iter_mut()
-            .take(threads - 1)
-            .map(|ws| scope.spawn(|| run(ws)))
-            .collect();
-        finished &= run(&mut first[0]).is_some();
-        for handle in handles {
-            finished &= handle.join().ok().flatten().is_some();
+    workers.pool.run(&|thread| {
+        let mut ws = workspaces[thread].lock().unwrap_or_else(PoisonError::into_inner);
+        if run(&mut ws).is_none() {
+            cancelled.store(true, Ordering::Relaxed);
         }
     });
+    let finished = !cancelled.load(Ordering::Relaxed);
     if !finished {
         return None;
     }

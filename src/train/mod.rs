@@ -13,6 +13,7 @@
 //! - `run`: the loop, [`train`], with [`init_model`] and [`accuracy`].
 //! - `gradient`: one step's gradient over the batch, on worker threads.
 //! - `optimizer`: the parameter update (gradient descent, momentum, Adam).
+//! - `pool`: the worker threads both run on, started once per run.
 //! - `events` and `control`: what a run reports, and how another thread steers it.
 
 mod config;
@@ -20,6 +21,7 @@ mod control;
 mod events;
 mod gradient;
 mod optimizer;
+mod pool;
 mod run;
 
 pub use config::{

@@ -1,6 +1,9 @@
 //! The optimizers: one parameter update from a step's summed gradient, by plain gradient
 //! descent, heavy-ball momentum or Adam, with L2 weight decay on the weights.
 
+use std::sync::{Mutex, PoisonError};
+
+use super::pool::Pool;
 use super::{Optimizer, TrainConfig};
 use crate::network::{Gradients, Mlp};
 
@@ -25,7 +28,7 @@ impl OptimizerState {
 
 /// One optimizer step with the gradient of the summed loss over `batch` rows, given as the
 /// partial sums `partials` (added in order, so the sum's bits are those of adding them one
-/// after the other), on up to `threads` threads.
+/// after the other), on the threads of `pool`.
 ///
 /// Each parameter array is cut into contiguous ranges, one per thread; the update is elementwise,
 /// so the result is the same bits whatever the number of threads. Summing the partials inside
@@ -39,7 +42,7 @@ pub(super) fn apply_update(
     config: &TrainConfig,
     alpha: f32,
     batch: usize,
-    threads: usize,
+    pool: &Pool,
 ) {
     state.t += 1;
     let rule = UpdateRule {
@@ -49,7 +52,7 @@ pub(super) fn apply_update(
         correction1: 1.0 - ADAM_BETA1.powi(state.t),
         correction2: 1.0 - ADAM_BETA2.powi(state.t),
     };
-    let threads = threads.clamp(1, 64);
+    let threads = pool.threads();
     // Piece `i` of every array goes to thread `i % threads`.
     let mut work: Vec<Vec<Piece<'_>>> = (0..threads).map(|_| Vec::new()).collect();
     let (first, second) = (&mut state.first.layers, &mut state.second.layers);
@@ -98,15 +101,10 @@ pub(super) fn apply_update(
             rule.apply_sum(p.w, &p.grads, p.m, p.v, p.l2, &mut [0.0; SUM_BLOCK]);
         }
     };
-    let mut work = work.into_iter().filter(|w| !w.is_empty());
-    let mine = work.next();
-    std::thread::scope(|scope| {
-        for pieces in work {
-            scope.spawn(move || run(pieces));
-        }
-        if let Some(pieces) = mine {
-            run(pieces);
-        }
+    let work: Vec<Mutex<Vec<Piece<'_>>>> = work.into_iter().map(Mutex::new).collect();
+    pool.run(&|thread| {
+        let pieces = std::mem::take(&mut *work[thread].lock().unwrap_or_else(PoisonError::into_inner));
+        run(pieces);
     });
 }
 

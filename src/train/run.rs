@@ -96,16 +96,8 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        let threads = workers.threads();
-        apply_update(
-            model,
-            &workers.partials(),
-            &mut state,
-            config,
-            alpha,
-            rows.len(),
-            threads,
-        );
+        let (partials, pool) = workers.partials();
+        apply_update(model, &partials, &mut state, config, alpha, rows.len(), pool);
         step += 1;
         since_report.add(stats);
         last_stats = stats;
