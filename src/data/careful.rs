@@ -6,7 +6,7 @@ use std::io;
 
 use csv::ByteRecord;
 
-use super::chunk::ParsedChunk;
+use super::chunk::RowSink;
 use super::dataset::MAX_LABEL;
 use super::error::{LoadError, LoadErrorKind};
 use super::header::Layout;
@@ -79,7 +79,7 @@ pub(super) fn parse_row(
     fields: &ByteRecord,
     layout: &Layout,
     values: &mut [u8],
-    out: &mut ParsedChunk,
+    out: &mut impl RowSink,
 ) -> Result<(), LoadError> {
     let columns = layout.columns();
     let error = |column: usize, why| Err(LoadError::new(name, why).at_line(line).at_column(column));
@@ -113,11 +113,8 @@ pub(super) fn parse_row(
         };
         return Err(LoadError::new(name, why).at_line(line));
     }
-    if let Some(label) = layout.label_column {
-        out.labels.push(values[label]);
-    }
-    out.ids.extend(id);
-    out.pixels.extend_from_slice(&values[layout.leading()..columns]);
+    let label = layout.label_column.map(|column| values[column]);
+    out.push_row(label, id, &values[layout.leading()..columns]);
     Ok(())
 }
 
@@ -183,6 +180,7 @@ fn value_text(field: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::chunk::ParsedChunk;
     use crate::data::{DataKind, PIXELS};
 
     fn fields(line: &str) -> Vec<String> {

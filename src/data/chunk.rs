@@ -16,6 +16,14 @@ pub(super) struct Chunk {
     pub bytes: Vec<u8>,
 }
 
+/// Where parsed rows go: a growing [`ParsedChunk`] when streaming, or the rows' final place in
+/// the data set when the whole file is in memory.
+pub(super) trait RowSink {
+    /// Stores one valid row: its label (training data), its id (files with an id column) and
+    /// its `side * side` pixels.
+    fn push_row(&mut self, label: Option<u8>, id: Option<String>, pixels: &[u8]);
+}
+
 /// Rows parsed from one chunk.
 #[derive(Debug, Default)]
 pub(super) struct ParsedChunk {
@@ -25,6 +33,14 @@ pub(super) struct ParsedChunk {
     pub labels: Vec<u8>,
     /// `(rows)` ids when the file has an id column, else empty.
     pub ids: Vec<String>,
+}
+
+impl RowSink for ParsedChunk {
+    fn push_row(&mut self, label: Option<u8>, id: Option<String>, pixels: &[u8]) {
+        self.labels.extend(label);
+        self.ids.extend(id);
+        self.pixels.extend_from_slice(pixels);
+    }
 }
 
 /// Parses every line of `chunk` (of a file named `name` laid out as `layout`); blank lines are
@@ -42,16 +58,30 @@ pub(super) fn parse_chunk(
         labels: Vec::with_capacity(if layout.label_column.is_some() { estimate } else { 0 }),
         ids: Vec::new(),
     };
+    parse_lines(name, layout, &chunk.bytes, chunk.first_line, splitter, &mut out)?;
+    Ok(out)
+}
+
+/// Parses every line of `bytes` (whole lines of a file named `name` laid out as `layout`, the
+/// first of them line `first_line`) into `out`; blank lines are skipped. The first error is
+/// returned, naming its line.
+pub(super) fn parse_lines(
+    name: &str,
+    layout: &Layout,
+    bytes: &[u8],
+    first_line: usize,
+    splitter: &mut FieldSplitter,
+    out: &mut impl RowSink,
+) -> Result<(), LoadError> {
     // Ids are text, not pixels: rows with one always take the careful path, as do rows wider
     // than the Digit Recognizer's.
     let fast = layout.id_column.is_none() && layout.columns() <= MAX_FAST_COLUMNS;
     // Scratch for the careful path.
     let mut values = vec![0u8; layout.columns()];
-    let bytes = &chunk.bytes[..];
     let mut start = 0;
-    let mut line = chunk.first_line;
+    let mut line = first_line;
     while start < bytes.len() {
-        if fast && let Some(next) = parse_plain_row(bytes, start, layout, &mut out) {
+        if fast && let Some(next) = parse_plain_row(bytes, start, layout, out) {
             start = next;
             line += 1;
             continue;
@@ -67,9 +97,9 @@ pub(super) fn parse_chunk(
         if text.len() > MAX_LINE_BYTES {
             return Err(LoadError::new(name, LoadErrorKind::LineTooLong).at_line(this_line));
         }
-        careful::parse_row(name, this_line, splitter.split(text), layout, &mut values, &mut out)?;
+        careful::parse_row(name, this_line, splitter.split(text), layout, &mut values, out)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The line without the CR of a CRLF line end.

@@ -6,7 +6,7 @@
 //! when every row goes through the careful path: 2.8-3.5x. Rows it declines go to
 //! [`super::careful`], which accepts and reports everything else.
 
-use super::chunk::ParsedChunk;
+use super::chunk::RowSink;
 use super::dataset::{MAX_LABEL, PIXELS};
 use super::header::Layout;
 
@@ -25,7 +25,7 @@ const FOUR_ZEROS: u64 = u64::from_le_bytes(*b"0,0,0,0,");
 /// For layouts without an id column (its label, if any, comes first) of at most
 /// [`MAX_FAST_COLUMNS`] columns.
 #[inline]
-pub(super) fn parse_plain_row(bytes: &[u8], start: usize, layout: &Layout, out: &mut ParsedChunk) -> Option<usize> {
+pub(super) fn parse_plain_row(bytes: &[u8], start: usize, layout: &Layout, out: &mut impl RowSink) -> Option<usize> {
     let columns = layout.columns();
     debug_assert!(layout.id_column.is_none() && columns <= MAX_FAST_COLUMNS);
     let digit = |i: usize| bytes.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
@@ -78,10 +78,9 @@ pub(super) fn parse_plain_row(bytes: &[u8], start: usize, layout: &Layout, out: 
         if values[0] > MAX_LABEL {
             return None;
         }
-        out.labels.push(values[0]);
-        out.pixels.extend_from_slice(&values[1..columns]);
+        out.push_row(Some(values[0]), None, &values[1..columns]);
     } else {
-        out.pixels.extend_from_slice(&values[..columns]);
+        out.push_row(None, None, &values[..columns]);
     }
     Some(next_line.min(bytes.len()))
 }
@@ -90,6 +89,7 @@ pub(super) fn parse_plain_row(bytes: &[u8], start: usize, layout: &Layout, out: 
 mod tests {
     use super::*;
     use crate::data::DataKind;
+    use crate::data::chunk::ParsedChunk;
     use crate::data::test_rows::{pixel, row};
 
     fn parse(line: &str, kind: DataKind) -> (Option<usize>, ParsedChunk) {

@@ -13,12 +13,16 @@ use super::chunk::{Chunk, ParsedChunk, parse_chunk, trim_cr};
 use super::dataset::{DataKind, Dataset, Expect};
 use super::error::{LoadError, LoadErrorKind};
 use super::header::{Layout, detect_layout};
+use super::in_memory::parse_in_memory;
+use super::mapped::MappedFile;
 
 /// Bytes handed to a parser thread at a time.
 const CHUNK_BYTES: usize = 1 << 20;
+/// Line 1 must end within this many bytes (the first chunk, when streaming).
+pub(super) const HEAD_BYTES: usize = CHUNK_BYTES;
 /// Parser threads: one per core (at least two: with the reading thread, both cores of a laptop
 /// are busy), at most 16. The rows come out in file order whatever the count.
-fn parsers() -> usize {
+pub(super) fn parsers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16)
 }
 /// Chunks read ahead of the parsers; bounds the memory in flight to a few MB.
@@ -27,7 +31,9 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// Progress of a load: bytes of the file read so far, of the file's total size.
 pub type ProgressFn<'a> = dyn FnMut(u64, u64) + Send + 'a;
 
-/// Loads a CSV file (plain or gzip) from disk.
+/// Loads a CSV file (plain or gzip) from disk. A plain regular file is mapped into memory and
+/// parsed in place on every core; gzip (detected from the content) and anything that cannot be
+/// mapped (pipes) are streamed.
 pub fn load_path(
     path: &Path,
     expect: Expect,
@@ -36,21 +42,33 @@ pub fn load_path(
 ) -> Result<Dataset, LoadError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| LoadError::io(&name, &e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let metadata = file.metadata().ok();
+    let total = metadata.as_ref().map_or(0, |m| m.len());
+    if metadata.is_some_and(|m| m.is_file())
+        && let Some(mapped) = MappedFile::new(&file, total)
+        && !is_gzip(mapped.bytes())
+    {
+        return parse_in_memory(&name, mapped.bytes(), expect, progress, cancel);
+    }
     load_reader(&name, file, total, expect, progress, cancel)
 }
 
 /// Loads CSV bytes already in memory (plain or gzip), e.g. the embedded sample.
 pub fn load_bytes(name: &str, bytes: &[u8], expect: Expect) -> Result<Dataset, LoadError> {
-    load_reader(
-        name,
-        bytes,
-        bytes.len() as u64,
-        expect,
-        &mut |_, _| {},
-        &AtomicBool::new(false),
-    )
+    let cancel = AtomicBool::new(false);
+    if is_gzip(bytes) {
+        load_reader(name, bytes, bytes.len() as u64, expect, &mut |_, _| {}, &cancel)
+    } else {
+        parse_in_memory(name, bytes, expect, &mut |_, _| {}, &cancel)
+    }
 }
+
+/// Whether `bytes` start with gzip's magic number.
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&GZIP_MAGIC)
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Loads from any reader; `total` is the reader's size in bytes for progress. Gzip is detected
 /// from the content (its magic number), not from the name.
@@ -74,7 +92,7 @@ pub fn load_reader<R: Read + Send>(
         return Err(LoadError::io(name, &e));
     }
     let head = io::Cursor::new(magic[..got].to_vec());
-    if magic[..got] == [0x1f, 0x8b] {
+    if magic[..got] == GZIP_MAGIC {
         let decoder = flate2::read::MultiGzDecoder::new(head.chain(counting));
         parse_stream(name, decoder, expect, cancel)
     } else {
@@ -135,12 +153,12 @@ fn count_lines(bytes: &[u8]) -> usize {
 }
 
 /// Where the data rows start, found from the first chunk.
-struct Head {
-    layout: Layout,
+pub(super) struct Head {
+    pub layout: Layout,
     /// Offset of the first data row in the first chunk.
-    data_start: usize,
+    pub data_start: usize,
     /// Its 1-based line number.
-    first_data_line: usize,
+    pub first_data_line: usize,
 }
 
 /// Line 1 (header or, for header-less files, the first data row) decides the kind; then chunks
@@ -232,24 +250,40 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
 /// (measured: `inspect` spent more time in the kernel than parsing, 24,500 page faults).
 fn with_huge_pages(len: usize) -> Vec<u8> {
     let buffer = Vec::with_capacity(len);
+    advise_huge_pages(buffer.as_ptr(), len);
+    buffer
+}
+
+/// `len` zero bytes, on 2 MB pages where Linux gives them (see [`with_huge_pages`]). Zeroed
+/// memory this large comes straight from the kernel untouched, so the advice still applies.
+pub(super) fn zeroed_on_huge_pages(len: usize) -> Vec<u8> {
+    let buffer = vec![0; len];
+    advise_huge_pages(buffer.as_ptr(), len);
+    buffer
+}
+
+/// Asks for 2 MB pages for the whole huge pages within the `len` bytes from `buffer`, an
+/// allocation of the caller's own.
+fn advise_huge_pages(buffer: *const u8, len: usize) {
     #[cfg(target_os = "linux")]
     {
         const HUGE_PAGE: usize = 2 << 20;
-        let start = buffer.as_ptr() as usize;
+        let start = buffer as usize;
         let (first, end) = (start.next_multiple_of(HUGE_PAGE), (start + len) / HUGE_PAGE * HUGE_PAGE);
         if end > first {
-            // SAFETY: the range lies inside this vector's own allocation (of `len` bytes from
-            // `start`), which nothing else refers to; MADV_HUGEPAGE only changes how its pages
+            // SAFETY: the range lies inside the caller's vector's own allocation (of `len` bytes
+            // from `start`), which nothing else refers to; MADV_HUGEPAGE only changes how its pages
             // are backed, never their contents, and its failure leaves ordinary pages.
             unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
         }
     }
-    buffer
+    #[cfg(not(target_os = "linux"))]
+    let _ = (buffer, len);
 }
 
 /// Reads line 1 from the first chunk (`eof`: it is the whole file) and checks the kind against
 /// `expect`.
-fn read_head(name: &str, first: &[u8], eof: bool, expect: Expect) -> Result<Head, LoadError> {
+pub(super) fn read_head(name: &str, first: &[u8], eof: bool, expect: Expect) -> Result<Head, LoadError> {
     let start = if first.starts_with(BOM) { BOM.len() } else { 0 };
     let newline = memchr::memchr(b'\n', &first[start..]).map(|i| start + i);
     let at_line_1 = |why| LoadError::new(name, why).at_line(1);

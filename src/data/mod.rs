@@ -11,9 +11,13 @@
 //! or tabs and quoted; labels are 0..=99, pixels 0..=255; ids are any non-empty text.
 //!
 //! How it is read (one file per step, all private to this module):
-//! - `load.rs`: the entry points. The calling thread reads (and decompresses: gzip is detected
-//!   from the content) chunks of whole lines while parser threads (one per core) turn chunks
-//!   into rows, so decompression and parsing overlap and every core is used.
+//! - `load.rs`: the entry points. A plain file (or plain bytes) goes to `in_memory.rs`; gzip
+//!   (detected from the content) and pipes are streamed: the calling thread reads and
+//!   decompresses chunks of whole lines while parser threads (one per core) turn chunks into
+//!   rows, so decompression and parsing overlap and every core is used.
+//! - `mapped.rs`: a plain file mapped into memory, read straight from the page cache.
+//! - `in_memory.rs`: a whole plain file in memory, cut into chunks whose lines every core counts
+//!   and then parses straight into the rows' final place in the data set (no copies).
 //! - `chunk.rs`: one chunk, row by row: the fast path first, the careful path when it declines.
 //! - `fast_row.rs`: the hand-tuned parser for Kaggle's own layout (plain digits and commas),
 //!   which is nearly every row of a real file.
@@ -31,7 +35,9 @@ mod dataset;
 mod error;
 mod fast_row;
 mod header;
+mod in_memory;
 mod load;
+mod mapped;
 #[cfg(test)]
 mod test_rows;
 mod write;
