@@ -407,6 +407,17 @@ mod tests {
     }
 
     #[test]
+    fn configs_saved_before_the_augmentation_options_load_without_them() {
+        let mut old = serde_json::to_value(TrainConfig::preset(Preset::Best)).unwrap();
+        for field in ["augment_rotate", "augment_scale", "label_smoothing"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let config: TrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(config, TrainConfig::preset(Preset::Best));
+        assert!(!config.augments_affine() && config.augments());
+    }
+
+    #[test]
     fn effective_preset_ignores_speed_settings_only() {
         let mut config = TrainConfig::preset(Preset::Best);
         config.threads = 1;
