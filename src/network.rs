@@ -279,12 +279,26 @@ impl Mlp {
         grads: &mut Gradients,
         dropout: f32,
     ) -> BatchStats {
+        self.accumulate_smoothed_gradients(x, labels, ws, grads, dropout, 0.0)
+    }
+
+    /// [`Mlp::accumulate_gradients`] with label smoothing: `label_smoothing` moves that share of
+    /// each target's probability from its label to all classes evenly (0 = one-hot targets).
+    pub fn accumulate_smoothed_gradients(
+        &self,
+        x: Input<'_>,
+        labels: &[u8],
+        ws: &mut Workspace,
+        grads: &mut Gradients,
+        dropout: f32,
+        label_smoothing: f32,
+    ) -> BatchStats {
         let n = x.rows();
         let last = self.layers.len() - 1;
         self.forward_into(x, ws, dropout);
 
-        // Logits (n, 10) become dZ_L = P - one_hot(Y), in place.
-        let stats = softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels);
+        // Logits (n, 10) become dZ_L = P - T (the targets), in place.
+        let stats = softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels, label_smoothing);
         self.backward(x, ws, Some(grads), None, dropout);
         stats
     }
@@ -470,10 +484,11 @@ fn relu_dropout_backward(da: &mut ArrayViewMut2<'_, f32>, a: &ArrayView2<'_, f32
 }
 
 /// Softmax and cross-entropy loss, then their backward, in place on the logits `z` `(n, 10)`:
-/// `P = softmax(Z)`; the loss of a row is `log-sum-exp(Z) - Z[label]` (the stable form of
-/// `-log P[label]`); `z` becomes `dZ = P - one_hot(Y)`. Returns the summed loss and the count of
-/// rows whose largest logit is the label.
-fn softmax_cross_entropy_backward(mut z: ArrayViewMut2<'_, f32>, labels: &[u8]) -> BatchStats {
+/// `P = softmax(Z)`; the targets are `T = (1 - s) one_hot(Y) + s / classes` for label smoothing
+/// `s`; the loss of a row is `log-sum-exp(Z) - T·Z` (the stable form of `-T·log P`, which is
+/// `-log P[label]` for `s = 0`); `z` becomes `dZ = P - T`. Returns the summed loss and the count
+/// of rows whose largest logit is the label.
+fn softmax_cross_entropy_backward(mut z: ArrayViewMut2<'_, f32>, labels: &[u8], smoothing: f32) -> BatchStats {
     let mut stats = BatchStats {
         rows: z.nrows(),
         ..BatchStats::default()
@@ -483,10 +498,22 @@ fn softmax_cross_entropy_backward(mut z: ArrayViewMut2<'_, f32>, labels: &[u8]) 
         if argmax(row) == label as usize {
             stats.correct += 1;
         }
-        let z_label = row[label as usize];
+        let spread = smoothing / row.len() as f32;
+        let z_target = if smoothing > 0.0 {
+            (1.0 - smoothing) * row[label as usize] + spread * row.iter().sum::<f32>()
+        } else {
+            row[label as usize]
+        };
         let log_sum_exp = softmax_in_place(row);
-        stats.loss_sum += f64::from(log_sum_exp - z_label);
-        row[label as usize] -= 1.0;
+        stats.loss_sum += f64::from(log_sum_exp - z_target);
+        if smoothing > 0.0 {
+            for p in row.iter_mut() {
+                *p -= spread;
+            }
+            row[label as usize] -= 1.0 - smoothing;
+        } else {
+            row[label as usize] -= 1.0;
+        }
     }
     stats
 }
@@ -647,11 +674,28 @@ mod tests {
     use crate::kernels::CsrBuf;
 
     fn mean_loss(net: &Mlp, x: &Array2<f32>, labels: &[u8]) -> f64 {
+        smoothed_mean_loss(net, x, labels, 0.0)
+    }
+
+    fn smoothed_mean_loss(net: &Mlp, x: &Array2<f32>, labels: &[u8], smoothing: f32) -> f64 {
         let mut ws = Workspace::new(net, x.nrows());
         let mut grads = net.zeros_like();
-        net.accumulate_gradients(Input::Dense(x.view()), labels, &mut ws, &mut grads, 0.0)
+        net.accumulate_smoothed_gradients(Input::Dense(x.view()), labels, &mut ws, &mut grads, 0.0, smoothing)
             .loss_sum
             / x.nrows() as f64
+    }
+
+    #[test]
+    fn smoothed_loss_is_the_cross_entropy_with_spread_targets() {
+        let net = Mlp::new(&[4, 3], Init::Uniform, 5);
+        let x = Array2::from_shape_fn((1, 4), |(_, j)| j as f32 * 0.3);
+        let probabilities = net.forward(x.view());
+        let p = probabilities.row(0);
+        // Label 2, smoothing 0.3: targets 0.1, 0.1, 0.8.
+        let expected = -(0.1 * f64::from(p[0]).ln() + 0.1 * f64::from(p[1]).ln() + 0.8 * f64::from(p[2]).ln());
+        let loss = smoothed_mean_loss(&net, &x, &[2], 0.3);
+        assert!((loss - expected).abs() < 1e-5, "{loss} vs {expected}");
+        assert_eq!(smoothed_mean_loss(&net, &x, &[2], 0.0), mean_loss(&net, &x, &[2]));
     }
 
     #[test]
@@ -678,13 +722,19 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences() {
+        for smoothing in [0.0, 0.2] {
+            gradients_match_finite_differences_with(smoothing);
+        }
+    }
+
+    fn gradients_match_finite_differences_with(smoothing: f32) {
         let sizes = [6, 5, 4, 3];
         let net = Mlp::new(&sizes, Init::Uniform, 3);
         let x = Array2::from_shape_fn((7, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin().abs());
         let labels = [0u8, 1, 2, 1, 0, 2, 2];
         let mut ws = Workspace::new(&net, 7);
         let mut grads = net.zeros_like();
-        net.accumulate_gradients(Input::Dense(x.view()), &labels, &mut ws, &mut grads, 0.0);
+        net.accumulate_smoothed_gradients(Input::Dense(x.view()), &labels, &mut ws, &mut grads, 0.0, smoothing);
         let eps = 1e-3f32;
         let mut checked = 0;
         for l in 0..net.layers.len() {
@@ -700,7 +750,7 @@ mod tests {
                     } else {
                         n.layers[l].b[c] += delta;
                     }
-                    mean_loss(&n, &x, &labels) * x.nrows() as f64
+                    smoothed_mean_loss(&n, &x, &labels, smoothing) * x.nrows() as f64
                 };
                 let numeric = (bump(eps) - bump(-eps)) / (2.0 * f64::from(eps));
                 let analytic = f64::from(if is_w {
@@ -711,7 +761,7 @@ mod tests {
                 let err = (numeric - analytic).abs() / (numeric.abs() + analytic.abs()).max(1e-2);
                 assert!(
                     err < 1e-2,
-                    "layer {l} {} ({r},{c}): numeric {numeric} analytic {analytic}",
+                    "smoothing {smoothing} layer {l} {} ({r},{c}): numeric {numeric} analytic {analytic}",
                     if is_w { "W" } else { "b" }
                 );
                 checked += 1;

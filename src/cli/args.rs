@@ -95,9 +95,18 @@ pub struct TrainArgs {
     /// Dropout probability of hidden units.
     #[arg(long)]
     pub dropout: Option<f32>,
-    /// Random shifts of up to N pixels (augmentation).
+    /// Label smoothing: share of each target spread over all classes, e.g. 0.1.
+    #[arg(long)]
+    pub label_smoothing: Option<f32>,
+    /// Random shifts of up to N pixels (augmentation; fractional with --rotate or --scale).
     #[arg(long)]
     pub shift: Option<u8>,
+    /// Random rotations of up to DEGREES either way (augmentation).
+    #[arg(long, value_name = "DEGREES")]
+    pub rotate: Option<f32>,
+    /// Random changes of size of up to this share either way, e.g. 0.1 (augmentation).
+    #[arg(long)]
+    pub scale: Option<f32>,
     #[arg(long, value_name = "SCHEDULE", help = format!("Learning-rate schedule: {}", Schedule::CHOICES))]
     pub schedule: Option<Schedule>,
     /// How the weights are drawn before training.

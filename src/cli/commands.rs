@@ -109,8 +109,17 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.dropout {
         config.dropout = v;
     }
+    if let Some(v) = args.label_smoothing {
+        config.label_smoothing = v;
+    }
     if let Some(v) = args.shift {
         config.augment_shift = v;
+    }
+    if let Some(v) = args.rotate {
+        config.augment_rotate = v;
+    }
+    if let Some(v) = args.scale {
+        config.augment_scale = v;
     }
     if let Some(v) = args.schedule {
         config.schedule = v;

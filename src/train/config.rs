@@ -123,8 +123,16 @@ pub struct TrainConfig {
     pub l2: f32,
     /// Probability of dropping a hidden unit during training.
     pub dropout: f32,
+    /// Share of each target's probability spread evenly over all classes (0 = one-hot).
+    pub label_smoothing: f32,
     /// Random shifts of up to this many pixels (0 = none).
     pub augment_shift: u8,
+    /// Random rotations of up to this many degrees either way (0 = none). With this or
+    /// `augment_scale` each row is resampled ([`crate::augment::random_affine`]) and its shift
+    /// is fractional, up to `augment_shift` pixels.
+    pub augment_rotate: f32,
+    /// Random changes of size of up to this share either way (0.1 = 90%..110%; 0 = none).
+    pub augment_scale: f32,
     /// Rows held out for the dev set.
     pub dev_size: usize,
     pub seed: u64,
@@ -171,7 +179,10 @@ impl TrainConfig {
                 batch_size: 0,
                 l2: 0.0,
                 dropout: 0.0,
+                label_smoothing: 0.0,
                 augment_shift: 0,
+                augment_rotate: 0.0,
+                augment_scale: 0.0,
                 dev_size: 1000,
                 seed: 0,
                 report_every: 10,
@@ -189,7 +200,10 @@ impl TrainConfig {
                 batch_size: 128,
                 l2: 1e-5,
                 dropout: 0.1,
+                label_smoothing: 0.0,
                 augment_shift: 1,
+                augment_rotate: 0.0,
+                augment_scale: 0.0,
                 dev_size: 1000,
                 seed: 0,
                 report_every: 20,
@@ -244,6 +258,21 @@ impl TrainConfig {
         if !(0.0..0.95).contains(&self.dropout) {
             return Err(format!("dropout must be in [0, 0.95), got {}", self.dropout));
         }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(format!(
+                "label smoothing must be in [0, 1), got {}",
+                self.label_smoothing
+            ));
+        }
+        if !(0.0..=180.0).contains(&self.augment_rotate) {
+            return Err(format!(
+                "rotation must be in [0, 180] degrees, got {}",
+                self.augment_rotate
+            ));
+        }
+        if !(0.0..0.5).contains(&self.augment_scale) {
+            return Err(format!("scale change must be in [0, 0.5), got {}", self.augment_scale));
+        }
         match self.length {
             Length::Iterations(0) | Length::Epochs(0) => return Err("train for at least one step".into()),
             _ => {}
@@ -254,6 +283,17 @@ impl TrainConfig {
             return Err(format!("learning-rate decay must be in (0, 1], got {g}"));
         }
         Ok(())
+    }
+
+    /// Whether rows are resampled with a random rotation or change of size when read (else
+    /// shifted by whole pixels, if at all).
+    pub fn augments_affine(&self) -> bool {
+        self.augment_rotate > 0.0 || self.augment_scale > 0.0
+    }
+
+    /// Whether training reads rows as they are stored (no augmentation at all).
+    pub fn augments(&self) -> bool {
+        self.augment_shift > 0 || self.augments_affine()
     }
 
     /// A short label for plots and logs, e.g. `784-10-10 gd a=0.1`.
@@ -328,6 +368,17 @@ mod tests {
         assert!(config.validate().is_err());
         config.schedule = Schedule::Exponential(0.5);
         assert!(config.validate().is_ok());
+        config.augment_rotate = f32::NAN;
+        assert!(config.validate().is_err());
+        config.augment_rotate = 10.0;
+        config.augment_scale = 0.5;
+        assert!(config.validate().is_err());
+        config.augment_scale = 0.1;
+        assert!(config.validate().is_ok());
+        config.label_smoothing = 1.0;
+        assert!(config.validate().is_err());
+        config.label_smoothing = 0.1;
+        assert!(config.validate().is_ok());
     }
 
     #[test]
@@ -353,6 +404,17 @@ mod tests {
         }
         assert!("exp:x".parse::<Schedule>().is_err());
         assert_eq!(Optimizer::Adam.to_string(), "adam");
+    }
+
+    #[test]
+    fn configs_saved_before_the_augmentation_options_load_without_them() {
+        let mut old = serde_json::to_value(TrainConfig::preset(Preset::Best)).unwrap();
+        for field in ["augment_rotate", "augment_scale", "label_smoothing"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let config: TrainConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(config, TrainConfig::preset(Preset::Best));
+        assert!(!config.augments_affine() && config.augments());
     }
 
     #[test]

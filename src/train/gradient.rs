@@ -15,6 +15,7 @@ use rand::{RngExt, SeedableRng};
 
 use super::pool::Pool;
 use super::{FirstLayer, TrainConfig};
+use crate::augment::{Affine, random_affine};
 use crate::data::Dataset;
 use crate::kernels::{Csr, CsrBuf};
 use crate::network::{BatchStats, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
@@ -229,7 +230,8 @@ impl<'a> Inputs<'a> {
         Some(Inputs { data, nonzero })
     }
 
-    /// Loads the chunk's rows (shifted at random when augmenting) and adds their gradient.
+    /// Loads the chunk's rows (shifted, or turned and resized, at random when augmenting) and
+    /// adds their gradient.
     fn accumulate_chunk(
         &self,
         model: &Mlp,
@@ -247,41 +249,77 @@ impl<'a> Inputs<'a> {
                 (ws.rng.random_range(-max..=max), ws.rng.random_range(-max..=max))
             }
         };
+        let affine = config.augments_affine().then_some(Affine {
+            rotate_degrees: config.augment_rotate,
+            scale: config.augment_scale,
+            shift: f32::from(config.augment_shift),
+        });
+        // One resampled image at a time (784 bytes for a chunk, beside its activations).
+        let mut warped = vec![0u8; if affine.is_some() { self.data.image_pixels() } else { 0 }];
         match &self.nonzero {
             // Consecutive rows without augmentation (full batch): a view of the stored rows.
-            Some(nonzero) if max == 0 && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
+            Some(nonzero) if !config.augments() && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
                 let images = nonzero.images.csr().row_range(rows[0], rows[0] + rows.len());
                 let by_pixel = nonzero.transposed_chunk(rows[0], rows.len());
-                model.accumulate_gradients(Input::Sparse { images, by_pixel }, labels, ws, grads, config.dropout)
+                model.accumulate_smoothed_gradients(
+                    Input::Sparse { images, by_pixel },
+                    labels,
+                    ws,
+                    grads,
+                    config.dropout,
+                    config.label_smoothing,
+                )
             }
             Some(nonzero) => {
                 let mut batch = std::mem::take(&mut ws.sparse);
                 batch.clear();
                 for &r in rows {
+                    if let Some(limits) = &affine {
+                        random_affine(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
+                        batch.push_images(&warped);
+                        continue;
+                    }
                     match shift(ws) {
                         (0, 0) => batch.push_row_of(nonzero.images.csr(), r),
                         (dx, dy) => batch.push_row(nonzero.shifted_row(r, dx, dy)),
                     }
                 }
-                let stats = model.accumulate_gradients(Input::sparse(batch.csr()), labels, ws, grads, config.dropout);
+                let stats = model.accumulate_smoothed_gradients(
+                    Input::sparse(batch.csr()),
+                    labels,
+                    ws,
+                    grads,
+                    config.dropout,
+                    config.label_smoothing,
+                );
                 ws.sparse = batch;
                 stats
             }
             None => {
                 let mut x = std::mem::take(&mut ws.x);
                 for (i, &r) in rows.iter().enumerate() {
-                    let (dx, dy) = shift(ws);
                     let mut row = x.row_mut(i);
-                    fill_shifted(
-                        row.as_slice_mut().expect("rows are contiguous"),
-                        self.data.image(r),
-                        dx,
-                        dy,
-                    );
+                    let row = row.as_slice_mut().expect("rows are contiguous");
+                    match &affine {
+                        Some(limits) => {
+                            random_affine(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
+                            fill_shifted(row, &warped, 0, 0);
+                        }
+                        None => {
+                            let (dx, dy) = shift(ws);
+                            fill_shifted(row, self.data.image(r), dx, dy);
+                        }
+                    }
                 }
                 let k = rows.len();
-                let stats =
-                    model.accumulate_gradients(Input::Dense(x.slice(s![..k, ..])), labels, ws, grads, config.dropout);
+                let stats = model.accumulate_smoothed_gradients(
+                    Input::Dense(x.slice(s![..k, ..])),
+                    labels,
+                    ws,
+                    grads,
+                    config.dropout,
+                    config.label_smoothing,
+                );
                 ws.x = x;
                 stats
             }
@@ -365,17 +403,22 @@ mod tests {
         // Full batch over many chunks (the grouped path) and mini-batches, each with the sparse
         // first layer with its transposes, the sparse one with shifts, and the dense one.
         // Adam with a layer wide enough that the update is split between the threads too.
-        for (batch_size, hidden, shift, optimizer) in [
-            (0, 10, 0, Optimizer::Gd),
-            (0, 10, 1, Optimizer::Gd),
-            (64, 10, 0, Optimizer::Gd),
-            (0, 80, 0, Optimizer::Gd),
-            (64, 48, 1, Optimizer::Adam),
+        // The last with rotations, resizing and label smoothing.
+        for (batch_size, hidden, shift, optimizer, rotate) in [
+            (0, 10, 0, Optimizer::Gd, 0.0),
+            (0, 10, 1, Optimizer::Gd, 0.0),
+            (64, 10, 0, Optimizer::Gd, 0.0),
+            (0, 80, 0, Optimizer::Gd, 0.0),
+            (64, 48, 1, Optimizer::Adam, 0.0),
+            (64, 48, 1, Optimizer::Adam, 10.0),
         ] {
             let config = TrainConfig {
                 batch_size,
                 hidden: vec![hidden],
                 augment_shift: shift,
+                augment_rotate: rotate,
+                augment_scale: rotate / 100.0,
+                label_smoothing: rotate / 100.0,
                 optimizer,
                 length: Length::Iterations(4),
                 dev_size: 0,
@@ -394,9 +437,9 @@ mod tests {
                     .0
                 })
                 .collect();
-            assert_eq!(models[0], models[1], "batch {batch_size} hidden {hidden} shift {shift}");
+            let case = format!("batch {batch_size} hidden {hidden} shift {shift} rotate {rotate}");
             for other in &models[1..] {
-                assert_eq!(&models[0], other, "batch {batch_size} hidden {hidden} shift {shift}");
+                assert_eq!(&models[0], other, "{case}");
             }
         }
     }
@@ -436,17 +479,21 @@ mod tests {
     #[test]
     fn sparse_and_dense_first_layers_agree() {
         let split = small_split();
-        for shift in [0, 1] {
+        for (shift, rotate) in [(0, 0.0), (1, 0.0), (1, 10.0)] {
             let mut config = TrainConfig::preset(Preset::Seed);
             config.length = Length::Iterations(30);
             config.augment_shift = shift;
+            config.augment_rotate = rotate;
             config.first_layer = FirstLayer::Sparse;
             let (sparse, _) = run(&config, &split);
             config.first_layer = FirstLayer::Dense;
             let (dense, _) = run(&config, &split);
             for (a, b) in sparse.layers.iter().zip(&dense.layers) {
                 let diff = a.w.iter().zip(&b.w).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-                assert!(diff < 1e-4, "shift {shift}: max weight difference {diff}");
+                assert!(
+                    diff < 1e-4,
+                    "shift {shift} rotate {rotate}: max weight difference {diff}"
+                );
             }
         }
     }

@@ -48,7 +48,7 @@ pub fn train(
 
     let chunk_rows = gradient::chunk_rows(batch);
     // Full batches without augmentation cut the rows into the same chunks every step.
-    let fixed_chunks = (batch == n && config.augment_shift == 0).then_some(chunk_rows);
+    let fixed_chunks = (batch == n && !config.augments()).then_some(chunk_rows);
     let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
     let mut workers = Workers::new(model, gradient::worker_threads(config.threads), chunk_rows);
     let mut state = OptimizerState::new(model);
