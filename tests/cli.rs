@@ -623,3 +623,30 @@ fn without_the_gui_feature_the_app_is_refused_clearly() {
     let line = fails(run::<&str>(&[]));
     assert!(line.contains("without the `gui` feature"), "{line}");
 }
+
+/// `inspect ... | head -1`: the reader goes away early, and the command ends without a panic.
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "train.csv", &csv_of(DataKind::Train, 200));
+    let mut child = bin()
+        .args(["inspect", csv.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    // Ended by SIGPIPE, as `cat` or `grep` would be (or done before the pipe closed).
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{:?}: {err}",
+            out.status
+        );
+    }
+}

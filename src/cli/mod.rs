@@ -16,6 +16,7 @@ pub use commands::load_data;
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    end_quietly_on_a_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -72,3 +73,15 @@ fn run_gui(_args: GuiArgs) -> Result<()> {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// Output piped into a program that stops reading (`inspect train.csv | head -1`) ends this
+/// process quietly, as it does other command-line tools, instead of a panic in `println!`: Rust
+/// ignores SIGPIPE by default, so every write would fail with "Broken pipe".
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default has no preconditions; it runs first
+    // thing in `main`, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
