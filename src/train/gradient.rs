@@ -190,14 +190,17 @@ pub(super) fn sparse_pays(density: f64, outputs: usize) -> bool {
     density <= crossover
 }
 
-/// Share of the pixels that are not zero (0 for no rows).
-pub(super) fn pixel_density(data: &Dataset) -> f64 {
-    let nonzero: usize = data
-        .pixels
-        .chunks(1 << 16)
-        .map(|block| block.iter().filter(|&&p| p != 0).count())
-        .sum();
-    nonzero as f64 / data.pixels.len().max(1) as f64
+/// Share of the pixels that are not zero (0 for no rows); `None` if cancelled meanwhile (42,000
+/// rows are 33 MB to scan, and Stop must not wait for it).
+pub(super) fn pixel_density(data: &Dataset, cancel: &AtomicBool) -> Option<f64> {
+    let mut nonzero = 0;
+    for block in data.pixels.chunks(1 << 20) {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        nonzero += block.iter().filter(|&&p| p != 0).count();
+    }
+    Some(nonzero as f64 / data.pixels.len().max(1) as f64)
 }
 
 /// The training rows as the network consumes them.
@@ -218,7 +221,7 @@ impl<'a> Inputs<'a> {
         cancel: &AtomicBool,
     ) -> Option<Inputs<'a>> {
         let sparse = match mode {
-            FirstLayer::Auto => sparse_pays(pixel_density(data), model.layers[0].outputs()),
+            FirstLayer::Auto => sparse_pays(pixel_density(data, cancel)?, model.layers[0].outputs()),
             FirstLayer::Dense => false,
             FirstLayer::Sparse => true,
         };
@@ -459,7 +462,11 @@ mod tests {
         let digits = small_split().train;
         let mut inverted = digits.clone();
         inverted.pixels.iter_mut().for_each(|p| *p = 255 - *p);
-        let (sparse, dense) = (pixel_density(&digits), pixel_density(&inverted));
+        let never = AtomicBool::new(false);
+        let (sparse, dense) = (
+            pixel_density(&digits, &never).unwrap(),
+            pixel_density(&inverted, &never).unwrap(),
+        );
         assert!((0.1..0.3).contains(&sparse), "MNIST is about 19% ink: {sparse}");
         assert!(dense > 0.9, "inverted, only the pixels that were 255 are zero: {dense}");
         let cancel = AtomicBool::new(false);
