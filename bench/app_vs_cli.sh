@@ -17,7 +17,7 @@ RUNS=${2:-3}
 G="$ROOT/../shared/tools/gui.sh"
 export GUI_STATE=${GUI_STATE:-$(mktemp -d)}
 TRAIN_X=${TRAIN_X:-30}
-TRAIN_Y=${TRAIN_Y:-479}
+TRAIN_Y=${TRAIN_Y:-503}
 cd "$ROOT"
 cargo build --release --quiet
 BIN=./target/release/digit-recognizer
