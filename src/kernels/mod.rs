@@ -85,19 +85,27 @@ pub fn csr_transposed_times_dense(csr: Csr<'_>, dz: &[f32], pw: usize, dw: &mut 
 /// keep their output rows in registers in the generic loops already).
 const WIDE: usize = 64;
 
-/// `out (rows, pw) = csr · d`, or `out += csr · d` with `accumulate`, by the `wide` kernel when
-/// this CPU has AVX-512 and `pw` is at least [`WIDE`]; returns false (and does nothing)
-/// otherwise. `pw` a multiple of [`LANES`].
-fn wide_csr_times_dense(csr: Csr<'_>, d: &[f32], pw: usize, out: &mut [f32], accumulate: bool) -> bool {
+/// Whether the `wide` kernel serves rows of `pw` floats here: this CPU has AVX-512 and `pw` is at
+/// least [`WIDE`].
+fn wide_kernel_serves(pw: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if pw >= WIDE && Build::for_this_cpu() == Build::Avx512 {
-        // SAFETY: the CPU has avx512f (`Build::detect` checked it), the kernel's only
-        // precondition; the slices are bounds-checked inside.
-        unsafe { wide::csr_times_dense(csr, d, pw, out, accumulate) };
-        return true;
+    return pw >= WIDE && Build::for_this_cpu() == Build::Avx512;
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+/// `out (rows, pw) = csr · d`, or `out += csr · d` with `accumulate`, by the `wide` kernel.
+/// Panics unless [`wide_kernel_serves`] `pw`; `pw` a multiple of [`LANES`].
+fn wide_csr_times_dense(csr: Csr<'_>, d: &[f32], pw: usize, out: &mut [f32], accumulate: bool) {
+    assert!(wide_kernel_serves(pw), "no wide kernel for rows of {pw} here");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the CPU has avx512f (`wide_kernel_serves` checked `Build::detect`'s answer), the
+    // kernel's only precondition; the slices are bounds-checked inside.
+    unsafe {
+        wide::csr_times_dense(csr, d, pw, out, accumulate);
     }
-    let _ = (csr, d, pw, out, accumulate);
-    false
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (csr, d, out, accumulate);
 }
 
 /// True when this CPU runs AVX-512 (with AVX2 and FMA): other loops compiled for it can be
@@ -273,10 +281,11 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(14);
         for pw in [64, 72, 256, 264, 520] {
             let w = random_dense(width, pw, &mut rng);
-            let mut wide = vec![f32::NAN; rows * pw];
-            if !wide_csr_times_dense(buf.view(), &w, pw, &mut wide, false) {
+            if !wide_kernel_serves(pw) {
                 return; // no AVX-512 here
             }
+            let mut wide = vec![f32::NAN; rows * pw];
+            wide_csr_times_dense(buf.view(), &w, pw, &mut wide, false);
             let mut looped = vec![f32::NAN; rows * pw];
             csr_times_dense(buf.view(), &w, pw, &mut looped);
             assert_eq!(wide, looped, "pw {pw}");
@@ -284,13 +293,7 @@ mod tests {
             let mut scattered = vec![0.25; width * pw];
             csr_transposed_times_dense(buf.view(), &dz, pw, &mut scattered);
             let mut gathered = vec![0.25; width * pw];
-            assert!(wide_csr_times_dense(
-                CsrBuf::transpose(buf.view()).view(),
-                &dz,
-                pw,
-                &mut gathered,
-                true
-            ));
+            wide_csr_times_dense(CsrBuf::transpose(buf.view()).view(), &dz, pw, &mut gathered, true);
             for (g, s) in gathered.iter().zip(&scattered) {
                 assert!((g - s).abs() < 1e-4, "pw {pw}: {g} vs {s}");
             }

@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 use super::aligned::AlignedBuffer;
 use super::csr::{Csr, CsrBuf};
 use super::padding::{pad_rows, padded, unpad_rows};
-use super::{csr_times_dense, csr_transposed_times_dense, wide_csr_times_dense};
+use super::{csr_times_dense, csr_transposed_times_dense, wide_csr_times_dense, wide_kernel_serves};
 
 impl Csr<'_> {
     /// `z (rows, outputs) = self (rows, inputs) · w (inputs, outputs)`: each row of `z` is a sum
@@ -20,7 +20,9 @@ impl Csr<'_> {
             // cost more than the product saved (measured: memmove was 5% of a step).
             let z = z.as_slice_mut().expect("z is contiguous");
             let w = w.as_slice().expect("w is contiguous");
-            if !wide_csr_times_dense(*self, w, pw, z, false) {
+            if wide_kernel_serves(pw) {
+                wide_csr_times_dense(*self, w, pw, z, false);
+            } else {
                 csr_times_dense(*self, w, pw, z);
             }
             return;
@@ -45,7 +47,7 @@ impl Csr<'_> {
         scratch: &mut SparseScratch,
     ) {
         let (width, pw) = (dw.ncols(), padded(dw.ncols()));
-        if width == pw {
+        if width == pw && wide_kernel_serves(pw) {
             // Wide layers: the transpose's rows summed in registers and added to dW's rows.
             let transposed = match by_pixel {
                 Some(by_pixel) => by_pixel,
@@ -56,9 +58,8 @@ impl Csr<'_> {
             };
             let dz_slice = dz.as_slice().expect("dz is contiguous");
             let dw_slice = dw.as_slice_mut().expect("dw is contiguous");
-            if wide_csr_times_dense(transposed, dz_slice, pw, dw_slice, true) {
-                return;
-            }
+            wide_csr_times_dense(transposed, dz_slice, pw, dw_slice, true);
+            return;
         }
         if width == pw && by_pixel.is_none() {
             // Whole-vector rows and no transpose: added straight into `dw`, no copies.
