@@ -22,6 +22,9 @@ use rand::{RngExt, SeedableRng};
 pub use crate::kernels::SparseBatch;
 use crate::kernels::{Csr, GemmScratch, SparseScratch, matmul_into};
 
+mod kept_chunk;
+pub use kept_chunk::ChunkInput;
+
 /// How the weights are drawn before training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -245,6 +248,7 @@ impl Mlp {
     /// [`Mlp::forward_into`] through the first `count` layers only (the rest of `ws.acts` is
     /// left as it was).
     fn forward_layers(&self, x: Input<'_>, ws: &mut Workspace, dropout: f32, count: usize) {
+        ws.kept = None;
         let n = x.rows();
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate().take(count) {
@@ -641,6 +645,8 @@ pub struct Workspace {
     gemm: GemmScratch,
     /// Draws dropout masks and augmentation shifts.
     pub rng: StdRng,
+    /// The input and rows of the chunk whose passes [`Mlp::forward_backward`] kept here.
+    kept: Option<(ChunkInput, usize)>,
 }
 
 impl Workspace {
@@ -659,6 +665,7 @@ impl Workspace {
             scratch: SparseScratch::default(),
             gemm: GemmScratch::default(),
             rng: StdRng::seed_from_u64(0),
+            kept: None,
         }
     }
 

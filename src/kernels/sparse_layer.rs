@@ -92,6 +92,57 @@ impl Csr<'_> {
     }
 }
 
+impl Csr<'_> {
+    /// `dw (self.rows(), outputs) = self · dz (self.width(), outputs)`, or `dw += ...` with
+    /// `accumulate`, where `self` is a range of rows of a chunk's transpose (pixels by the chunk's
+    /// rows) and `dz` the chunk's `dZ`: those pixels' rows of `dW`, each summed once over the
+    /// pixel's entries. Every row of `dw` is written.
+    pub(crate) fn transposed_rows_product(
+        &self,
+        dz: &ArrayView2<'_, f32>,
+        dw: &mut ArrayViewMut2<'_, f32>,
+        accumulate: bool,
+        scratch: &mut SparseScratch,
+    ) {
+        assert_eq!(
+            (self.width(), self.rows()),
+            (dz.nrows(), dw.nrows()),
+            "transpose rows against dZ and dW"
+        );
+        let (width, pw) = (dw.ncols(), padded(dw.ncols()));
+        let dz = dz.as_slice().expect("dz is contiguous");
+        if width == pw && wide_kernel_serves(pw) {
+            let dw = dw.as_slice_mut().expect("dw's rows are contiguous");
+            wide_csr_times_dense(*self, dz, pw, dw, accumulate);
+            return;
+        }
+        // dz padded: (chunk rows, pw)
+        let padded_dz = scratch.rows.get(self.width() * pw);
+        pad_rows(dz, width, pw, padded_dz);
+        // These rows of dW alone, padded: (self.rows(), pw), every row written.
+        let padded_dw = scratch.w.get(self.rows() * pw);
+        csr_times_dense(*self, padded_dz, pw, padded_dw);
+        for (mut dw_row, padded_row) in dw.rows_mut().into_iter().zip(padded_dw.chunks_exact(pw)) {
+            for (g, &p) in dw_row.iter_mut().zip(&padded_row[..width]) {
+                *g = if accumulate { *g + p } else { p };
+            }
+        }
+    }
+}
+
+impl SparseScratch {
+    /// Makes and keeps `csr`'s transpose, for [`SparseScratch::kept_transpose`].
+    pub(crate) fn keep_transpose(&mut self, csr: Csr<'_>) {
+        self.transposed.transpose_into(csr);
+    }
+
+    /// The transpose made by the last [`SparseScratch::keep_transpose`] (or by the wide `dW`
+    /// product, which uses the same buffer).
+    pub(crate) fn kept_transpose(&self) -> Csr<'_> {
+        self.transposed.view()
+    }
+}
+
 impl Default for SparseScratch {
     fn default() -> SparseScratch {
         SparseScratch {

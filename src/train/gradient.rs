@@ -1,24 +1,29 @@
 //! The gradient of one step, summed over the batch's rows on worker threads.
 //!
 //! The rows are cut into chunks of at most [`CHUNK_ROWS`], small enough that a chunk's
-//! activations stay in cache. The chunk size depends on the batch size only, each chunk draws
-//! its dropout masks and shifts from its own seeded random stream, and the partial gradients are
-//! added in a fixed order (see [`batch_gradients`]), so the sum is the same bits whatever the
-//! number of threads and whichever thread ran which chunk.
+//! activations stay in cache. The chunk size depends on the batch size only, and each chunk draws
+//! its dropout masks and shifts from its own seeded random stream. A mini-batch (at most
+//! [`MAX_KEPT_CHUNKS`] chunks) keeps each chunk's forward and backward pass for the update, which
+//! makes the gradient from them by parameter rows ([`super::row_update`]); a full batch sums
+//! partial gradients per group of chunks, added in a fixed order (see [`batch_gradients`]). Either
+//! way the sum is the same bits whatever the number of threads and whichever thread ran which
+//! chunk.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use ndarray::s;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use super::optimizer::{OptimizerState, apply_update};
 use super::pool::Pool;
+use super::row_update::apply_update_by_rows;
 use super::{FirstLayer, TrainConfig};
 use crate::augment::{Affine, random_affine};
 use crate::data::Dataset;
 use crate::kernels::{Csr, CsrBuf};
-use crate::network::{BatchStats, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
+use crate::network::{BatchStats, ChunkInput, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
 
 /// Rows per chunk at most: small enough that a chunk's activations stay in cache.
 const CHUNK_ROWS: usize = 256;
@@ -64,17 +69,37 @@ pub(super) fn worker_threads(requested: usize) -> usize {
 /// At most this many partial gradients per step (see [`batch_gradients`]).
 const MAX_GROUPS: usize = 16;
 
-/// Per-thread workspaces and the partial gradients of [`batch_gradients`].
+/// Per-thread workspaces, and what [`batch_gradients`] leaves for the update: the chunks' passes
+/// (few chunks) or partial gradients (many).
 pub(super) struct Workers {
     /// One per thread of `pool`; thread `i` locks workspace `i` only.
     workspaces: Vec<Mutex<Workspace>>,
     /// One partial gradient and its statistics per group of chunks.
     groups: Vec<Mutex<(Gradients, BatchStats)>>,
-    /// Groups used by the last step.
-    last_groups: usize,
+    /// One workspace per chunk of a step of at most [`MAX_KEPT_CHUNKS`], holding its passes until
+    /// the update takes the gradient from them by parameter rows.
+    chunk_spaces: Vec<RwLock<Workspace>>,
+    /// The step's gradient when made by parameter rows.
+    gradient: Option<Gradients>,
+    /// How the last step left its gradient.
+    last: LastStep,
     /// The threads that compute gradients and update the parameters.
     pool: Pool,
 }
+
+/// Where [`batch_gradients`] left the last step's gradient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LastStep {
+    /// Partial sums in the first `groups` of [`Workers::groups`].
+    Partials { groups: usize },
+    /// Each chunk's passes in the first `chunks` of [`Workers::chunk_spaces`].
+    Kept { chunks: usize },
+}
+
+/// Steps of at most this many chunks keep each chunk's passes for the update by parameter rows
+/// ([`super::row_update`]); larger ones (full batches) sum partial gradients instead, since
+/// keeping 41,000 rows' activations would take hundreds of megabytes.
+const MAX_KEPT_CHUNKS: usize = MAX_GROUPS;
 
 impl Workers {
     /// `threads` workspaces for chunks of up to `chunk_rows` rows through `model`.
@@ -85,19 +110,45 @@ impl Workers {
                 .map(|_| Mutex::new(Workspace::new(model, chunk_rows)))
                 .collect(),
             groups: Vec::new(),
-            last_groups: 0,
+            chunk_spaces: Vec::new(),
+            gradient: None,
+            last: LastStep::Partials { groups: 0 },
             pool: Pool::new(threads - 1),
         }
     }
 
-    /// The last step's gradient as partial sums, to be added in this order, and the threads
-    /// to apply it with.
-    pub(super) fn partials(&mut self) -> (Vec<&Gradients>, &Pool) {
-        let partials = self.groups[..self.last_groups]
-            .iter_mut()
-            .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
-            .collect();
-        (partials, &self.pool)
+    /// One optimizer step with the gradient [`batch_gradients`] found over `batch` rows.
+    pub(super) fn apply_update(
+        &mut self,
+        model: &mut Mlp,
+        state: &mut OptimizerState,
+        config: &TrainConfig,
+        alpha: f32,
+        batch: usize,
+    ) {
+        match self.last {
+            LastStep::Partials { groups } => {
+                let partials: Vec<&Gradients> = self.groups[..groups]
+                    .iter_mut()
+                    .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
+                    .collect();
+                apply_update(model, &partials, state, config, alpha, batch, &self.pool);
+            }
+            LastStep::Kept { chunks } => {
+                let gradient = self.gradient.get_or_insert_with(|| model.zeros_like());
+                apply_update_by_rows(
+                    model,
+                    &self.chunk_spaces[..chunks],
+                    gradient,
+                    state,
+                    config,
+                    alpha,
+                    batch,
+                    &self.workspaces,
+                    &self.pool,
+                );
+            }
+        }
     }
 }
 
@@ -123,6 +174,9 @@ pub(super) fn batch_gradients(
         .unwrap_or_else(PoisonError::into_inner)
         .capacity();
     let chunks: Vec<&[usize]> = rows.chunks(capacity).collect();
+    if chunks.len() <= MAX_KEPT_CHUNKS {
+        return kept_chunk_passes(model, data, &chunks, config, step, workers, cancel);
+    }
     let per_group = chunks.len().div_ceil(MAX_GROUPS).max(1);
     let groups = chunks.len().div_ceil(per_group);
     while workers.groups.len() < groups {
@@ -148,13 +202,10 @@ pub(super) fn batch_gradients(
                 if cancel.load(Ordering::Relaxed) {
                     return None;
                 }
-                // One random stream per (seed, step, chunk): independent of which thread runs it.
-                ws.rng = StdRng::seed_from_u64(
-                    config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ c as u64,
-                );
+                ws.rng = chunk_rng(config.seed, step, c);
                 labels.clear();
                 labels.extend(chunk.iter().map(|&r| data.data.labels[r]));
-                stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, grads));
+                stats.add(data.accumulate_chunk(model, chunk, &labels, config, ws, Some(grads)));
             }
         }
     };
@@ -169,13 +220,69 @@ pub(super) fn batch_gradients(
         return None;
     }
     // The statistics added in group order; the gradients are added by the update
-    // ([`Workers::partials`]).
-    workers.last_groups = groups;
+    // ([`Workers::apply_update`]).
+    workers.last = LastStep::Partials { groups };
     let mut total = BatchStats::default();
     for slot in &mut workers.groups[..groups] {
         total.add(slot.get_mut().unwrap_or_else(PoisonError::into_inner).1);
     }
     Some(total)
+}
+
+/// [`batch_gradients`] for a step of few chunks: runs each chunk's forward and backward pass in
+/// its own workspace and keeps them there; the update makes the gradient from them
+/// ([`super::row_update`]). The threads take chunks as they finish the previous one.
+fn kept_chunk_passes(
+    model: &Mlp,
+    data: &Inputs<'_>,
+    chunks: &[&[usize]],
+    config: &TrainConfig,
+    step: usize,
+    workers: &mut Workers,
+    cancel: &AtomicBool,
+) -> Option<BatchStats> {
+    let capacity = chunks.iter().map(|c| c.len()).max().unwrap_or(1);
+    while workers.chunk_spaces.len() < chunks.len() {
+        workers.chunk_spaces.push(RwLock::new(Workspace::new(model, capacity)));
+    }
+    let stats: Vec<Mutex<BatchStats>> = chunks.iter().map(|_| Mutex::new(BatchStats::default())).collect();
+    let next_chunk = AtomicUsize::new(0);
+    let cancelled = AtomicBool::new(false);
+    let spaces = &workers.chunk_spaces;
+    workers.pool.run(&|_| {
+        let mut labels = Vec::with_capacity(capacity);
+        loop {
+            let c = next_chunk.fetch_add(1, Ordering::Relaxed);
+            if c >= chunks.len() {
+                return;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                cancelled.store(true, Ordering::Relaxed);
+                return;
+            }
+            let mut ws = spaces[c].write().unwrap_or_else(PoisonError::into_inner);
+            ws.rng = chunk_rng(config.seed, step, c);
+            labels.clear();
+            labels.extend(chunks[c].iter().map(|&r| data.data.labels[r]));
+            let chunk_stats = data.accumulate_chunk(model, chunks[c], &labels, config, &mut ws, None);
+            *stats[c].lock().unwrap_or_else(PoisonError::into_inner) = chunk_stats;
+        }
+    });
+    if cancelled.load(Ordering::Relaxed) {
+        return None;
+    }
+    workers.last = LastStep::Kept { chunks: chunks.len() };
+    // Added in chunk order.
+    let mut total = BatchStats::default();
+    for chunk_stats in stats {
+        total.add(chunk_stats.into_inner().unwrap_or_else(PoisonError::into_inner));
+    }
+    Some(total)
+}
+
+/// One random stream per (seed, step, chunk): independent of which thread runs the chunk.
+fn chunk_rng(seed: u64, step: usize, chunk: usize) -> StdRng {
+    StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((step as u64) << 20) ^ chunk as u64)
 }
 
 /// Whether the first layer should read only the non-zero pixels: when they are few enough for
@@ -234,7 +341,8 @@ impl<'a> Inputs<'a> {
     }
 
     /// Loads the chunk's rows (shifted, or turned and resized, at random when augmenting) and
-    /// adds their gradient.
+    /// adds their gradient to `grads`, or without `grads` keeps the chunk's passes in `ws`
+    /// ([`Mlp::forward_backward`]).
     fn accumulate_chunk(
         &self,
         model: &Mlp,
@@ -242,7 +350,7 @@ impl<'a> Inputs<'a> {
         labels: &[u8],
         config: &TrainConfig,
         ws: &mut Workspace,
-        grads: &mut Gradients,
+        grads: Option<&mut Gradients>,
     ) -> BatchStats {
         let max = i32::from(config.augment_shift);
         let shift = |ws: &mut Workspace| {
@@ -261,7 +369,8 @@ impl<'a> Inputs<'a> {
         let mut warped = vec![0u8; if affine.is_some() { self.data.image_pixels() } else { 0 }];
         match &self.nonzero {
             // Consecutive rows without augmentation (full batch): a view of the stored rows.
-            Some(nonzero) if !config.augments() && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
+            Some(nonzero) if grads.is_some() && !config.augments() && rows.windows(2).all(|w| w[1] == w[0] + 1) => {
+                let grads = grads.expect("checked above");
                 let images = nonzero.images.csr().row_range(rows[0], rows[0] + rows.len());
                 let by_pixel = nonzero.transposed_chunk(rows[0], rows.len());
                 model.accumulate_smoothed_gradients(
@@ -287,6 +396,16 @@ impl<'a> Inputs<'a> {
                         (dx, dy) => batch.push_row(nonzero.shifted_row(r, dx, dy)),
                     }
                 }
+                let Some(grads) = grads else {
+                    ws.sparse = batch;
+                    return model.forward_backward(
+                        ChunkInput::Sparse,
+                        labels,
+                        ws,
+                        config.dropout,
+                        config.label_smoothing,
+                    );
+                };
                 let stats = model.accumulate_smoothed_gradients(
                     Input::sparse(batch.csr()),
                     labels,
@@ -315,6 +434,16 @@ impl<'a> Inputs<'a> {
                     }
                 }
                 let k = rows.len();
+                let Some(grads) = grads else {
+                    ws.x = x;
+                    return model.forward_backward(
+                        ChunkInput::Dense,
+                        labels,
+                        ws,
+                        config.dropout,
+                        config.label_smoothing,
+                    );
+                };
                 let stats = model.accumulate_smoothed_gradients(
                     Input::Dense(x.slice(s![..k, ..])),
                     labels,
@@ -444,6 +573,38 @@ mod tests {
             for other in &models[1..] {
                 assert_eq!(&models[0], other, "{case}");
             }
+        }
+    }
+
+    #[test]
+    fn full_batches_of_many_chunks_give_the_same_model_on_any_thread_count() {
+        // More chunks than are kept for the update by rows: the partial gradients' path.
+        let split = crate::embedded::sample().unwrap().split(200, 3);
+        let rows = split.train.rows();
+        assert!(rows.div_ceil(super::chunk_rows(rows)) > super::MAX_KEPT_CHUNKS);
+        for optimizer in [Optimizer::Gd, Optimizer::Adam] {
+            let config = TrainConfig {
+                hidden: vec![48],
+                optimizer,
+                length: Length::Iterations(3),
+                dev_size: 0,
+                ..TrainConfig::preset(Preset::Seed)
+            };
+            let models: Vec<Mlp> = [1, 2, 3]
+                .iter()
+                .map(|&threads| {
+                    run(
+                        &TrainConfig {
+                            threads,
+                            ..config.clone()
+                        },
+                        &split,
+                    )
+                    .0
+                })
+                .collect();
+            assert_eq!(models[0], models[1], "{optimizer:?}");
+            assert_eq!(models[0], models[2], "{optimizer:?}");
         }
     }
 

@@ -13,6 +13,7 @@
 //! - `run`: the loop, [`train`], with [`init_model`] and [`accuracy`].
 //! - `gradient`: one step's gradient over the batch, on worker threads.
 //! - `optimizer`: the parameter update (gradient descent, momentum, Adam).
+//! - `row_update`: a mini-batch step's gradient and update shared by parameter rows.
 //! - `pool`: the worker threads both run on, started once per run.
 //! - `events` and `control`: what a run reports, and how another thread steers it.
 
@@ -22,6 +23,7 @@ mod events;
 mod gradient;
 mod optimizer;
 mod pool;
+mod row_update;
 mod run;
 
 pub use config::{

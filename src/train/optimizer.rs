@@ -10,8 +10,8 @@ use crate::network::{Gradients, Mlp};
 /// The optimizer's memory between steps: first and second moments shaped like the model
 /// (momentum uses the first, Adam both), and the step count for Adam's bias correction.
 pub(super) struct OptimizerState {
-    first: Mlp,
-    second: Mlp,
+    pub(super) first: Mlp,
+    pub(super) second: Mlp,
     t: i32,
 }
 
@@ -44,14 +44,7 @@ pub(super) fn apply_update(
     batch: usize,
     pool: &Pool,
 ) {
-    state.t += 1;
-    let rule = UpdateRule {
-        optimizer: config.optimizer,
-        alpha,
-        scale: 1.0 / batch.max(1) as f32,
-        correction1: 1.0 - ADAM_BETA1.powi(state.t),
-        correction2: 1.0 - ADAM_BETA2.powi(state.t),
-    };
+    let rule = UpdateRule::next_step(state, config, alpha, batch);
     let threads = pool.threads();
     // Piece `i` of every array goes to thread `i % threads`.
     let mut work: Vec<Vec<Piece<'_>>> = (0..threads).map(|_| Vec::new()).collect();
@@ -111,7 +104,7 @@ pub(super) fn apply_update(
 /// Floats per range boundary in [`apply_update`]: a 64-byte cache line.
 const PIECE_ALIGN: usize = 16;
 /// Floats summed at a time from the partial gradients before they are applied.
-const SUM_BLOCK: usize = 256;
+pub(super) const SUM_BLOCK: usize = 256;
 
 /// One thread's range of one parameter array, its moments and the partial gradients.
 struct Piece<'a> {
@@ -136,7 +129,7 @@ const ADAM_BETA2: f32 = 0.999;
 const ADAM_EPS: f32 = 1e-8;
 
 /// One step's update, applied to each parameter array in turn.
-struct UpdateRule {
+pub(super) struct UpdateRule {
     optimizer: Optimizer,
     alpha: f32,
     /// 1 / batch size: the accumulated gradient is a sum over rows.
@@ -147,10 +140,30 @@ struct UpdateRule {
 }
 
 impl UpdateRule {
+    /// The rule of the next step (counted in `state`) with the gradient summed over `batch` rows.
+    pub(super) fn next_step(state: &mut OptimizerState, config: &TrainConfig, alpha: f32, batch: usize) -> UpdateRule {
+        state.t += 1;
+        UpdateRule {
+            optimizer: config.optimizer,
+            alpha,
+            scale: 1.0 / batch.max(1) as f32,
+            correction1: 1.0 - ADAM_BETA1.powi(state.t),
+            correction2: 1.0 - ADAM_BETA2.powi(state.t),
+        }
+    }
+
     /// [`UpdateRule::apply`] with the gradient given as partial sums, added in order block by
     /// block into `sum`; compiled for AVX-512 where the CPU has it (the same operations, so the
     /// same bits: no multiply-add is fused).
-    fn apply_sum(&self, w: &mut [f32], grads: &[&[f32]], m: &mut [f32], v: &mut [f32], l2: f32, sum: &mut [f32]) {
+    pub(super) fn apply_sum(
+        &self,
+        w: &mut [f32],
+        grads: &[&[f32]],
+        m: &mut [f32],
+        v: &mut [f32],
+        l2: f32,
+        sum: &mut [f32],
+    ) {
         #[cfg(target_arch = "x86_64")]
         if crate::kernels::has_avx512() {
             // SAFETY: a `target_feature` function's only precondition is a CPU with those

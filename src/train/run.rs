@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use super::control::TrainControl;
 use super::events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 use super::gradient::{self, Inputs, Workers, batch_gradients};
-use super::optimizer::{OptimizerState, apply_update};
+use super::optimizer::OptimizerState;
 use super::{Length, Schedule, TrainConfig};
 use crate::data::{Dataset, Split};
 use crate::network::{BatchStats, Mlp};
@@ -96,8 +96,7 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        let (partials, pool) = workers.partials();
-        apply_update(model, &partials, &mut state, config, alpha, rows.len(), pool);
+        workers.apply_update(model, &mut state, config, alpha, rows.len());
         step += 1;
         since_report.add(stats);
         last_stats = stats;
