@@ -1,6 +1,6 @@
-//! The second half of a step cut into few chunks (mini-batches): each thread takes a range of
-//! rows of every weight matrix, sums their gradient over the chunks kept by the first half
-//! ([`crate::network::Mlp::forward_backward`]) and applies the optimizer to them at once.
+//! The second half of a step cut into few chunks (mini-batches): the threads take blocks of rows
+//! of the weight matrices in turn, sum each block's gradient over the chunks kept by the first
+//! half ([`crate::network::Mlp::forward_backward`]) and apply the optimizer to it at once.
 //!
 //! Why by parameter rows: when each thread summed its chunk's gradient over the whole model,
 //! every step wrote one full partial gradient per thread (2.1 MB for 784-512-256-10), and the
@@ -10,6 +10,7 @@
 //! in order whichever thread makes it, so the result is the same bits for any number of threads.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use ndarray::ArrayViewMut2;
@@ -19,12 +20,13 @@ use super::optimizer::{OptimizerState, SUM_BLOCK, UpdateRule};
 use super::pool::Pool;
 use crate::network::{Gradients, Mlp, Workspace};
 
-/// Rows of a weight matrix per range at least: fewer would cost more in starting the products
-/// than they share.
-const MIN_ROWS: usize = 16;
+/// Rows of a weight matrix per piece of work: a block's `dW` (128 KB for 512 units) is still in
+/// the cache when the optimizer reads it, and there are enough blocks for threads that finish
+/// early to take more (a multiple of the products' 8-row tile).
+const BLOCK_ROWS: usize = 64;
 
-/// One thread's share of one layer: a range of rows of its weights (or its bias), with the same
-/// rows of the optimizer's moments and of the gradient.
+/// A piece of work: a block of rows of a layer's weights (or its bias), with the same rows of the
+/// optimizer's moments and of the gradient.
 struct Piece<'a> {
     layer: usize,
     /// Rows of the weight matrix (inputs of the layer); `None` for the bias.
@@ -51,23 +53,21 @@ pub(super) fn apply_update_by_rows(
     pool: &Pool,
 ) {
     let rule = UpdateRule::next_step(state, config, alpha, batch);
-    let threads = pool.threads();
-    let mut work: Vec<Vec<Piece<'_>>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut pieces: Vec<Piece<'_>> = Vec::new();
+    let mut biases: Vec<Piece<'_>> = Vec::new();
     let (first, second) = (&mut state.first.layers, &mut state.second.layers);
     let layers = model.layers.iter_mut().zip(first).zip(second).zip(&mut gradient.layers);
     for (l, (((layer, m), v), g)) in layers.enumerate() {
-        let (inputs, outputs) = layer.w.dim();
-        // Range `i` of the rows goes to thread `i`.
-        let rows = inputs.div_ceil(threads).max(MIN_ROWS);
-        let floats = rows * outputs;
-        let ranges = slice_mut(&mut layer.w)
+        let outputs = layer.w.ncols();
+        let floats = BLOCK_ROWS * outputs;
+        let blocks = slice_mut(&mut layer.w)
             .chunks_mut(floats)
             .zip(slice_mut(&mut m.w).chunks_mut(floats))
             .zip(slice_mut(&mut v.w).chunks_mut(floats))
             .zip(slice_mut(&mut g.w).chunks_mut(floats));
-        for (i, (((w, m), v), gradient)) in ranges.enumerate() {
-            let start = i * rows;
-            work[i % threads].push(Piece {
+        for (i, (((w, m), v), gradient)) in blocks.enumerate() {
+            let start = i * BLOCK_ROWS;
+            pieces.push(Piece {
                 layer: l,
                 rows: Some(start..start + w.len() / outputs),
                 w,
@@ -76,8 +76,7 @@ pub(super) fn apply_update_by_rows(
                 gradient,
             });
         }
-        // The biases are small: each layer's to one thread, in turn.
-        work[l % threads].push(Piece {
+        biases.push(Piece {
             layer: l,
             rows: None,
             w: slice_mut(&mut layer.b),
@@ -86,17 +85,24 @@ pub(super) fn apply_update_by_rows(
             gradient: slice_mut(&mut g.b),
         });
     }
-    let work: Vec<Mutex<Vec<Piece<'_>>>> = work.into_iter().map(Mutex::new).collect();
+    // The small biases last, so that they fill the gaps at the end.
+    let pieces: Vec<Mutex<Option<Piece<'_>>>> = pieces.into_iter().chain(biases).map(|p| Mutex::new(Some(p))).collect();
+    let next_piece = AtomicUsize::new(0);
     let rule = &rule;
     pool.run(&|thread| {
-        let pieces = std::mem::take(&mut *work[thread].lock().unwrap_or_else(PoisonError::into_inner));
         let mut scratch = scratch[thread].lock().unwrap_or_else(PoisonError::into_inner);
         let chunks: Vec<_> = chunks
             .iter()
             .map(|chunk| chunk.read().unwrap_or_else(PoisonError::into_inner))
             .collect();
         let mut sum = [0.0; SUM_BLOCK];
-        for piece in pieces {
+        // Threads take pieces as they finish the last: one slowed down leaves more to the others.
+        while let Some(slot) = pieces.get(next_piece.fetch_add(1, Ordering::Relaxed)) {
+            let piece = slot
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+                .expect("each piece is taken once");
             match &piece.rows {
                 Some(rows) => {
                     let shape = (rows.len(), piece.gradient.len() / rows.len().max(1));
