@@ -200,7 +200,8 @@ impl Emitter {
     /// For training progress: a repaint at most every [`TRAINING_REPAINT`]. A frame rendered
     /// in software costs 20-30 ms of CPU, taken from the two cores the training threads use
     /// (measured with bench/app_vs_cli.sh: repainting for every report made the app's `seed`
-    /// run about 20% slower than the command line's; every 250 ms, 8-10%; every 400 ms, 7%).
+    /// run about 20% slower than the command line's; every 250 ms, 8-10%; every 400 ms, 7%, and
+    /// 4.5% once the status bar stopped spinning before the first report).
     pub(super) fn send_throttled(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(TRAINING_REPAINT);
