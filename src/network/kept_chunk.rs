@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
-use super::{BatchStats, Input, Mlp, Workspace, softmax_cross_entropy_backward};
+use super::{BatchStats, Gradients, Input, Mlp, Workspace, softmax_cross_entropy_backward};
 use crate::kernels::matmul_into;
 
 /// Where the caller put a chunk's input in its workspace before [`Mlp::forward_backward`].
@@ -24,14 +24,16 @@ pub enum ChunkInput {
 
 impl Mlp {
     /// Forward and backward over the chunk of `labels.len()` rows the caller put in `ws` (as
-    /// `input` says), without the parameters' gradients, which
-    /// [`Workspace::weight_gradient_rows`] and [`Workspace::bias_gradient`] take from `ws`
-    /// afterwards (until its next pass). Returns the chunk's loss and accuracy counts.
+    /// `input` says). With `grads`, adds the parameters' gradient to it, as
+    /// [`Mlp::accumulate_smoothed_gradients`]; without, keeps the passes in `ws` instead, for
+    /// [`Workspace::weight_gradient_rows`] and [`Workspace::bias_gradient`] (until its next
+    /// pass). Returns the chunk's loss and accuracy counts.
     pub fn forward_backward(
         &self,
         input: ChunkInput,
         labels: &[u8],
         ws: &mut Workspace,
+        grads: Option<&mut Gradients>,
         dropout: f32,
         label_smoothing: f32,
     ) -> BatchStats {
@@ -44,16 +46,24 @@ impl Mlp {
             ChunkInput::Sparse => Input::sparse(sparse.csr()),
         };
         assert_eq!(chunk.rows(), n, "one label per row");
-        self.forward_into(chunk, ws, dropout);
-        // Logits (n, 10) become dZ_L = P - T, in place; the backward leaves dZ_l in ws.deltas.
-        let stats = softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels, label_smoothing);
-        self.backward(chunk, ws, None, None, dropout);
-        if input == ChunkInput::Sparse {
-            // dW_1's rows are rows of Xᵀ·dZ_1: the transpose's rows are the pixels.
-            ws.scratch.keep_transpose(sparse.csr());
-        }
+        let stats = match grads {
+            Some(grads) => self.accumulate_smoothed_gradients(chunk, labels, ws, grads, dropout, label_smoothing),
+            None => {
+                self.forward_into(chunk, ws, dropout);
+                // Logits (n, 10) become dZ_L = P - T, in place; the backward leaves dZ_l in
+                // ws.deltas.
+                let stats =
+                    softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels, label_smoothing);
+                self.backward(chunk, ws, None, None, dropout);
+                if input == ChunkInput::Sparse {
+                    // dW_1's rows are rows of Xᵀ·dZ_1: the transpose's rows are the pixels.
+                    ws.scratch.keep_transpose(sparse.csr());
+                }
+                ws.kept = Some((input, n));
+                stats
+            }
+        };
         (ws.x, ws.sparse) = (x, sparse);
-        ws.kept = Some((input, n));
         stats
     }
 }
@@ -181,7 +191,7 @@ mod tests {
                     let mut ws = Workspace::new(&net, 8);
                     ws.rng = StdRng::seed_from_u64(c as u64);
                     put(&mut ws, input, pixels);
-                    let stats = net.forward_backward(input, labels, &mut ws, dropout, smoothing);
+                    let stats = net.forward_backward(input, labels, &mut ws, None, dropout, smoothing);
                     assert_eq!(stats, expected_stats[c], "{case}");
                     kept.push(ws);
                 }

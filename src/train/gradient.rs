@@ -12,7 +12,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
-use ndarray::s;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -396,26 +395,15 @@ impl<'a> Inputs<'a> {
                         (dx, dy) => batch.push_row(nonzero.shifted_row(r, dx, dy)),
                     }
                 }
-                let Some(grads) = grads else {
-                    ws.sparse = batch;
-                    return model.forward_backward(
-                        ChunkInput::Sparse,
-                        labels,
-                        ws,
-                        config.dropout,
-                        config.label_smoothing,
-                    );
-                };
-                let stats = model.accumulate_smoothed_gradients(
-                    Input::sparse(batch.csr()),
+                ws.sparse = batch;
+                model.forward_backward(
+                    ChunkInput::Sparse,
                     labels,
                     ws,
                     grads,
                     config.dropout,
                     config.label_smoothing,
-                );
-                ws.sparse = batch;
-                stats
+                )
             }
             None => {
                 let mut x = std::mem::take(&mut ws.x);
@@ -433,27 +421,15 @@ impl<'a> Inputs<'a> {
                         }
                     }
                 }
-                let k = rows.len();
-                let Some(grads) = grads else {
-                    ws.x = x;
-                    return model.forward_backward(
-                        ChunkInput::Dense,
-                        labels,
-                        ws,
-                        config.dropout,
-                        config.label_smoothing,
-                    );
-                };
-                let stats = model.accumulate_smoothed_gradients(
-                    Input::Dense(x.slice(s![..k, ..])),
+                ws.x = x;
+                model.forward_backward(
+                    ChunkInput::Dense,
                     labels,
                     ws,
                     grads,
                     config.dropout,
                     config.label_smoothing,
-                );
-                ws.x = x;
-                stats
+                )
             }
         }
     }
@@ -525,9 +501,27 @@ impl NonZeroPixels {
 
 #[cfg(test)]
 mod tests {
+    use crate::data::Split;
     use crate::network::Mlp;
     use crate::train::test_support::{run, small_split};
     use crate::train::{FirstLayer, Length, Optimizer, Preset, TrainConfig};
+
+    /// The models `config` trains on `split` with each of `threads`.
+    fn models_on_threads(config: &TrainConfig, split: &Split, threads: &[usize]) -> Vec<Mlp> {
+        threads
+            .iter()
+            .map(|&threads| {
+                run(
+                    &TrainConfig {
+                        threads,
+                        ..config.clone()
+                    },
+                    split,
+                )
+                .0
+            })
+            .collect()
+    }
 
     #[test]
     fn thread_count_does_not_change_the_model() {
@@ -556,19 +550,7 @@ mod tests {
                 dev_size: 0,
                 ..TrainConfig::preset(Preset::Seed)
             };
-            let models: Vec<Mlp> = [1, 2, 3, 5]
-                .iter()
-                .map(|&threads| {
-                    run(
-                        &TrainConfig {
-                            threads,
-                            ..config.clone()
-                        },
-                        &split,
-                    )
-                    .0
-                })
-                .collect();
+            let models = models_on_threads(&config, &split, &[1, 2, 3, 5]);
             let case = format!("batch {batch_size} hidden {hidden} shift {shift} rotate {rotate}");
             for other in &models[1..] {
                 assert_eq!(&models[0], other, "{case}");
@@ -590,19 +572,7 @@ mod tests {
                 dev_size: 0,
                 ..TrainConfig::preset(Preset::Seed)
             };
-            let models: Vec<Mlp> = [1, 2, 3]
-                .iter()
-                .map(|&threads| {
-                    run(
-                        &TrainConfig {
-                            threads,
-                            ..config.clone()
-                        },
-                        &split,
-                    )
-                    .0
-                })
-                .collect();
+            let models = models_on_threads(&config, &split, &[1, 2, 3]);
             assert_eq!(models[0], models[1], "{optimizer:?}");
             assert_eq!(models[0], models[2], "{optimizer:?}");
         }
