@@ -133,6 +133,9 @@ pub struct TrainConfig {
     pub augment_rotate: f32,
     /// Random changes of size of up to this share either way (0.1 = 90%..110%; 0 = none).
     pub augment_scale: f32,
+    /// Random elastic bending of up to this many pixels (root mean square; 0 = none), with the
+    /// rotation and scaling ([`crate::augment::random_affine`]); 28x28 images only.
+    pub augment_elastic: f32,
     /// Rows held out for the dev set.
     pub dev_size: usize,
     pub seed: u64,
@@ -183,6 +186,7 @@ impl TrainConfig {
                 augment_shift: 0,
                 augment_rotate: 0.0,
                 augment_scale: 0.0,
+                augment_elastic: 0.0,
                 dev_size: 1000,
                 seed: 0,
                 report_every: 10,
@@ -204,6 +208,7 @@ impl TrainConfig {
                 augment_shift: 1,
                 augment_rotate: 0.0,
                 augment_scale: 0.0,
+                augment_elastic: 0.0,
                 dev_size: 1000,
                 seed: 0,
                 report_every: 20,
@@ -273,6 +278,12 @@ impl TrainConfig {
         if !(0.0..0.5).contains(&self.augment_scale) {
             return Err(format!("scale change must be in [0, 0.5), got {}", self.augment_scale));
         }
+        if !(0.0..=8.0).contains(&self.augment_elastic) {
+            return Err(format!(
+                "elastic bending must be in [0, 8] pixels, got {}",
+                self.augment_elastic
+            ));
+        }
         match self.length {
             Length::Iterations(0) | Length::Epochs(0) => return Err("train for at least one step".into()),
             _ => {}
@@ -288,7 +299,7 @@ impl TrainConfig {
     /// Whether rows are resampled with a random rotation or change of size when read (else
     /// shifted by whole pixels, if at all).
     pub fn augments_affine(&self) -> bool {
-        self.augment_rotate > 0.0 || self.augment_scale > 0.0
+        self.augment_rotate > 0.0 || self.augment_scale > 0.0 || self.augment_elastic > 0.0
     }
 
     /// Whether training reads rows as they are stored (no augmentation at all).
@@ -378,6 +389,10 @@ mod tests {
         config.label_smoothing = 1.0;
         assert!(config.validate().is_err());
         config.label_smoothing = 0.1;
+        assert!(config.validate().is_ok());
+        config.augment_elastic = -1.0;
+        assert!(config.validate().is_err());
+        config.augment_elastic = 1.5;
         assert!(config.validate().is_ok());
     }
 
