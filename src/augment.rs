@@ -1,8 +1,9 @@
 //! Random distortions of a 28x28 digit: a small rotation, scaling and shift, plus an elastic
 //! distortion (Simard et al. 2003: a random displacement field smoothed by a Gaussian), so a few
 //! drawings of a digit stand for the many ways it could have been drawn. Used when fine-tuning on
-//! a user's own digits ([`crate::finetune`]); training's augmentation draws the cheaper affine
-//! part alone ([`random_affine`]) for every row it reads.
+//! a user's own digits ([`crate::finetune`]); training's augmentation ([`random_affine`]) draws
+//! the affine part for every row it reads, in fixed point, and bends it with one of a bank of
+//! elastic fields drawn once, so that it costs a few microseconds per row.
 
 use rand::RngExt;
 
@@ -77,9 +78,10 @@ pub fn distort(image: &[u8], params: &Distortion, rng: &mut impl rand::Rng, out:
     }
 }
 
-/// How far training's augmentation may turn, resize and move a digit; each row gets its own
-/// random amount up to these, every time it is drawn. No elastic field: an affine map costs a
-/// few microseconds per image, small beside the row's share of the matrix products.
+/// How far training's augmentation may turn, resize, move and bend a digit; each row gets its
+/// own random amount up to these, every time it is drawn. About 3 us per 28x28 row (5 with
+/// bending), small beside the row's share of the matrix products (the floating-point sampling
+/// before cost 16 us).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Affine {
     /// Largest rotation either way, in degrees.
@@ -88,10 +90,34 @@ pub struct Affine {
     pub scale: f32,
     /// Largest shift either way, in pixels (fractional).
     pub shift: f32,
+    /// Largest elastic displacement (root mean square over the image, pixels): each row is
+    /// also bent by one of [`ELASTIC_FIELDS`] smooth fields, at a random strength up to this.
+    pub elastic: f32,
 }
 
-/// Writes a randomly rotated, scaled and shifted copy of the square `image` (`side` x `side`,
-/// row-major) into `out`, about the image's centre, sampled bilinearly.
+/// Smooth displacement fields drawn once, for [`random_affine`]'s elastic part.
+pub const ELASTIC_FIELDS: usize = 256;
+
+/// The fields of [`ELASTIC_FIELDS`], each `(dx, dy)` per pixel of a 28x28 image with a root
+/// mean square displacement of one pixel.
+fn elastic_bank() -> &'static [Vec<(f32, f32)>] {
+    static BANK: std::sync::OnceLock<Vec<Vec<(f32, f32)>>> = std::sync::OnceLock::new();
+    BANK.get_or_init(|| {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0xE1A5_71C0);
+        (0..ELASTIC_FIELDS)
+            .map(|_| {
+                let (dx, dy) = (elastic_field(&mut rng, 1.0, 4.0), elastic_field(&mut rng, 1.0, 4.0));
+                let rms = (dx.iter().chain(&dy).map(|v| v * v).sum::<f32>() / PIXELS as f32).sqrt();
+                dx.iter().zip(&dy).map(|(x, y)| (x / rms, y / rms)).collect()
+            })
+            .collect()
+    })
+}
+
+/// Writes a randomly rotated, scaled, shifted (and, with [`Affine::elastic`], bent) copy of the
+/// square `image` (`side` x `side`, row-major) into `out`, about the image's centre, sampled
+/// bilinearly in 16.16 fixed point with 8-bit weights (within 2 levels of floating point).
+/// Bending applies to 28x28 images only (the bank's size); others are not bent.
 pub fn random_affine(image: &[u8], side: usize, limits: &Affine, rng: &mut impl rand::Rng, out: &mut [u8]) {
     assert_eq!(image.len(), side * side);
     assert_eq!(out.len(), side * side);
@@ -101,33 +127,96 @@ pub fn random_affine(image: &[u8], side: usize, limits: &Affine, rng: &mut impl 
     let angle = uniform(rng, limits.rotate_degrees).to_radians();
     let scale = 1.0 + uniform(rng, limits.scale);
     let (tx, ty) = (uniform(rng, limits.shift), uniform(rng, limits.shift));
-    // Only output pixels whose source lies within a pixel of the ink can be non-zero: the rest
-    // are written 0 without sampling (MNIST's ink covers about a third of the image, and the
-    // sampling was two thirds of the augmentation's cost).
+    // Drawn after the affine part, so that rows without it draw as before.
+    let bend = (limits.elastic > 0.0 && side == SIDE).then(|| {
+        let field = &elastic_bank()[rng.random_range(0..ELASTIC_FIELDS)];
+        (field, ONE as f32 * rng.random_range(0.0..=limits.elastic))
+    });
     let Some((x_min, x_max, y_min, y_max)) = ink_bounds(image, side) else {
         out.fill(0);
         return;
     };
-    let (left, right) = (x_min as f32 - 1.0, x_max as f32 + 1.0);
-    let (top, bottom) = (y_min as f32 - 1.0, y_max as f32 + 1.0);
     let centre = (side as f32 - 1.0) / 2.0;
     let (sin, cos) = angle.sin_cos();
+    // The image with a border of PAD black pixels, so that the four neighbours of any sample
+    // near the ink are inside it without a bounds check.
+    let wide = side + 2 * PAD;
+    let mut padded = [0u8; PADDED_MAX];
+    let padded = if wide * wide <= PADDED_MAX {
+        &mut padded[..wide * wide]
+    } else {
+        // Images larger than 32x32 (none in use) are sampled in floating point, unbent.
+        return random_affine_large(image, side, (angle, scale, tx, ty), out);
+    };
+    for (y, row) in image.chunks_exact(side).enumerate() {
+        let start = (y + PAD) * wide + PAD;
+        padded[start..start + side].copy_from_slice(row);
+    }
+    // Positions in 16.16 fixed point, shifted by PAD so they are never negative near the ink.
+    // Only output pixels whose source lies within a pixel of the ink can be non-zero: the
+    // others are written 0 without sampling (MNIST's ink covers about a third of the image).
+    let fixed = |v: f32| (v * ONE as f32).round() as i32;
+    let pad = PAD as f32;
+    let (left, top) = (fixed(x_min as f32 - 1.0 + pad), fixed(y_min as f32 - 1.0 + pad));
+    let (width, height) = (
+        fixed((x_max - x_min) as f32 + 2.0) as u32,
+        fixed((y_max - y_min) as f32 + 2.0) as u32,
+    );
     // The source position moves by (cos, -sin) / scale per output pixel along a row.
-    let (step_x, step_y) = (cos / scale, -sin / scale);
+    let (step_x, step_y) = (fixed(cos / scale), fixed(-sin / scale));
     for y in 0..side {
         let py = y as f32 - centre - ty;
         let px = -centre - tx;
-        let start_x = (cos * px + sin * py) / scale + centre;
-        let start_y = (-sin * px + cos * py) / scale + centre;
-        let row = &mut out[y * side..(y + 1) * side];
-        for (x, o) in row.iter_mut().enumerate() {
-            let (sx, sy) = (start_x + step_x * x as f32, start_y + step_y * x as f32);
-            // A pixel or more away from the ink every neighbour is black.
-            *o = if sx > left && sy > top && sx < right && sy < bottom {
-                bilinear(image, side, sx, sy).round().clamp(0.0, 255.0) as u8
+        let mut row_x = fixed((cos * px + sin * py) / scale + centre + pad);
+        let mut row_y = fixed((-sin * px + cos * py) / scale + centre + pad);
+        for (x, o) in out[y * side..(y + 1) * side].iter_mut().enumerate() {
+            let (sx, sy) = (row_x, row_y);
+            let (sx, sy) = match bend {
+                Some((field, strength)) => {
+                    let (dx, dy) = field[y * side + x];
+                    (sx + (dx * strength) as i32, sy + (dy * strength) as i32)
+                }
+                None => (sx, sy),
+            };
+            // Strictly inside the ink's box grown by a pixel (unsigned: left of it wraps).
+            let inside = (sx.wrapping_sub(left).wrapping_sub(1) as u32) < width.wrapping_sub(1)
+                && (sy.wrapping_sub(top).wrapping_sub(1) as u32) < height.wrapping_sub(1);
+            *o = if inside {
+                let (x0, y0) = ((sx >> 16) as usize, (sy >> 16) as usize);
+                let (fx, fy) = (((sx >> 8) & 0xFF) as u32, ((sy >> 8) & 0xFF) as u32);
+                let at = y0 * wide + x0;
+                let (p00, p01) = (u32::from(padded[at]), u32::from(padded[at + 1]));
+                let (p10, p11) = (u32::from(padded[at + wide]), u32::from(padded[at + wide + 1]));
+                let top_row = p00 * (256 - fx) + p01 * fx;
+                let bottom_row = p10 * (256 - fx) + p11 * fx;
+                ((top_row * (256 - fy) + bottom_row * fy + (1 << 15)) >> 16) as u8
             } else {
                 0
             };
+            row_x = row_x.wrapping_add(step_x);
+            row_y = row_y.wrapping_add(step_y);
+        }
+    }
+}
+
+/// Black pixels around the image in [`random_affine`]'s copy.
+const PAD: usize = 2;
+/// [`random_affine`]'s copy on the stack: up to 32x32 images with their border.
+const PADDED_MAX: usize = (32 + 2 * PAD) * (32 + 2 * PAD);
+/// 1.0 in 16.16 fixed point.
+const ONE: i32 = 1 << 16;
+
+/// [`random_affine`] for images too large for its stack copy: samples every pixel in floating
+/// point.
+fn random_affine_large(image: &[u8], side: usize, (angle, scale, tx, ty): (f32, f32, f32, f32), out: &mut [u8]) {
+    let centre = (side as f32 - 1.0) / 2.0;
+    let (sin, cos) = angle.sin_cos();
+    for y in 0..side {
+        for x in 0..side {
+            let (px, py) = (x as f32 - centre - tx, y as f32 - centre - ty);
+            let sx = (cos * px + sin * py) / scale + centre;
+            let sy = (-sin * px + cos * py) / scale + centre;
+            out[y * side + x] = bilinear(image, side, sx, sy).round().clamp(0.0, 255.0) as u8;
         }
     }
 }
@@ -278,6 +367,11 @@ mod tests {
         let mut out = vec![0; 64];
         random_affine(&small, 8, &Affine::default(), &mut StdRng::seed_from_u64(3), &mut out);
         assert_eq!(out, small);
+        // Larger than the stack copy: sampled in floating point.
+        let large: Vec<u8> = (0..40 * 40).map(|i| (i % 251) as u8).collect();
+        let mut out = vec![0; 40 * 40];
+        random_affine(&large, 40, &Affine::default(), &mut StdRng::seed_from_u64(3), &mut out);
+        assert_eq!(out, large);
     }
 
     #[test]
@@ -287,6 +381,7 @@ mod tests {
             rotate_degrees: 15.0,
             scale: 0.15,
             shift: 1.0,
+            ..Affine::default()
         };
         let draw = |seed| {
             let mut out = vec![0; PIXELS];
@@ -335,17 +430,25 @@ mod tests {
     }
 
     #[test]
-    fn sampling_near_the_ink_only_changes_nothing() {
-        // The bounds check skips pixels whose four neighbours are all black: the output is the
-        // one sampling every pixel gives.
-        let image = plus();
+    fn fixed_point_sampling_near_the_ink_matches_floating_point() {
+        // The bounds check skips pixels whose four neighbours are all black, and the fixed-point
+        // bilinear sampling rounds its weights to 1/256: the output is within 2 levels of
+        // sampling every pixel in floating point.
+        let mut image = plus();
+        for (i, p) in image.iter_mut().enumerate() {
+            if *p != 0 {
+                *p = 60 + (i * 7 % 190) as u8;
+            }
+        }
         assert_eq!(ink_bounds(&image, SIDE), Some((8, 19, 8, 19)));
         assert_eq!(ink_bounds(&[0; PIXELS], SIDE), None);
         let limits = Affine {
             rotate_degrees: 15.0,
             scale: 0.15,
             shift: 2.0,
+            ..Affine::default()
         };
+        let mut differing = 0;
         for seed in 0..20 {
             let mut out = vec![0; PIXELS];
             random_affine(&image, SIDE, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
@@ -353,22 +456,58 @@ mod tests {
             let angle = rng.random_range(-15.0f32..=15.0).to_radians();
             let scale = 1.0 + rng.random_range(-0.15f32..=0.15);
             let (tx, ty) = (rng.random_range(-2.0f32..=2.0), rng.random_range(-2.0f32..=2.0));
-            let (sin, cos) = angle.sin_cos();
-            let centre = (SIDE as f32 - 1.0) / 2.0;
-            for y in 0..SIDE {
-                let py = y as f32 - centre - ty;
-                let px = -centre - tx;
-                let (start_x, start_y) = (
-                    (cos * px + sin * py) / scale + centre,
-                    (-sin * px + cos * py) / scale + centre,
-                );
-                for x in 0..SIDE {
-                    let sx = start_x + cos / scale * x as f32;
-                    let sy = start_y + -sin / scale * x as f32;
-                    let everywhere = bilinear(&image, SIDE, sx, sy).round().clamp(0.0, 255.0) as u8;
-                    assert_eq!(out[y * SIDE + x], everywhere, "seed {seed} at ({x}, {y})");
-                }
+            let mut everywhere = vec![0; PIXELS];
+            random_affine_large(&image, SIDE, (angle, scale, tx, ty), &mut everywhere);
+            for (i, (&a, &b)) in out.iter().zip(&everywhere).enumerate() {
+                assert!(a.abs_diff(b) <= 2, "seed {seed} at {i}: {a} against {b}");
+                differing += usize::from(a != b);
             }
         }
+        // Mostly the same value.
+        assert!(differing < 20 * PIXELS / 20, "{differing} differ");
+    }
+
+    #[test]
+    fn elastic_bending_moves_pixels_but_keeps_the_digit() {
+        let image = plus();
+        let bend = Affine {
+            elastic: 2.0,
+            ..Affine::default()
+        };
+        let draw = |limits: &Affine, seed| {
+            let mut out = vec![0; PIXELS];
+            random_affine(&image, SIDE, limits, &mut StdRng::seed_from_u64(seed), &mut out);
+            out
+        };
+        let (a, b) = (draw(&bend, 1), draw(&bend, 2));
+        assert_eq!(a, draw(&bend, 1), "same seed, same image");
+        assert_ne!(a, b);
+        for out in [&a, &b] {
+            assert_ne!(out, &image);
+            let ratio = ink(out) / ink(&image);
+            assert!((0.7..1.3).contains(&ratio), "ink ratio {ratio}");
+            let (cx, cy) = crate::preprocess::centre_of_mass(out).unwrap();
+            let (x0, y0) = crate::preprocess::centre_of_mass(&image).unwrap();
+            assert!((cx - x0).abs() <= 1.5 && (cy - y0).abs() <= 1.5, "moved to {cx},{cy}");
+        }
+        // The bank's fields have a root mean square displacement of one pixel.
+        for field in &elastic_bank()[..4] {
+            let rms = (field.iter().map(|(x, y)| x * x + y * y).sum::<f32>() / PIXELS as f32).sqrt();
+            assert!((rms - 1.0).abs() < 1e-3, "{rms}");
+        }
+        // Without bending the affine part draws as before.
+        let turn = Affine {
+            rotate_degrees: 10.0,
+            ..Affine::default()
+        };
+        assert_ne!(draw(&turn, 3), draw(&Affine { elastic: 1.0, ..turn }, 3));
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut out = vec![0; PIXELS];
+        random_affine(&image, SIDE, &turn, &mut rng, &mut out);
+        let next = rng.random::<u64>();
+        let mut rng = StdRng::seed_from_u64(3);
+        let angle = rng.random_range(-10.0f32..=10.0);
+        assert!(angle.abs() <= 10.0);
+        assert_eq!(rng.random::<u64>(), next, "one draw for the angle only");
     }
 }

@@ -107,6 +107,10 @@ pub struct TrainArgs {
     /// Random changes of size of up to this share either way, e.g. 0.1 (augmentation).
     #[arg(long)]
     pub scale: Option<f32>,
+    /// Random elastic bending of up to PIXELS (root mean square displacement), e.g. 1.5
+    /// (augmentation, 28x28 images).
+    #[arg(long, value_name = "PIXELS")]
+    pub elastic: Option<f32>,
     #[arg(long, value_name = "SCHEDULE", help = format!("Learning-rate schedule: {}", Schedule::CHOICES))]
     pub schedule: Option<Schedule>,
     /// How the weights are drawn before training.

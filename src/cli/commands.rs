@@ -121,6 +121,9 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.scale {
         config.augment_scale = v;
     }
+    if let Some(v) = args.elastic {
+        config.augment_elastic = v;
+    }
     if let Some(v) = args.schedule {
         config.schedule = v;
     }

@@ -363,6 +363,7 @@ impl<'a> Inputs<'a> {
             rotate_degrees: config.augment_rotate,
             scale: config.augment_scale,
             shift: f32::from(config.augment_shift),
+            elastic: config.augment_elastic,
         });
         // One resampled image at a time (784 bytes for a chunk, beside its activations).
         let mut warped = vec![0u8; if affine.is_some() { self.data.image_pixels() } else { 0 }];

@@ -25,6 +25,7 @@ mod optimizer;
 mod pool;
 mod row_update;
 mod run;
+mod subnormal;
 
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,

@@ -145,6 +145,8 @@ impl Drop for Pool {
 }
 
 fn helper(shared: &Shared, index: usize) {
+    // The training threads' floating-point mode (see [`super::subnormal`]), for the thread's life.
+    let _flush = super::subnormal::flush_subnormals();
     let mut seen = 0;
     loop {
         // Spin briefly for the next job, then sleep until one comes.

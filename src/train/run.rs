@@ -24,6 +24,8 @@ pub fn train(
     control: &TrainControl,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> TrainReport {
+    // Subnormal floats flushed to zero on this thread for the run, as on the pool's helpers.
+    let _flush = super::subnormal::flush_subnormals();
     let train = &split.train;
     let dev = &split.dev;
     let n = train.rows();
