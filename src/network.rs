@@ -45,12 +45,28 @@ impl std::fmt::Display for Init {
 }
 
 /// One fully connected layer: `Z = A_prev·W + b`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Layer {
     /// `(inputs, outputs)`
     pub w: Array2<f32>,
     /// `(outputs)`
     pub b: Array1<f32>,
+}
+
+impl Clone for Layer {
+    fn clone(&self) -> Layer {
+        Layer {
+            w: self.w.clone(),
+            b: self.b.clone(),
+        }
+    }
+
+    /// Copies into the arrays already there (a derived `clone_from` would allocate new ones:
+    /// training keeps a copy of the last good parameters this way every report).
+    fn clone_from(&mut self, source: &Layer) {
+        self.w.clone_from(&source.w);
+        self.b.clone_from(&source.b);
+    }
 }
 
 impl Layer {
@@ -71,9 +87,22 @@ impl Layer {
 }
 
 /// A multilayer perceptron 784 → hidden... → 10.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Mlp {
     pub layers: Vec<Layer>,
+}
+
+impl Clone for Mlp {
+    fn clone(&self) -> Mlp {
+        Mlp {
+            layers: self.layers.clone(),
+        }
+    }
+
+    /// Layer by layer into the arrays already there, as [`Layer::clone_from`].
+    fn clone_from(&mut self, source: &Mlp) {
+        self.layers.clone_from(&source.layers);
+    }
 }
 
 /// Gradients have the same shapes as the parameters.
@@ -814,6 +843,20 @@ mod tests {
             assert!(d.w.iter().zip(&s.w).all(|(x, y)| (x - y).abs() < 1e-5));
             assert!(d.b.iter().zip(&s.b).all(|(x, y)| (x - y).abs() < 1e-5));
         }
+    }
+
+    #[test]
+    fn clone_from_copies_into_the_arrays_already_there() {
+        let mut copy = Mlp::new(&[PIXELS, 16, 3], Init::He, 1);
+        let source = Mlp::new(&[PIXELS, 16, 3], Init::He, 2);
+        let buffers: Vec<*const f32> = copy.layers.iter().map(|l| l.w.as_ptr()).collect();
+        copy.clone_from(&source);
+        assert_eq!(copy, source);
+        let after: Vec<*const f32> = copy.layers.iter().map(|l| l.w.as_ptr()).collect();
+        assert_eq!(after, buffers, "no new allocation");
+        // Other shapes still copy whole.
+        copy.clone_from(&Mlp::new(&[PIXELS, 32, 16, 3], Init::He, 3));
+        assert_eq!(copy.sizes(), vec![PIXELS, 32, 16, 3]);
     }
 
     #[test]

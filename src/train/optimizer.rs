@@ -198,6 +198,11 @@ impl UpdateRule {
         l2: f32,
         sum: &mut [f32],
     ) {
+        if let [gradient] = grads {
+            // One gradient (the update by parameter rows): applied where it is, not copied.
+            self.apply(w, gradient, m, v, l2);
+            return;
+        }
         let block = sum.len();
         for (b, ((w, m), v)) in w
             .chunks_mut(block)
