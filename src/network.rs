@@ -488,8 +488,15 @@ fn linear_backward_parameters(
         Input::Dense(x) => matmul_into(&x.t(), dz, true, &mut grad.w.view_mut(), gemm),
         Input::Sparse { images, by_pixel } => images.accumulate_transposed_product(by_pixel, dz, &mut grad.w, scratch),
     }
+    add_row_sums(dz, grad.b.as_slice_mut().expect("biases are contiguous"));
+}
+
+/// `db (outputs) += Σ_rows dz (n, outputs)`, row after row: the bias gradient.
+fn add_row_sums(dz: &ArrayView2<'_, f32>, db: &mut [f32]) {
     for dz_row in dz.rows() {
-        grad.b += &dz_row;
+        for (g, &d) in db.iter_mut().zip(dz_row) {
+            *g += d;
+        }
     }
 }
 

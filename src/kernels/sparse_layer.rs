@@ -46,43 +46,32 @@ impl Csr<'_> {
         dw: &mut Array2<f32>,
         scratch: &mut SparseScratch,
     ) {
-        let (width, pw) = (dw.ncols(), padded(dw.ncols()));
-        if width == pw && wide_kernel_serves(pw) {
-            // Wide layers: the transpose's rows summed in registers and added to dW's rows.
-            let transposed = match by_pixel {
-                Some(by_pixel) => by_pixel,
-                None => {
-                    scratch.transposed.transpose_into(*self);
-                    scratch.transposed.view()
-                }
-            };
-            let dz_slice = dz.as_slice().expect("dz is contiguous");
-            let dw_slice = dw.as_slice_mut().expect("dw is contiguous");
-            wide_csr_times_dense(transposed, dz_slice, pw, dw_slice, true);
+        if let Some(by_pixel) = by_pixel {
+            assert_eq!((by_pixel.rows(), by_pixel.width()), (dw.nrows(), self.rows()));
+            by_pixel.transposed_rows_product(dz, &mut dw.view_mut(), true, scratch);
             return;
         }
-        if width == pw && by_pixel.is_none() {
-            // Whole-vector rows and no transpose: added straight into `dw`, no copies.
-            let dz = dz.as_slice().expect("dz is contiguous");
+        let (width, pw, rows) = (dw.ncols(), padded(dw.ncols()), dz.nrows());
+        let dz = dz.as_slice().expect("dz is contiguous");
+        if width == pw && wide_kernel_serves(pw) {
+            // Wide layers: the chunk's transpose, its rows summed in registers and added to dW's.
+            scratch.transposed.transpose_into(*self);
+            let dw = dw.as_slice_mut().expect("dw is contiguous");
+            wide_csr_times_dense(scratch.transposed.view(), dz, pw, dw, true);
+            return;
+        }
+        if width == pw {
+            // Whole-vector rows: added straight into `dw`, no copies.
             csr_transposed_times_dense(*self, dz, pw, dw.as_slice_mut().expect("dw is contiguous"));
             return;
         }
         // dz padded: (rows, pw)
-        let padded_dz = scratch.rows.get(dz.nrows() * pw);
-        pad_rows(dz.as_slice().expect("dz is contiguous"), width, pw, padded_dz);
+        let padded_dz = scratch.rows.get(rows * pw);
+        pad_rows(dz, width, pw, padded_dz);
         // This chunk's dW alone, padded: (inputs, pw)
         let padded_dw = scratch.w.get(dw.nrows() * pw);
-        match by_pixel {
-            Some(by_pixel) => {
-                assert_eq!((by_pixel.rows(), by_pixel.width()), (dw.nrows(), self.rows()));
-                // Writes every row.
-                csr_times_dense(by_pixel, padded_dz, pw, padded_dw);
-            }
-            None => {
-                padded_dw.fill(0.0);
-                csr_transposed_times_dense(*self, padded_dz, pw, padded_dw);
-            }
-        }
+        padded_dw.fill(0.0);
+        csr_transposed_times_dense(*self, padded_dz, pw, padded_dw);
         let dw = dw.as_slice_mut().expect("dw is contiguous");
         for (dw_row, padded_row) in dw.chunks_exact_mut(width).zip(padded_dw.chunks_exact(pw)) {
             for (g, &p) in dw_row.iter_mut().zip(&padded_row[..width]) {

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
-use super::{BatchStats, Gradients, Input, Mlp, Workspace, softmax_cross_entropy_backward};
+use super::{BatchStats, Gradients, Input, Mlp, Workspace, add_row_sums, softmax_cross_entropy_backward};
 use crate::kernels::matmul_into;
 
 /// Where the caller put a chunk's input in its workspace before [`Mlp::forward_backward`].
@@ -105,11 +105,7 @@ impl Workspace {
         if !accumulate {
             db.fill(0.0);
         }
-        for dz_row in self.kept_dz(l, n).rows() {
-            for (g, &d) in db.iter_mut().zip(dz_row) {
-                *g += d;
-            }
-        }
+        add_row_sums(&self.kept_dz(l, n), db);
     }
 
     /// `dZ_l` of the kept chunk's `n` rows: the last layer's is where its logits were.
