@@ -47,9 +47,10 @@ pub fn matmul_into(
         c.dim()
     );
     #[cfg(target_arch = "x86_64")]
-    if super::has_avx512() && (c.strides()[1] == 1 || n == 1) && c.strides()[0] > 0 && m > 0 && n > 0 {
+    if super::has_avx512() && (c.strides()[1] == 1 || n == 1) && c.strides()[0] > 0 && m > 0 && n > 0 && k > 0 {
         // SAFETY: `has_avx512` checked the CPU for avx512f, the feature `x86::matmul` is compiled
-        // with; the views' shapes were checked above and `c`'s rows are contiguous.
+        // with; the views' shapes were checked above, none is empty, and `c`'s rows are
+        // contiguous.
         unsafe { x86::matmul(a, b, accumulate, c, scratch) };
         return;
     }
@@ -136,8 +137,9 @@ mod x86 {
     ///
     /// # Safety
     /// The CPU has avx512f; `c` is `(a.nrows(), b.ncols())` with contiguous rows (or one column)
-    /// a positive row stride apart,
-    /// `a.ncols() == b.nrows()`, and neither dimension of `c` is zero.
+    /// a positive row stride apart, `a.ncols() == b.nrows()`, and no dimension (of `c`, nor the
+    /// inner one) is zero: with `k == 0` the pointer into `b` below would be computed from a
+    /// dangling one.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn matmul(
         a: &ArrayView2<'_, f32>,
@@ -184,39 +186,46 @@ mod x86 {
         for j0 in (0..n).step_by(nr) {
             let cols = nr.min(n - j0);
             let (b_ptr, ldb) = if b_direct {
-                // SAFETY: j0 < n, so the offset is inside b.
+                // SAFETY: j0 < n and k > 0, so the offset is element [0, j0] of b.
                 (unsafe { b.as_ptr().add(j0) }, b.strides()[0] as usize)
             } else {
                 let panel = scratch.b.get(k * nr);
                 pack_b_panel(b, j0, nr, panel);
                 (panel.as_ptr(), nr)
             };
-            let masks = column_masks::<NV>(cols);
+            // A right edge of at most 16 columns takes one-vector tiles: a second vector would
+            // start past the edge, and its address (row + 16 floats) past the end of `b` or `c`
+            // when they end there (widths 33, 47, 100), which `add` may not even compute.
+            let one_vector = cols <= 16;
             for (panel, a_panel) in packed_a.chunks_exact(k * MR).enumerate() {
                 let i0 = panel * MR;
                 let rows = MR.min(m - i0);
                 // SAFETY: rows i0..i0 + rows and columns j0..j0 + cols are inside c (rows
                 // contiguous, `ldc` apart); b's rows 0..k hold columns j0..j0 + cols at `b_ptr`,
-                // `ldb` apart (loads beyond `cols` are masked off); `a_panel` is k * MR floats.
+                // `ldb` apart; `a_panel` is k * MR floats. Every vector of the tile starts at a
+                // column below `cols` (`one_vector` above), and its lanes from `cols` on are
+                // masked off.
                 unsafe {
-                    tile::<NV>(
-                        k,
-                        a_panel.as_ptr(),
-                        b_ptr,
-                        ldb,
-                        c_ptr.add(i0 * ldc + j0),
-                        ldc,
-                        rows,
-                        masks,
-                        accumulate,
-                    );
+                    let c_tile = c_ptr.add(i0 * ldc + j0);
+                    if one_vector {
+                        let masks = column_masks::<1>(cols);
+                        tile::<1>(k, a_panel.as_ptr(), b_ptr, ldb, c_tile, ldc, rows, masks, accumulate);
+                    } else {
+                        let masks = column_masks::<NV>(cols);
+                        tile::<NV>(k, a_panel.as_ptr(), b_ptr, ldb, c_tile, ldc, rows, masks, accumulate);
+                    }
                 }
             }
         }
     }
 
-    /// Lane masks of the tile's `NV` vectors for `cols` (1..=NV * 16) columns.
+    /// Lane masks of the tile's `NV` vectors for `cols` (`(NV - 1) * 16 + 1 ..= NV * 16`)
+    /// columns: no vector is wholly masked off, so every vector's address is inside the row.
     fn column_masks<const NV: usize>(cols: usize) -> [__mmask16; NV] {
+        debug_assert!(
+            cols > (NV - 1) * 16 && cols <= NV * 16,
+            "{cols} columns in {NV} vectors"
+        );
         std::array::from_fn(|v| {
             let count = cols.saturating_sub(v * 16);
             if count >= 16 {
@@ -231,7 +240,9 @@ mod x86 {
     ///
     /// # Safety
     /// `a` holds `k * MR` floats; `b + p * ldb` holds the tile's columns for every p < k (lanes
-    /// outside `masks` are not read); `c + i * ldc` holds them for every i < rows.
+    /// outside `masks` are not read); `c + i * ldc` holds them for every i < rows; every mask has
+    /// its first lane set, so each vector `v` starts at column `v * 16`, inside the tile's
+    /// columns (the offsets `v * 16` below are then inside `b`'s and `c`'s rows).
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile<const NV: usize>(
@@ -339,6 +350,84 @@ mod tests {
             matmul_into(&a.view(), &bt.t(), false, &mut c.view_mut(), &mut scratch);
             assert_close(&c, &want, &format!("A·Bᵀ {m}x{k}x{n}"));
         }
+    }
+
+    /// One way of computing [`matmul_into`]'s product.
+    type Path = fn(&ArrayView2<'_, f32>, &ArrayView2<'_, f32>, bool, &mut ArrayViewMut2<'_, f32>, &mut GemmScratch);
+
+    /// Every path this CPU runs, by name, and the names of the ones it cannot.
+    fn runnable_paths() -> (Vec<(&'static str, Path)>, Vec<&'static str>) {
+        let mut runnable: Vec<(&'static str, Path)> = Vec::new();
+        let mut missing = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        if super::super::has_avx512() {
+            runnable.push(("avx512", |a, b, accumulate, c, scratch| {
+                // SAFETY: the CPU has avx512f (checked above); the test's shapes agree, none is
+                // empty, and `c` is a standard-layout array.
+                unsafe { x86::matmul(a, b, accumulate, c, scratch) }
+            }));
+        } else {
+            missing.push("avx512");
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        missing.push("avx512");
+        runnable.push(("ndarray general_mat_mul", |a, b, accumulate, c, _| {
+            general_mat_mul(1.0, a, b, if accumulate { 1.0 } else { 0.0 }, c);
+        }));
+        (runnable, missing)
+    }
+
+    /// Every path against an f64 sum, at widths that leave 1-15 columns over a multiple of 16 or
+    /// 32 (20, 33, 47, 100: the edge tiles), row counts that are not multiples of 8, and the three
+    /// layouts the network uses. Every buffer is its matrix's exact size, so an edge that reads or
+    /// writes past the end is out of its allocation.
+    #[test]
+    fn every_path_matches_an_f64_sum_at_ragged_widths() {
+        let (paths, missing) = runnable_paths();
+        let names: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
+        eprintln!(
+            "gemm paths tested: {}; not available on this CPU: {missing:?}",
+            names.join(", ")
+        );
+        let mut rng = StdRng::seed_from_u64(6);
+        let mut scratch = GemmScratch::default();
+        for (name, path) in paths {
+            for m in [1, 7, 9, 20] {
+                for k in [1, 3, 33] {
+                    for n in [1, 10, 16, 17, 20, 32, 33, 47, 100] {
+                        let what = |layout| format!("{name} {layout} {m}x{k}x{n}");
+                        // Z = A·W: both row-major, B read straight from its rows.
+                        let (a, b) = (random(m, k, &mut rng), random(k, n, &mut rng));
+                        let mut c = Array2::from_elem((m, n), f32::NAN);
+                        path(&a.view(), &b.view(), false, &mut c.view_mut(), &mut scratch);
+                        assert_close(&c, &exact(&a.view(), &b.view()), &what("A·B"));
+                        // dW += Xᵀ·dZ: A a transposed view, accumulating.
+                        let at = random(k, m, &mut rng);
+                        let mut c = random(m, n, &mut rng);
+                        let want = exact(&at.t(), &b.view()) + c.mapv(f64::from);
+                        path(&at.t(), &b.view(), true, &mut c.view_mut(), &mut scratch);
+                        assert_close(&c, &want, &what("Aᵀ·B +="));
+                        // dA = dZ·Wᵀ: B a transposed view, packed.
+                        let bt = random(n, k, &mut rng);
+                        let mut c = Array2::from_elem((m, n), f32::NAN);
+                        path(&a.view(), &bt.t(), false, &mut c.view_mut(), &mut scratch);
+                        assert_close(&c, &exact(&a.view(), &bt.t()), &what("A·Bᵀ"));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_inner_dimension_gives_zeros_or_leaves_c() {
+        let mut scratch = GemmScratch::default();
+        let (a, b) = (Array2::<f32>::zeros((9, 0)), Array2::<f32>::zeros((0, 33)));
+        let mut c = Array2::from_elem((9, 33), f32::NAN);
+        matmul_into(&a.view(), &b.view(), false, &mut c.view_mut(), &mut scratch);
+        assert!(c.iter().all(|&v| v == 0.0));
+        let mut c = Array2::from_elem((9, 33), 2.5);
+        matmul_into(&a.view(), &b.view(), true, &mut c.view_mut(), &mut scratch);
+        assert!(c.iter().all(|&v| v == 2.5));
     }
 
     #[test]

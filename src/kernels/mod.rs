@@ -300,6 +300,127 @@ mod tests {
         }
     }
 
+    /// One build's forward product or scatter product (the two have the same signature).
+    type Product = fn(Csr<'_>, &[f32], usize, &mut [f32]);
+
+    /// Every build of the loops this CPU runs, by name with its (forward, scatter) products, and
+    /// the names of the builds it cannot run.
+    fn runnable_builds() -> (Vec<(&'static str, Product, Product)>, Vec<&'static str>) {
+        let mut runnable: Vec<(&'static str, Product, Product)> = Vec::new();
+        let mut missing = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (avx2, fma) = (is_x86_feature_detected!("avx2"), is_x86_feature_detected!("fma"));
+            if is_x86_feature_detected!("avx512f") && avx2 && fma {
+                runnable.push((
+                    "avx512",
+                    // SAFETY: avx512f, avx2 and fma were detected on this CPU just above, the
+                    // features these functions are compiled with; slices are bounds-checked.
+                    |csr, w, pw, out| unsafe { x86::csr_times_dense_avx512(csr, w, pw, out) },
+                    // SAFETY: as above.
+                    |csr, dz, pw, dw| unsafe { x86::csr_transposed_times_dense_avx512(csr, dz, pw, dw) },
+                ));
+            } else {
+                missing.push("avx512");
+            }
+            if avx2 && fma {
+                runnable.push((
+                    "avx2+fma",
+                    // SAFETY: avx2 and fma were detected on this CPU just above, the features
+                    // these functions are compiled with; slices are bounds-checked.
+                    |csr, w, pw, out| unsafe { x86::csr_times_dense_avx2_fma(csr, w, pw, out) },
+                    // SAFETY: as above.
+                    |csr, dz, pw, dw| unsafe { x86::csr_transposed_times_dense_avx2_fma(csr, dz, pw, dw) },
+                ));
+            } else {
+                missing.push("avx2+fma");
+            }
+        }
+        runnable.push((
+            "baseline",
+            loops::csr_times_dense::<false>,
+            loops::csr_transposed_times_dense::<false>,
+        ));
+        (runnable, missing)
+    }
+
+    /// `Σ over row r's entries of pixel · d[column]`, in f64, for every row: `(rows, pw)`.
+    fn exact_product(csr: Csr<'_>, d: &[f32], pw: usize) -> Vec<f64> {
+        let mut out = vec![0.0; csr.rows() * pw];
+        for r in 0..csr.rows() {
+            let (columns, pixels) = csr.row(r);
+            for (&c, &p) in columns.iter().zip(pixels) {
+                for u in 0..pw {
+                    out[r * pw + u] += f64::from(PIXEL_INPUTS[p as usize]) * f64::from(d[c as usize * pw + u]);
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (f64::from(g) - w).abs() < 1e-4 * (1.0 + w.abs()),
+                "{what} [{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    /// Every build the CPU runs against an f64 sum: the fixed widths (8, 16, 32), the padded
+    /// widths of 20, 33, 47 and 100 units (24, 40, 48, 104), row counts around the forward
+    /// kernel's 4 interleaved rows, forward and scatter (`dW +=`). Buffers are exactly
+    /// `rows * pw` or `width * pw` floats, so a read or write past a row's end leaves its slice.
+    #[test]
+    fn every_build_matches_an_f64_sum_at_every_width() {
+        let (builds, mut missing) = runnable_builds();
+        let mut tested: Vec<&str> = builds.iter().map(|(name, _, _)| *name).collect();
+        if wide_kernel_serves(WIDE) {
+            tested.push("avx512 wide");
+        } else {
+            missing.push("avx512 wide");
+        }
+        eprintln!(
+            "sparse paths tested: {}; not available on this CPU: {missing:?}",
+            tested.join(", ")
+        );
+        let width = 60;
+        let mut rng = StdRng::seed_from_u64(15);
+        for rows in [1, 3, 6, 13] {
+            let buf = random_csr(rows, width, rows as u64);
+            let csr = buf.view();
+            for pw in [8, 16, 24, 32, 40, 48, 64, 104] {
+                let w = random_dense(width, pw, &mut rng);
+                let dz = random_dense(rows, pw, &mut rng);
+                let start = random_dense(width, pw, &mut rng);
+                // dW (width, pw) += Xᵀ·dZ: the transpose's product with dZ, plus what was there.
+                let transposed = CsrBuf::transpose(csr);
+                let mut want_dw = exact_product(transposed.view(), &dz, pw);
+                for (w, &s) in want_dw.iter_mut().zip(&start) {
+                    *w += f64::from(s);
+                }
+                let want_out = exact_product(csr, &w, pw);
+                for &(name, forward, scatter) in &builds {
+                    let mut out = vec![f32::NAN; rows * pw];
+                    forward(csr, &w, pw, &mut out);
+                    assert_close(&out, &want_out, &format!("{name} forward, {rows} rows, pw {pw}"));
+                    let mut dw = start.clone();
+                    scatter(csr, &dz, pw, &mut dw);
+                    assert_close(&dw, &want_dw, &format!("{name} dW, {rows} rows, pw {pw}"));
+                }
+                if wide_kernel_serves(pw) {
+                    let mut out = vec![f32::NAN; rows * pw];
+                    wide_csr_times_dense(csr, &w, pw, &mut out, false);
+                    assert_close(&out, &want_out, &format!("wide forward, {rows} rows, pw {pw}"));
+                    let mut dw = start.clone();
+                    wide_csr_times_dense(transposed.view(), &dz, pw, &mut dw, true);
+                    assert_close(&dw, &want_dw, &format!("wide dW, {rows} rows, pw {pw}"));
+                }
+            }
+        }
+    }
+
     /// The AVX2 and AVX-512 builds do the same operations in the same order, so on a CPU that
     /// runs both they must give the same bits (the module docs promise it).
     #[cfg(target_arch = "x86_64")]

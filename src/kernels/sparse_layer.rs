@@ -150,3 +150,74 @@ pub(crate) struct SparseScratch {
     /// The chunk's transpose, for `dW` of wide layers.
     transposed: CsrBuf,
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
+
+    use super::*;
+    use crate::kernels::PIXEL_INPUTS;
+
+    /// `x · d` in f64 for the sparse `x`: `(x.rows(), d.ncols())`.
+    fn exact(x: Csr<'_>, d: &Array2<f32>) -> Array2<f64> {
+        let mut out = Array2::zeros((x.rows(), d.ncols()));
+        for r in 0..x.rows() {
+            let (columns, pixels) = x.row(r);
+            for (&c, &p) in columns.iter().zip(pixels) {
+                for u in 0..d.ncols() {
+                    out[[r, u]] += f64::from(PIXEL_INPUTS[p as usize]) * f64::from(d[[c as usize, u]]);
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_close(got: &Array2<f32>, want: &Array2<f64>, what: &str) {
+        assert_eq!(got.dim(), want.dim(), "{what}");
+        for ((i, j), &w) in want.indexed_iter() {
+            let g = f64::from(got[[i, j]]);
+            assert!((g - w).abs() < 1e-4 * (1.0 + w.abs()), "{what} [{i},{j}]: {g} vs {w}");
+        }
+    }
+
+    /// The layer's products at widths that pad (20, 33, 47, 100) and ones that do not (16, 64),
+    /// against f64 sums: forward, dW by scatter and by the kept transpose, and rows of dW.
+    #[test]
+    fn the_layer_products_match_f64_sums_at_ragged_widths() {
+        let (rows, inputs) = (13, 70);
+        let mut rng = StdRng::seed_from_u64(21);
+        let mut x = CsrBuf::new(inputs);
+        for _ in 0..rows {
+            let entries: Vec<(u16, u8)> = (0..inputs as u16)
+                .filter_map(|c| rng.random_bool(0.3).then(|| (c, rng.random::<u8>())))
+                .collect();
+            x.push_row(entries);
+        }
+        let x = x.view();
+        let transposed = CsrBuf::transpose(x);
+        let mut scratch = SparseScratch::default();
+        for outputs in [16, 20, 33, 47, 64, 100] {
+            let w = Array2::from_shape_fn((inputs, outputs), |_| rng.random_range(-1.0..1.0));
+            let mut z = Array2::from_elem((rows, outputs), f32::NAN);
+            x.matmul(&w, &mut z.view_mut(), &mut scratch);
+            assert_close(&z, &exact(x, &w), &format!("Z = X·W, {outputs} outputs"));
+
+            let dz = Array2::from_shape_fn((rows, outputs), |_| rng.random_range(-1.0..1.0));
+            let start = Array2::from_shape_fn((inputs, outputs), |_| rng.random_range(-1.0..1.0));
+            let want = exact(transposed.view(), &dz) + start.mapv(f64::from);
+            for by_pixel in [None, Some(transposed.view())] {
+                let mut dw = start.clone();
+                x.accumulate_transposed_product(by_pixel, &dz.view(), &mut dw, &mut scratch);
+                let how = if by_pixel.is_some() { "by pixel" } else { "by row" };
+                assert_close(&dw, &want, &format!("dW += Xᵀ·dZ {how}, {outputs} outputs"));
+            }
+            // Pixels 5..38 of dW, written (not accumulated).
+            let some = transposed.view().row_range(5, 38);
+            let mut dw = Array2::from_elem((33, outputs), f32::NAN);
+            some.transposed_rows_product(&dz.view(), &mut dw.view_mut(), false, &mut scratch);
+            assert_close(&dw, &exact(some, &dz), &format!("rows of dW, {outputs} outputs"));
+        }
+    }
+}
