@@ -131,7 +131,7 @@ impl Workers {
                     .iter_mut()
                     .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
                     .collect();
-                apply_update(model, &partials, state, config, alpha, batch, &self.pool);
+                apply_update(model, &partials, state, config, alpha, batch, &mut self.pool);
             }
             LastStep::Kept { chunks } => {
                 let gradient = self.gradient.get_or_insert_with(|| model.zeros_like());
@@ -144,7 +144,7 @@ impl Workers {
                     alpha,
                     batch,
                     &self.workspaces,
-                    &self.pool,
+                    &mut self.pool,
                 );
             }
         }

@@ -42,7 +42,7 @@ pub(super) fn apply_update(
     config: &TrainConfig,
     alpha: f32,
     batch: usize,
-    pool: &Pool,
+    pool: &mut Pool,
 ) {
     let rule = UpdateRule::next_step(state, config, alpha, batch);
     let threads = pool.threads();

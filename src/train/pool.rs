@@ -11,6 +11,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::subnormal::call_flushed;
+
 /// A job as the helpers see it: the caller's closure with its lifetime erased. Only
 /// dereferenced between [`Pool::run`]'s publishing it and all helpers reporting done.
 #[derive(Clone, Copy)]
@@ -43,14 +45,15 @@ struct State {
 /// microseconds while training, and waking a sleeping thread costs tens of them.
 const SPIN: Duration = Duration::from_micros(200);
 
-/// `helpers` threads besides the caller's.
-pub(super) struct Pool {
+/// `helpers` threads besides the caller's. Public only for [`Pool::run`]'s doctests (through
+/// `train::__pool_for_doctest`); the training code is its only user.
+pub struct Pool {
     shared: Arc<Shared>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Pool {
-    pub(super) fn new(helpers: usize) -> Pool {
+    pub fn new(helpers: usize) -> Pool {
         let shared = Arc::new(Shared {
             generation: AtomicU64::new(0),
             running: AtomicUsize::new(0),
@@ -75,15 +78,42 @@ impl Pool {
     }
 
     /// Threads a job runs on: the caller and the helpers.
-    pub(super) fn threads(&self) -> usize {
+    pub fn threads(&self) -> usize {
         self.handles.len() + 1
     }
 
     /// Calls `job(i)` for every `i` in `0..self.threads()`, `job(0)` on this thread, and returns
-    /// when all have returned. A panic in any call is passed on after all have returned.
-    pub(super) fn run(&self, job: &(dyn Fn(usize) + Sync)) {
+    /// when all have returned. A panic in any call is passed on after all have returned. Every
+    /// call runs with subnormals flushed to zero ([`super::subnormal`]), and this thread's
+    /// floating-point mode is as before when `run` returns or unwinds.
+    ///
+    /// `&mut self`, so one job at a time by construction: the pool has one job slot and one
+    /// count of running helpers, and a second caller publishing its job while a helper still
+    /// runs the first would let the first caller return (and free its job) too early, or
+    /// overwrite the job under the helper. The borrow checker refuses two callers:
+    ///
+    /// ```compile_fail,E0499
+    /// # use digit_recognizer::train::__pool_for_doctest::Pool;
+    /// let mut pool = Pool::new(1);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| pool.run(&|_| {}));
+    ///     s.spawn(|| pool.run(&|_| {}));
+    /// });
+    /// ```
+    ///
+    /// while one caller at a time compiles:
+    ///
+    /// ```
+    /// # use digit_recognizer::train::__pool_for_doctest::Pool;
+    /// let mut pool = Pool::new(1);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| pool.run(&|_| {}));
+    /// });
+    /// pool.run(&|_| {});
+    /// ```
+    pub fn run(&mut self, job: &(dyn Fn(usize) + Sync)) {
         if self.handles.is_empty() {
-            job(0);
+            call_flushed(job, 0);
             return;
         }
         // SAFETY: only the lifetime is erased; the wait below (also on unwinding, by `Wait`'s
@@ -97,7 +127,7 @@ impl Pool {
         }
         self.shared.start.notify_all();
         let wait = Wait(&self.shared);
-        job(0);
+        call_flushed(job, 0);
         drop(wait);
         let panic = self
             .shared
@@ -145,8 +175,6 @@ impl Drop for Pool {
 }
 
 fn helper(shared: &Shared, index: usize) {
-    // The training threads' floating-point mode (see [`super::subnormal`]), for the thread's life.
-    let _flush = super::subnormal::flush_subnormals();
     let mut seen = 0;
     loop {
         // Spin briefly for the next job, then sleep until one comes.
@@ -169,7 +197,7 @@ fn helper(shared: &Shared, index: usize) {
             }
         };
         // SAFETY: `Pool::run` keeps the job alive until `running` drops to zero below.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job.0)(index) }));
+        let result = catch_unwind(AssertUnwindSafe(|| call_flushed(unsafe { &*job.0 }, index)));
         let mut state = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(panic) = result {
             state.panic.get_or_insert(panic);
@@ -186,7 +214,7 @@ mod tests {
 
     #[test]
     fn every_thread_runs_every_job_once_and_borrows_work() {
-        let pool = Pool::new(3);
+        let mut pool = Pool::new(3);
         assert_eq!(pool.threads(), 4);
         for round in 0..200 {
             let counts: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
@@ -201,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_helpers_panic_reaches_the_caller_and_the_pool_goes_on() {
-        let pool = Pool::new(1);
+        let mut pool = Pool::new(1);
         let caught = catch_unwind(AssertUnwindSafe(|| {
             pool.run(&|i| {
                 if i == 1 {
@@ -218,8 +246,26 @@ mod tests {
     }
 
     #[test]
+    fn jobs_run_with_subnormals_flushed_and_the_caller_gets_its_mode_back() {
+        let tiny = std::hint::black_box(f32::MIN_POSITIVE);
+        let half = |x: f32| std::hint::black_box(x) / 2.0;
+        for helpers in [0, 2] {
+            let mut pool = Pool::new(helpers);
+            let flushed = AtomicUsize::new(0);
+            pool.run(&|_| {
+                if half(tiny) == 0.0 {
+                    flushed.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            let expect = if cfg!(target_arch = "x86_64") { helpers + 1 } else { 0 };
+            assert_eq!(flushed.into_inner(), expect, "{helpers} helpers");
+            assert!(half(tiny) > 0.0, "the caller's mode is back after the run");
+        }
+    }
+
+    #[test]
     fn no_helpers_runs_on_the_caller() {
-        let pool = Pool::new(0);
+        let mut pool = Pool::new(0);
         let ran = AtomicUsize::new(0);
         pool.run(&|i| {
             assert_eq!(i, 0);

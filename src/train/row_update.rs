@@ -50,7 +50,7 @@ pub(super) fn apply_update_by_rows(
     alpha: f32,
     batch: usize,
     scratch: &[Mutex<Workspace>],
-    pool: &Pool,
+    pool: &mut Pool,
 ) {
     let rule = UpdateRule::next_step(state, config, alpha, batch);
     let mut pieces: Vec<Piece<'_>> = Vec::new();

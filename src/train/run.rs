@@ -24,8 +24,6 @@ pub fn train(
     control: &TrainControl,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> TrainReport {
-    // Subnormal floats flushed to zero on this thread for the run, as on the pool's helpers.
-    let _flush = super::subnormal::flush_subnormals();
     let train = &split.train;
     let dev = &split.dev;
     let n = train.rows();
@@ -304,6 +302,32 @@ mod tests {
             count += usize::from(matches!(e, TrainEvent::Snapshot(_)));
         });
         assert_eq!(count, 0);
+    }
+
+    /// The run flushes subnormals only inside its compute jobs: the caller's `on_event` runs in
+    /// the caller's own floating-point mode (IEEE subnormals), at every event, for 1 and 2
+    /// threads.
+    #[test]
+    fn events_reach_the_caller_in_its_own_floating_point_mode() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(20);
+        config.report_every = 5;
+        let tiny = std::hint::black_box(f32::MIN_POSITIVE);
+        for threads in [1, 2] {
+            config.threads = threads;
+            let mut model = init_model(&config);
+            let (mut events, mut flushed) = (0, 0);
+            train(&mut model, &config, &split, &TrainControl::new(), &mut |_| {
+                events += 1;
+                flushed += usize::from(std::hint::black_box(tiny) / 2.0 == 0.0);
+            });
+            assert!(events >= 5, "{events} events");
+            assert_eq!(
+                flushed, 0,
+                "{flushed} of {events} events saw subnormals flushed ({threads} threads)"
+            );
+        }
     }
 
     #[test]

@@ -8,9 +8,30 @@
 //! (24.7 s) and the held-out accuracy was the same. The values flushed are below 1.2e-38, far
 //! under anything that moves a weight.
 //!
-//! Every thread that computes during training sets the same mode (the caller of
-//! [`crate::train::train`] for the run, each pool helper for its life), so a run's result is
-//! still the same for any number of threads.
+//! Where the mode applies: inside the training pool's jobs only ([`call_flushed`], from
+//! [`super::pool::Pool::run`] on the calling thread and on every helper alike), so a run's result
+//! is still the same for any number of threads. All of a step's arithmetic (gradients and the
+//! update) runs in those jobs; the rest of the run (dev accuracy, snapshots, the caller's
+//! `on_event`) runs in the thread's own mode. Confined because MXCSR is per-thread state that
+//! the caller owns: `train` calls back into the caller (`on_event`: the app's channel sends, or
+//! whatever a library user does there), and code there may rely on IEEE subnormals (gradual
+//! underflow: `x != y` implies `x - y != 0`); flushing them would silently change its results.
+//!
+//! What this relies on. Rust's documentation (`_mm_setcsr`) counts any change of the
+//! denormals-are-zero bit as undefined behaviour, even when restored, because the compiler
+//! assumes the default mode: it may constant-fold float operations as IEEE does, or move an
+//! operation that touches no memory across the switch. What keeps that harmless here:
+//! - The switch and the restore are `asm!` blocks that may read and write any memory, and the
+//!   job runs between them behind a call through `&dyn Fn` in a function that is never inlined
+//!   ([`call_flushed`]): the job's loads, arithmetic and stores cannot be seen from, nor moved
+//!   into, the code around the call.
+//! - Under the mode, only float values change: a subnormal input reads as zero and a subnormal
+//!   result becomes zero. Nothing in the jobs indexes memory or picks a branch unchecked on a
+//!   float's value (indices are integers, slices are bounds-checked), so the worst case of a
+//!   violated assumption (an operation folded or moved to the other side of the switch) is a
+//!   value below 1.2e-38 kept or flushed where the other mode would have done the opposite:
+//!   a last-bit difference, never memory unsafety. The restore runs on every exit, unwinding
+//!   included ([`FlushGuard`]'s drop).
 
 /// The calling thread's floating-point mode, restored when dropped.
 pub(super) struct FlushGuard {
@@ -29,9 +50,19 @@ impl Drop for FlushGuard {
 #[cfg(target_arch = "x86_64")]
 const FTZ_DAZ: u32 = (1 << 15) | (1 << 6);
 
+/// Calls `job(index)` with subnormal results and inputs flushed to zero on this thread (on
+/// x86_64; elsewhere nothing changes), and this thread's mode back as it was afterwards, also
+/// when the job panics. Never inlined, so the job stays an opaque call between the switch and
+/// the restore (see the module's docs).
+#[inline(never)]
+pub(super) fn call_flushed(job: &(dyn Fn(usize) + Sync), index: usize) {
+    let _flush = flush_subnormals();
+    job(index);
+}
+
 /// Flushes subnormal results and inputs to zero on this thread until the guard is dropped
 /// (on x86_64; elsewhere nothing changes).
-pub(super) fn flush_subnormals() -> FlushGuard {
+fn flush_subnormals() -> FlushGuard {
     #[cfg(target_arch = "x86_64")]
     {
         let previous = mxcsr();
@@ -55,9 +86,11 @@ fn mxcsr() -> u32 {
 #[cfg(target_arch = "x86_64")]
 fn set_mxcsr(value: u32) {
     // SAFETY: ldmxcsr loads MXCSR from a live u32; the values written are ones read from it
-    // with only the FTZ and DAZ bits (valid on every x86_64 CPU) changed.
+    // with only the FTZ and DAZ bits (valid on every x86_64 CPU) changed. Neither `readonly` nor
+    // `preserves_flags`: the block is a barrier for every memory access around it (see the
+    // module's docs), and restoring an earlier value clears MXCSR's exception flags.
     unsafe {
-        std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const value, options(nostack, readonly, preserves_flags));
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &raw const value, options(nostack));
     }
 }
 
@@ -77,5 +110,21 @@ mod tests {
             }
         }
         assert!(half(tiny) > 0.0, "restored");
+    }
+
+    #[test]
+    fn a_flushed_call_restores_the_mode_also_when_it_panics() {
+        let tiny = std::hint::black_box(f32::MIN_POSITIVE);
+        let half = |x: f32| std::hint::black_box(x) / 2.0;
+        let flushed_inside = std::sync::atomic::AtomicBool::new(false);
+        call_flushed(
+            &|_| flushed_inside.store(half(tiny) == 0.0, std::sync::atomic::Ordering::SeqCst),
+            0,
+        );
+        assert_eq!(flushed_inside.into_inner(), cfg!(target_arch = "x86_64"));
+        assert!(half(tiny) > 0.0, "restored");
+        let panicked = std::panic::catch_unwind(|| call_flushed(&|_| panic!("job failed"), 0));
+        assert!(panicked.is_err());
+        assert!(half(tiny) > 0.0, "restored after a panic");
     }
 }
