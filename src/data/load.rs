@@ -48,7 +48,13 @@ pub fn load_path(
         && let Some(mapped) = MappedFile::new(&file, total)
         && !is_gzip(mapped.bytes())
     {
-        return parse_in_memory(&name, mapped.bytes(), expect, progress, cancel);
+        let parsed = parse_in_memory(&name, mapped.bytes(), expect, progress, cancel);
+        // Bytes another program wrote meanwhile may be mixed into what was parsed.
+        if parsed.is_ok() && mapped.changed(&file) {
+            let why = "the file changed while it was being read (another program is writing it); load it again";
+            return Err(LoadError::new(&name, LoadErrorKind::Io(why.into())));
+        }
+        return parsed;
     }
     load_reader(&name, file, total, expect, progress, cancel)
 }
