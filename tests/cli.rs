@@ -650,3 +650,28 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
         );
     }
 }
+
+/// The app keeps SIGPIPE ignored (only the commands end on a closed pipe): started with no
+/// display to open and stderr a pipe nobody reads, it ends with its error code instead of being
+/// killed by SIGPIPE when it writes the error (in a running app, any line on stderr would do).
+#[cfg(all(unix, feature = "gui"))]
+#[test]
+fn a_closed_stderr_does_not_kill_the_app() {
+    use std::os::unix::process::ExitStatusExt;
+    let home = tempfile::tempdir().unwrap();
+    // The read end closed before the app starts: its first write to stderr finds no reader.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = bin()
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path())
+        .env("DIGIT_RECOGNIZER_DATA_DIR", home.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), None, "killed by a signal: {status:?}");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}

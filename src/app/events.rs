@@ -1,5 +1,6 @@
 //! What the app does with each report from the worker threads ([`WorkerEvent`]).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -262,7 +263,9 @@ impl App {
         }
         // One line per run on stderr, for whoever started the app from a terminal (and for
         // timing the app against the command line: bench/app_vs_cli.sh).
-        eprintln!(
+        // Not `eprintln!`, which panics when stderr is a closed pipe.
+        let _ = writeln!(
+            std::io::stderr(),
             "training: {message} ({}) [{:.3} s]",
             config.label(),
             report.train_seconds

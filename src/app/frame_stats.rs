@@ -4,6 +4,7 @@
 //! rate events happen to arrive), shows the summary in the status bar and logs it to stderr.
 //! With `=always` it measures when idle too (a baseline for the renderer alone).
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 pub const ENV: &str = "DIGIT_RECOGNIZER_FRAME_STATS";
@@ -65,7 +66,8 @@ impl FrameStats {
                 1000.0 / i50.max(0.001)
             );
             if self.enabled {
-                eprintln!("{text}");
+                // Not `eprintln!`, which panics when stderr is a closed pipe.
+                let _ = writeln!(std::io::stderr(), "{text}");
             }
             self.summary = Some(text);
             self.intervals.clear();

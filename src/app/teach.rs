@@ -568,7 +568,8 @@ impl App {
         }
         self.teaching.before = Some(before);
         self.notice = Some(format!("Fine-tuned: {summary}. Undo brings the model before back."));
-        eprintln!("fine-tuning: {summary}");
+        // Not `eprintln!`, which panics when stderr is a closed pipe.
+        let _ = writeln!(std::io::stderr(), "fine-tuning: {summary}");
     }
 
     /// The model fine-tuned last session, back as the current one (unless another model was

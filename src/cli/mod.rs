@@ -8,6 +8,8 @@ pub mod commands;
 mod explain;
 mod teach;
 
+use std::io::Write;
+
 use anyhow::Result;
 use clap::Parser;
 
@@ -16,7 +18,6 @@ pub use commands::load_data;
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    end_quietly_on_a_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -24,7 +25,11 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    let result = match cli.command.unwrap_or(Command::Gui(cli.gui)) {
+    let command = cli.command.unwrap_or(Command::Gui(cli.gui));
+    if resets_sigpipe(&command) {
+        end_quietly_on_a_closed_pipe();
+    }
+    let result = match command {
         Command::Gui(args) => run_gui(args),
         Command::Train(args) => commands::train(args),
         Command::Eval(args) => commands::eval(args),
@@ -40,7 +45,9 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Not `eprintln!`, which panics when stderr is a closed pipe: the exit code still
+            // tells the error.
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             if e.is::<UsageError>() { 2 } else { 1 }
         }
     }
@@ -74,14 +81,41 @@ fn run_gui(_args: GuiArgs) -> Result<()> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Whether `command` ends on a closed pipe as other command-line tools do (see
+/// [`end_quietly_on_a_closed_pipe`]): every command but the app. The app keeps Rust's default
+/// (SIGPIPE ignored), so a line on a closed stderr fails as a write error instead of killing the
+/// window and the work in it.
+fn resets_sigpipe(command: &Command) -> bool {
+    !matches!(command, Command::Gui(_))
+}
+
 /// Output piped into a program that stops reading (`inspect train.csv | head -1`) ends this
 /// process quietly, as it does other command-line tools, instead of a panic in `println!`: Rust
 /// ignores SIGPIPE by default, so every write would fail with "Broken pipe".
 fn end_quietly_on_a_closed_pipe() {
     #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to the default has no preconditions; it runs first
-    // thing in `main`, before any other thread exists.
+    // SAFETY: setting a signal's disposition to the default has no preconditions; it runs in
+    // `main` right after parsing the arguments, before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(args: &[&str]) -> Command {
+        let cli = Cli::try_parse_from(std::iter::once("digit-recognizer").chain(args.iter().copied())).unwrap();
+        cli.command.unwrap_or(Command::Gui(cli.gui))
+    }
+
+    #[test]
+    fn only_the_commands_end_on_a_closed_pipe_not_the_app() {
+        assert!(!resets_sigpipe(&command(&[])), "no command opens the app");
+        assert!(!resets_sigpipe(&command(&["gui"])));
+        assert!(!resets_sigpipe(&command(&["--train", "train.csv"])));
+        assert!(resets_sigpipe(&command(&["inspect", "train.csv"])));
+        assert!(resets_sigpipe(&command(&["train", "--data", "train.csv"])));
     }
 }
