@@ -190,9 +190,12 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(21);
         let mut x = CsrBuf::new(inputs);
         for _ in 0..rows {
-            let entries: Vec<(u16, u8)> = (0..inputs as u16)
-                .filter_map(|c| rng.random_bool(0.3).then(|| (c, rng.random::<u8>())))
-                .collect();
+            let mut entries = Vec::new();
+            for column in 0..inputs as u16 {
+                if rng.random_bool(0.3) {
+                    entries.push((column, rng.random::<u8>()));
+                }
+            }
             x.push_row(entries);
         }
         let x = x.view();
