@@ -429,17 +429,26 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         alpha_changed: false,
     });
     assert!(h.state().is_training());
+    // Each must be seen to happen while the run trains: a new data set in place, and a
+    // submission written where there was none.
+    let data_before = h.state().train_data().unwrap().dataset.clone();
+    let _ = std::fs::remove_file(&submission);
     with_path(&mut h, "Load training", &train_b);
     with_path(&mut h, "Export submission", &submission);
     assert!(h.state().is_training(), "the run outlasts the clicks");
-    loads_while_training += 1;
-    exports_while_training += 1;
-    exports += 1;
     wait_for(&mut h, "the load and the export", |app| {
         app.state_for_tests().tasks == 0
     });
     checker.invariants(&h, &started, steps, "load and export while training");
     assert!(h.state().is_training());
+    assert!(
+        !Arc::ptr_eq(&data_before, &h.state().train_data().unwrap().dataset),
+        "the load during the run did not replace the data"
+    );
+    loads_while_training += 1;
+    assert!(submission.exists(), "the export during the run wrote no submission");
+    exports_while_training += 1;
+    exports += 1;
     h.get_by_label("Stop").click();
     wait_for(&mut h, "Stop to end the long run", |app| !app.is_training());
     checker.run_ended(&h, started.take().unwrap(), steps);
@@ -464,12 +473,11 @@ fn random_clicks_while_training_keep_the_state_consistent() {
     wait_for(&mut h, "the final evaluation", |app| app.evaluation().is_some());
     checker.invariants(&h, &started, steps, "final");
 
-    // The last export (if any) is a complete submission; no temporary files are left behind.
-    if exports > 0
-        && let Ok(text) = std::fs::read_to_string(&submission)
-    {
-        assert_eq!(text.lines().count(), 301, "{text}");
-    }
+    // The last export is a complete submission; no temporary files are left behind.
+    assert!(exports > 0, "no export happened");
+    let text = std::fs::read_to_string(&submission)
+        .unwrap_or_else(|e| panic!("{exports} exports, but no submission at {}: {e}", submission.display()));
+    assert_eq!(text.lines().count(), 301, "{text}");
     let leftovers: Vec<PathBuf> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -489,7 +497,11 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         checker.completed_runs >= 3,
         "too few runs completed to check the model shown"
     );
-    assert!(loads_while_training >= 1 && exports_while_training >= 1);
+    assert!(
+        loads_while_training >= 1 && exports_while_training >= 1,
+        "the load or the export while the run trained did not happen: {loads_while_training} loads, \
+         {exports_while_training} exports"
+    );
 }
 
 #[test]

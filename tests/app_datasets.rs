@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::app::{AppHarness, draw_seven, harness_with, tiny_config, wait_for, with_path};
+use common::app::{AppHarness, draw_seven, harness, harness_with, tiny_config, wait_for, with_path};
 use common::sample;
 use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
@@ -185,4 +185,66 @@ fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model(
     h.get_by_label("Transpose images (EMNIST)").click();
     h.run_ok();
     assert!(!h.state().train_data().unwrap().transposed);
+}
+
+/// The sample's first `rows` digits as a CSV (lines 2..), labelled `relabel(row, digit)`, then
+/// the `extra` lines.
+fn digits_csv(dir: &Path, name: &str, rows: usize, relabel: impl Fn(usize, u8) -> u8, extra: &str) -> PathBuf {
+    let mut data = sample().select(&(0..rows).collect::<Vec<_>>());
+    for (row, label) in data.labels.iter_mut().enumerate() {
+        *label = relabel(row, *label);
+    }
+    let mut bytes = Vec::new();
+    digit_recognizer::data::write_csv(&data, &mut bytes).unwrap();
+    bytes.extend_from_slice(extra.as_bytes());
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_label_typo_is_warned_about_and_a_class_count_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo_row = format!("\n10,{}\n", vec!["0"; SIDE * SIDE].join(","));
+    // 300 digits on lines 2-301, a blank line, the row labelled 10 on line 303.
+    let typo = digits_csv(dir.path(), "typo.csv", 300, |_, digit| digit, &typo_row);
+    let eleven = digits_csv(dir.path(), "eleven.csv", 330, |row, _| (row % 11) as u8, "");
+
+    let mut h = harness();
+    with_path(&mut h, "Load training", &typo);
+    wait_for(&mut h, "the file to load", |app| {
+        app.train_data().is_some_and(|d| d.name == "typo.csv")
+    });
+    let notice = h.state().notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains("typo.csv: label 10 has only 1 row (line 303): a typo?") && notice.contains("11 classes"),
+        "{notice}"
+    );
+    // A real eleven-class data set loads as before, without the warning.
+    with_path(&mut h, "Load training", &eleven);
+    wait_for(&mut h, "the file to load", |app| {
+        app.train_data().is_some_and(|d| d.name == "eleven.csv")
+    });
+    let notice = h.state().notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.starts_with("Loaded eleven.csv") && !notice.contains("typo"),
+        "{notice}"
+    );
+
+    // Classes set to 10: the typo is refused on load, naming its line, and the data stays.
+    h.get_by_label("Classes: auto").click();
+    h.step();
+    assert_eq!(h.state().settings.class_count, Some(10));
+    with_path(&mut h, "Load training", &typo);
+    wait_for(&mut h, "the refusal", |app| app.error().is_some());
+    let error = h.state().error().unwrap().to_owned();
+    assert!(
+        error.contains("typo.csv: line 303, column 1: label 10 is outside the 10 classes set"),
+        "{error}"
+    );
+    assert_eq!(
+        h.state().train_data().unwrap().name,
+        "eleven.csv",
+        "the data from before stays"
+    );
 }

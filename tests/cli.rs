@@ -675,3 +675,130 @@ fn a_closed_stderr_does_not_kill_the_app() {
     assert_eq!(status.signal(), None, "killed by a signal: {status:?}");
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
+
+/// 300 sample digits (lines 2-301), a blank line (302), then a row labelled `typo` (303).
+fn digits_with_a_typo(dir: &Path, typo: u8) -> PathBuf {
+    let mut bytes = csv_of(DataKind::Train, 300);
+    let pixels = vec!["0"; PIXELS].join(",");
+    write!(bytes, "\n{typo},{pixels}\n").unwrap();
+    write(dir, "digits.csv", &bytes)
+}
+
+#[test]
+fn a_rare_label_above_the_digits_is_warned_about_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = digits_with_a_typo(dir.path(), 10);
+    let model = dir.path().join("m.safetensors");
+    let csv_arg = csv.to_str().unwrap();
+    let out = run(&[
+        "train",
+        "--data",
+        csv_arg,
+        "--iterations",
+        "2",
+        "--dev-size",
+        "50",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    ok(out);
+    let warning = err
+        .lines()
+        .find(|l| l.starts_with("warning"))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(
+        warning.contains("digits.csv: label 10 has only 1 row (line 303)") && warning.contains("11 classes"),
+        "{warning}"
+    );
+    let out = run(&["inspect", csv_arg]);
+    let err = stderr(&out);
+    ok(out);
+    assert!(
+        err.contains("warning: ") && err.contains("label 10 has only 1 row (line 303)"),
+        "{err}"
+    );
+    // Fine-tuning on it warns too (and then refuses the label the digit model lacks).
+    let out = run(&[
+        "finetune",
+        "--data",
+        csv_arg,
+        "--epochs",
+        "1",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains("label 10 has only 1 row (line 303)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn classes_n_refuses_labels_outside_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = digits_with_a_typo(dir.path(), 10);
+    let model = dir.path().join("m.safetensors");
+    let train = |classes: &str| {
+        run(&[
+            "train",
+            "--data",
+            csv.to_str().unwrap(),
+            "--classes",
+            classes,
+            "--iterations",
+            "2",
+            "--dev-size",
+            "50",
+            "--out",
+            model.to_str().unwrap(),
+        ])
+    };
+    let err = fails(train("10"));
+    assert!(
+        err.contains("digits.csv: line 303, column 1: label 10 is outside the 10 classes set"),
+        "{err}"
+    );
+    assert!(!model.exists(), "nothing is trained");
+    // Ten names bound the labels the same way.
+    let err = fails(train("zero,one,two,three,four,five,six,seven,eight,nine"));
+    assert!(err.contains("line 303, column 1: label 10"), "{err}");
+    // Eleven classes accept it, without a warning: the user said so.
+    let out = train("11");
+    let err = stderr(&out);
+    ok(out);
+    assert!(!err.contains("warning"), "{err}");
+    assert!(model.exists());
+    for bad in ["0", "101"] {
+        let out = train(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_real_eleven_class_data_set_trains_without_a_warning() {
+    // Eleven classes of many rows each (an EMNIST-like label space): no typo.
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = common::sample_rows(DataKind::Train, 0..330);
+    for (row, label) in data.labels.iter_mut().enumerate() {
+        *label = (row % 11) as u8;
+    }
+    let csv = dir.path().join("eleven.csv");
+    common::write_csv(&csv, &data);
+    let model = dir.path().join("m.safetensors");
+    let out = run(&[
+        "train",
+        "--data",
+        csv.to_str().unwrap(),
+        "--iterations",
+        "2",
+        "--dev-size",
+        "50",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    ok(out);
+    assert!(!err.contains("warning") && err.contains("11 classes"), "{err}");
+}

@@ -7,6 +7,8 @@
 //!
 //! Also: a 100 MB line and an endless line are refused after reading a bounded number of bytes.
 
+mod common;
+
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -678,12 +680,11 @@ fn one_case(base: &Base, mutations: &[Mutation], expect: u8, damage: &GzipDamage
     }
 }
 
-fn run_small_files(cases: u32) {
+/// `cases` mutated small files; `seed` as in [`common::proptest_config`].
+fn run_small_files(cases: u32, seed: Option<u64>) {
     let config = Config {
-        cases,
-        failure_persistence: None,
         max_shrink_iters: 2000,
-        ..Config::default()
+        ..common::proptest_config(cases, "fuzz_csv", seed)
     };
     let strategy = (
         base_strategy(3),
@@ -711,17 +712,18 @@ fn run_small_files(cases: u32) {
     );
 }
 
-/// 12,000 mutated small train and test files (about a third of them also gzip-compressed, most
+/// 12,000 mutated small train and test files, the same ones every run (a fixed seed) (about a third of them also gzip-compressed, most
 /// of those damaged), every run.
 #[test]
 fn mutated_files_never_panic_and_load_exactly_or_fail_clearly() {
-    run_small_files(12_000);
+    run_small_files(12_000, Some(common::PROPTEST_SEED));
 }
 
 #[test]
 #[ignore = "long variant: cargo test --test fuzz_csv -- --ignored"]
 fn mutated_files_long_run() {
-    run_small_files(400_000);
+    // A new random seed each time: new cases; a failure is saved for the fixed runs to replay.
+    run_small_files(400_000, None);
 }
 
 /// Files of several 1 MB chunks (parsed on two threads), damaged near chunk boundaries: line
@@ -729,10 +731,8 @@ fn mutated_files_long_run() {
 #[test]
 fn mutated_multi_chunk_files() {
     let config = Config {
-        cases: 24,
-        failure_persistence: None,
         max_shrink_iters: 50,
-        ..Config::default()
+        ..common::proptest_config(24, "fuzz_csv", Some(common::PROPTEST_SEED))
     };
     let strategy = (
         base_strategy(1),
@@ -765,11 +765,7 @@ fn mutated_multi_chunk_files() {
 #[test]
 fn reference_agrees_on_clean_files() {
     // Guards the reference and the generator: unmutated files are valid and read alike.
-    let mut runner = TestRunner::new(Config {
-        cases: 200,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(common::proptest_config(200, "fuzz_csv", Some(common::PROPTEST_SEED)));
     runner
         .run(&base_strategy(3), |base| {
             let bytes = build(&base);
@@ -910,5 +906,31 @@ fn endless_blank_lines_before_a_long_line_are_fine() {
     assert_eq!(
         source.served,
         source.prefix.len() as u64 + (3 << 20) + source.suffix.len() as u64
+    );
+}
+
+#[test]
+fn ci_runs_try_the_same_cases_and_replay_saved_failures() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::RngSeed;
+    // The files of the first five cases.
+    let first_case = || {
+        let mut runner = TestRunner::new(common::proptest_config(1, "fuzz_csv", Some(common::PROPTEST_SEED)));
+        (0..5)
+            .map(|_| build(&base_strategy(3).new_tree(&mut runner).unwrap().current()))
+            .collect::<Vec<_>>()
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        let config = common::proptest_config(1, "fuzz_csv", Some(common::PROPTEST_SEED));
+        assert_eq!(config.rng_seed, RngSeed::Fixed(common::PROPTEST_SEED));
+        assert_eq!(common::proptest_config(1, "fuzz_csv", None).rng_seed, RngSeed::Random);
+    }
+    assert_eq!(first_case(), first_case(), "same seed, same cases");
+    let config = common::proptest_config(1, "fuzz_csv", Some(common::PROPTEST_SEED));
+    assert!(config.failure_persistence.is_some(), "failures are saved");
+    assert!(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("proptest-regressions/fuzz_csv.txt")
+            .is_file()
     );
 }

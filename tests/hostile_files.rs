@@ -3,6 +3,8 @@
 //! Each gives a clear error naming the file (or a correct result), never a panic, and never
 //! allocates gigabytes because a header says so.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use digit_recognizer::network::{Init, Mlp};
 use digit_recognizer::preprocess::{self, PreprocessError, load_image, preprocess_gray, preprocess_image};
 use image::{DynamicImage, GrayImage, ImageBuffer, Luma, LumaA, Rgba};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 
 const NAME: &str = "hostile.safetensors";
 
@@ -126,11 +128,11 @@ fn truncated_model_files_are_refused_at_every_length() {
 #[test]
 fn corrupted_model_files_never_panic() {
     let good = model_bytes();
-    let mut runner = TestRunner::new(Config {
-        cases: 3000,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new(common::proptest_config(
+        3000,
+        "hostile_files",
+        Some(common::PROPTEST_SEED),
+    ));
     let flips = prop::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 1..6);
     runner
         .run(&flips, |flips| {

@@ -95,6 +95,7 @@ impl App {
             split_key,
             seconds,
             class_names,
+            label_warning,
         } = loaded;
         let name = file_name(&path);
         let summary = format!(
@@ -122,10 +123,11 @@ impl App {
                 }
             }
         }
-        self.notice = Some(match self.fit_problem() {
-            Some(problem) => format!("{summary} · {problem}"),
-            None => summary,
-        });
+        let mut notice = summary;
+        for problem in label_warning.into_iter().chain(self.fit_problem()) {
+            notice = format!("{notice} · {problem}");
+        }
+        self.notice = Some(notice);
         self.error = None;
     }
 

@@ -359,7 +359,7 @@ impl App {
 
     fn load_data(&mut self, path: PathBuf, role: DataRole) {
         let key = (self.settings.config.dev_size, self.settings.config.seed);
-        let task = self.worker.load_data(path, role, key);
+        let task = self.worker.load_data(path, role, key, self.settings.class_count);
         self.tasks.push(task);
     }
 
@@ -452,9 +452,13 @@ impl App {
             },
             last_run: self.last_run.as_deref(),
         };
-        let action = self
-            .side_panel
-            .ui(ui, view, &mut self.settings.path, &mut self.settings.config);
+        let action = self.side_panel.ui(
+            ui,
+            view,
+            &mut self.settings.path,
+            &mut self.settings.class_count,
+            &mut self.settings.config,
+        );
         match action {
             Some(SidePanelAction::File(action, path)) => self.run_file_action(action, path),
             Some(SidePanelAction::Train(action)) => self.train_action(action),

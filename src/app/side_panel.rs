@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::data::{CLASSES, MAX_LABEL};
 use crate::train::TrainConfig;
 
 use super::file_actions::FileAction;
@@ -39,12 +40,14 @@ pub struct SidePanel {
 }
 
 impl SidePanel {
-    /// Draws the panel; `path` and `config` are the persisted path text and training settings.
+    /// Draws the panel; `path`, `class_count` and `config` are the persisted path text, class
+    /// count and training settings.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
         view: SidePanelView<'_>,
         path: &mut String,
+        class_count: &mut Option<usize>,
         config: &mut TrainConfig,
     ) -> Option<SidePanelAction> {
         ui.heading("Data and model");
@@ -55,6 +58,7 @@ impl SidePanel {
             .ui(ui, path)
             .map(|(file, path)| SidePanelAction::File(file, path))
             .or(transpose);
+        class_count_setting(ui, class_count);
 
         ui.separator();
         ui.heading("Training");
@@ -67,6 +71,26 @@ impl SidePanel {
         }
         action
     }
+}
+
+/// "Classes: auto", or a count that training files loaded from now on must keep their labels
+/// within (a label outside it is refused with its line, and the data from before stays).
+fn class_count_setting(ui: &mut egui::Ui, class_count: &mut Option<usize>) {
+    ui.horizontal(|ui| {
+        let mut auto = class_count.is_none();
+        let toggle = ui.checkbox(&mut auto, "Classes: auto").on_hover_text(
+            "Auto: as many classes as the labels need (a rare label above 0-9 is warned about). \
+             Off: training files with a label outside 0..N-1 are refused when loaded.",
+        );
+        if toggle.changed() {
+            *class_count = (!auto).then_some(CLASSES);
+        }
+        if let Some(count) = class_count {
+            let most = usize::from(MAX_LABEL) + 1;
+            ui.add(egui::DragValue::new(count).range(1..=most))
+                .on_hover_text("Labels 0..N-1 are accepted when a training file is loaded");
+        }
+    });
 }
 
 /// One line and a weak detail line each for the training data, the test data and the model;

@@ -76,6 +76,9 @@ pub struct Settings {
     pub tab: Tab,
     /// The path field's text.
     pub path: String,
+    /// Classes of the training data: `None` takes them from the labels (warning about a rare
+    /// label above 0-9); a count refuses files with labels outside `0..count` on load.
+    pub class_count: Option<usize>,
     pub mistakes_only: bool,
     pub brush: f32,
     pub weight_units: usize,
@@ -92,6 +95,7 @@ impl Default for Settings {
             config: TrainConfig::default(),
             tab: Tab::Training,
             path: String::new(),
+            class_count: None,
             mistakes_only: false,
             brush: 11.0,
             weight_units: 32,

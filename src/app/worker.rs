@@ -91,6 +91,8 @@ pub struct LoadedData {
     pub seconds: f64,
     /// Names from the `classes.txt` beside the file, if any.
     pub class_names: Vec<String>,
+    /// Labels that look like a typo (a rare 10 among digits), to show in the notice.
+    pub label_warning: Option<String>,
 }
 
 /// Messages from the worker threads to the UI thread. (Few and short-lived: variant sizes do not
@@ -337,7 +339,15 @@ impl Worker {
     }
 
     /// Loads a CSV (plain or gzip); training data is split into train and dev with `split_key`.
-    pub fn load_data(&mut self, path: PathBuf, role: DataRole, split_key: (usize, u64)) -> Task {
+    /// With a `class_count`, labelled data with a label outside `0..class_count` is refused;
+    /// without one, rare labels above 0-9 come back as a warning.
+    pub fn load_data(
+        &mut self,
+        path: PathBuf,
+        role: DataRole,
+        split_key: (usize, u64),
+        class_count: Option<usize>,
+    ) -> Task {
         let task = self.task(format!("Loading {}", file_name(&path)));
         let (id, cancel) = (task.id, task.cancel.clone());
         self.spawn(Job::LoadData, Some(id), move |out, fault| {
@@ -360,10 +370,19 @@ impl Worker {
                 }
             };
             let loaded = data::load_path(&path, expect, &mut progress, &cancel)
+                .and_then(|dataset| match class_count {
+                    Some(count) => data::check_classes(&path, &dataset, count).map(|()| (dataset, None)),
+                    None => {
+                        let rare = data::rare_labels(&path, &dataset);
+                        let warning = (!rare.is_empty())
+                            .then(|| data::rare_labels_warning(&file_name(&path), &rare, dataset.class_count()));
+                        Ok((dataset, warning))
+                    }
+                })
                 .map_err(|e| e.to_string())
-                .and_then(|dataset| Ok((dataset, data::read_sidecar(&path)?.unwrap_or_default())));
+                .and_then(|(dataset, warning)| Ok((dataset, data::read_sidecar(&path)?.unwrap_or_default(), warning)));
             match loaded {
-                Ok((dataset, class_names)) => {
+                Ok((dataset, class_names, label_warning)) => {
                     let split = (dataset.kind == data::DataKind::Train)
                         .then(|| Arc::new(dataset.split(split_key.0, split_key.1)));
                     out.send(WorkerEvent::DataLoaded {
@@ -376,6 +395,7 @@ impl Worker {
                             split_key,
                             seconds: start.elapsed().as_secs_f64(),
                             class_names,
+                            label_warning,
                         },
                     });
                 }

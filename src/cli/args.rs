@@ -128,9 +128,12 @@ pub struct TrainArgs {
     /// Training threads (0 = one per core); the trained model is the same for any count.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Class names in label order, e.g. "T-shirt/top,Trouser,Pullover" (default: the
-    /// classes.txt beside the data, one name per line, if there is one). Saved in the model.
-    #[arg(long)]
+    /// The classes: a count N (labels outside 0..N-1 are refused, naming their line), or the
+    /// names in label order, e.g. "T-shirt/top,Trouser,Pullover" (their count bounds the labels
+    /// the same way; saved in the model). Without names, those of the classes.txt beside the
+    /// data, one name per line, if there is one. Without this option a rare label above 0-9 (a
+    /// likely typo) is warned about.
+    #[arg(long, value_name = "N|NAMES")]
     pub classes: Option<String>,
     /// Transpose every image before training (EMNIST stores its images transposed). Saved in the
     /// model: eval and predict then transpose their data too.

@@ -70,14 +70,54 @@ fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> 
     Ok(data)
 }
 
-/// The class names for training on `path`: `--classes`, else the `classes.txt` beside the file.
-fn class_names(args: &TrainArgs) -> Result<Vec<String>> {
-    if let Some(list) = &args.classes {
-        return data::parse_class_list(list).map_err(|e| anyhow!(e));
+/// What `--classes` sets: the class count that bounds the labels (a number, or the length of a
+/// names list) and the class names (the list, else the `classes.txt` beside the data).
+fn class_setting(args: &TrainArgs) -> Result<(Option<usize>, Vec<String>)> {
+    let sidecar = || -> Result<Vec<String>> {
+        match &args.data {
+            Some(path) => Ok(data::read_sidecar(path).map_err(|e| anyhow!(e))?.unwrap_or_default()),
+            None => Ok(Vec::new()),
+        }
+    };
+    let Some(list) = &args.classes else {
+        return Ok((None, sidecar()?));
+    };
+    if let Ok(count) = list.trim().parse::<usize>() {
+        let most = usize::from(data::MAX_LABEL) + 1;
+        if !(1..=most).contains(&count) {
+            return Err(UsageError(format!("--classes {count}: a class count is 1 to {most}")).into());
+        }
+        return Ok((Some(count), sidecar()?));
     }
-    match &args.data {
-        Some(path) => Ok(data::read_sidecar(path).map_err(|e| anyhow!(e))?.unwrap_or_default()),
-        None => Ok(Vec::new()),
+    let names = data::parse_class_list(list).map_err(|e| anyhow!(e))?;
+    Ok((Some(names.len()), names))
+}
+
+/// Refuses labels outside `0..classes`, naming the first one's line.
+fn check_class_count(path: Option<&Path>, data: &Dataset, classes: usize) -> Result<()> {
+    match path {
+        Some(path) => data::check_classes(path, data, classes)?,
+        None => {
+            if let Some(&label) = data.labels.iter().find(|&&l| usize::from(l) >= classes) {
+                bail!(
+                    "{}: label {label} is outside the {classes} classes set",
+                    embedded::SAMPLE_NAME
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Warns on stderr about labels that look like a typo (0-9 and a rare 10), naming their lines.
+pub(super) fn warn_rare_labels(path: &Path, data: &Dataset) {
+    let rare = data::rare_labels(path, data);
+    if !rare.is_empty() {
+        let shown = path.display().to_string();
+        eprintln!(
+            "warning: {}",
+            data::rare_labels_warning(&shown, &rare, data.class_count())
+        );
     }
 }
 
@@ -171,7 +211,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
     if args.transpose {
         data.transpose_images();
     }
-    let names = class_names(&args)?;
+    let (class_count, names) = class_setting(&args)?;
+    match class_count {
+        Some(count) => check_class_count(args.data.as_deref(), &data, count)?,
+        None => {
+            if let Some(path) = &args.data {
+                warn_rare_labels(path, &data);
+            }
+        }
+    }
     if names.len() > data.class_count() {
         bail!("{} class names for labels 0 to {}", names.len(), data.class_count() - 1);
     }
@@ -447,6 +495,7 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
 
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let (data, load_seconds) = load_data(&args.file, Expect::Any)?;
+    warn_rare_labels(&args.file, &data);
     let counts = data.label_counts();
     let names = data::read_sidecar(&args.file)
         .map_err(|e| anyhow!(e))?

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::UsageError;
 use super::args::{FinetuneArgs, ImportImagesArgs};
-use super::commands::load_data;
+use super::commands::{load_data, warn_rare_labels};
 use crate::data::Expect;
 use crate::embedded;
 use crate::finetune::{FinetuneConfig, FinetuneEvent, Phase, finetune};
@@ -80,11 +80,16 @@ pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
     let config = finetune_config(&args)?;
     let (base, info, model_name) = load_model_with_info(&args)?;
     let (mine, _) = load_data(&args.data, Expect::Train)?;
+    warn_rare_labels(&args.data, &mine);
     if mine.is_empty() {
         bail!("{}: no digits to fine-tune on", args.data.display());
     }
     let (replay, replay_name) = match &args.replay {
-        Some(path) => (load_data(path, Expect::Train)?.0, path.display().to_string()),
+        Some(path) => {
+            let (replay, _) = load_data(path, Expect::Train)?;
+            warn_rare_labels(path, &replay);
+            (replay, path.display().to_string())
+        }
         None => (embedded::sample()?, embedded::SAMPLE_NAME.to_owned()),
     };
     let split = replay.split(args.dev_size, args.split_seed);

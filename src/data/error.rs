@@ -88,6 +88,9 @@ pub enum LoadErrorKind {
     PixelOutOfRange(String),
     #[error("label {0} is outside 0..={max}", max = super::MAX_LABEL)]
     LabelOutOfRange(String),
+    /// A label the class count set by the user does not allow.
+    #[error("label {label} is outside the {classes} classes set (labels 0..={})", .classes.saturating_sub(1))]
+    LabelBeyondClasses { label: u8, classes: usize },
     #[error("the id is empty")]
     EmptyId,
     #[error("line is longer than {MAX_LINE_BYTES} bytes")]

@@ -23,6 +23,8 @@
 //!   which is nearly every row of a real file.
 //! - `careful.rs` and `header.rs`: every other row, and line 1, split into fields by the `csv`
 //!   crate (`csv::ByteRecord`) and checked field by field; they also make the error messages.
+//! - `label_check.rs`: after loading, labels that look like a typo (rare ones above 0-9) and
+//!   labels outside a class count the user set, named by their lines.
 //! - `write.rs`: Kaggle-format output through `csv::Writer`.
 //!
 //! Pixels are stored as `u8` in one contiguous row-major buffer. Every error names the file, the
@@ -36,6 +38,7 @@ mod error;
 mod fast_row;
 mod header;
 mod in_memory;
+mod label_check;
 mod load;
 mod mapped;
 #[cfg(test)]
@@ -46,6 +49,7 @@ pub use classes::{CLASSES_FILE, class_caption, class_name, parse_class_list, rea
 pub use dataset::{CLASSES, DataKind, Dataset, Expect, MAX_LABEL, PIXELS, SIDE, Split};
 pub use error::{LoadError, LoadErrorKind};
 pub use header::{MAX_SIDE, MIN_SIDE, square_side};
+pub use label_check::{LINES_SHOWN, RARE_ROWS, RARE_SHARE, RareLabel, check_classes, rare_labels, rare_labels_warning};
 pub use load::{ProgressFn, load_bytes, load_path, load_reader};
 pub(crate) use write::csv_to_io_error;
 pub use write::write_csv;

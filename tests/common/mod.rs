@@ -58,3 +58,26 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// The seed of the property tests' CI runs: every run tries the same cases, so a failure is
+/// reproducible and a pass means the same thing each time.
+pub const PROPTEST_SEED: u64 = 20;
+
+/// Proptest settings for `cases` cases: the fixed [`PROPTEST_SEED`] (`None`: a random seed, for
+/// the long ignored runs; `PROPTEST_RNG_SEED` overrides both), and failures persisted to
+/// `proptest-regressions/{file}.txt` (committed), whose cases are tried first on every later run.
+pub fn proptest_config(cases: u32, file: &str, seed: Option<u64>) -> proptest::test_runner::Config {
+    use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
+    let path = format!("{}/proptest-regressions/{file}.txt", env!("CARGO_MANIFEST_DIR"));
+    let defaults = Config::default(); // reads the PROPTEST_* environment variables
+    let rng_seed = match (defaults.rng_seed, seed) {
+        (RngSeed::Random, Some(seed)) => RngSeed::Fixed(seed),
+        (chosen, _) => chosen,
+    };
+    Config {
+        cases,
+        rng_seed,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path.leak()))),
+        ..defaults
+    }
+}
