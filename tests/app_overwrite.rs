@@ -134,17 +134,28 @@ fn replacing_another_file_from_the_path_field_asks_first() {
     h.get_by_label("Keep the file").click();
     wait_for(&mut h, "the answer", |app| app.replace_question().is_none());
 
-    // A submission onto a model file: asked, and written when confirmed.
-    let question = ask(&mut h, "Export submission", &notes);
+    // The model saved there is now the open model's file: no submission goes onto it.
+    with_path(&mut h, "Export submission", &notes);
+    let shown = notes.display().to_string();
+    wait_for(&mut h, "the refusal", |app| {
+        !app.busy() && app.error().is_some_and(|e| e.contains(&shown))
+    });
+    assert!(h.state().error().unwrap().contains("is the open model's file"));
+    assert!(h.state().replace_question().is_none());
+    assert_eq!(sniff(&notes), FileKind::Model);
+
+    // A submission onto a file of another kind: asked, and written when confirmed.
+    let list = write(dir.path(), "todo.csv", b"when,what\nmonday,dentist\n");
+    let question = ask(&mut h, "Export submission", &list);
     assert!(
-        question.contains("is a digit-recognizer model. Replace it with a submission?"),
+        question.contains("is a text file of another kind. Replace it with a submission?"),
         "{question}"
     );
     h.get_by_label("Replace").click();
     wait_for(&mut h, "the export", |app| {
         !app.busy() && app.notice().is_some_and(|n| n.starts_with("Wrote 20 predictions"))
     });
-    assert_eq!(sniff(&notes), FileKind::Submission);
+    assert_eq!(sniff(&list), FileKind::Submission);
     // A new file is written without a question.
     let fresh = dir.path().join("submission.csv");
     with_path(&mut h, "Export submission", &fresh);
