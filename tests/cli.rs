@@ -802,3 +802,191 @@ fn a_real_eleven_class_data_set_trains_without_a_warning() {
     ok(out);
     assert!(!err.contains("warning") && err.contains("11 classes"), "{err}");
 }
+
+// Writing over the user's files (issue 20): never onto an input, another kind only with --force.
+
+/// Asserts a write was refused (exit 2, one error line naming `file`) and `file` still holds
+/// `before`; returns the error line.
+fn refused(out: Output, file: &Path, before: &[u8]) -> String {
+    assert_no_panic(&out);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "stdout: {} stderr: {err}", stdout(&out));
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(lines.len(), 1, "expected one error line: {err}");
+    let name = file.file_name().unwrap().to_string_lossy();
+    assert!(lines[0].contains(&*name), "names the file: {err}");
+    assert_eq!(std::fs::read(file).unwrap(), before, "{} changed", file.display());
+    lines[0].to_owned()
+}
+
+/// A two-step train on the embedded sample (under a second) with extra `args`.
+fn quick_train(args: &[&std::ffi::OsStr]) -> Output {
+    bin()
+        .args(["train", "--hidden", "none", "--iterations", "2", "--dev-size", "100"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn train_never_writes_the_model_onto_its_training_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = write(dir.path(), "digits.csv", &csv_of(DataKind::Train, 300));
+    let before = std::fs::read(&digits).unwrap();
+    // The same file by another name too, and not even with --force.
+    let other_name = dir.path().join(".").join("digits.csv");
+    for (out, force) in [(&digits, false), (&other_name, true)] {
+        let mut args = vec!["--data".as_ref(), digits.as_os_str(), "--out".as_ref(), out.as_os_str()];
+        if force {
+            args.push("--force".as_ref());
+        }
+        let err = refused(quick_train(&args), &digits, &before);
+        assert!(err.contains("--data, the training data"), "{err}");
+        assert!(err.contains("not even with --force"), "{err}");
+    }
+}
+
+#[test]
+fn predict_never_writes_the_submission_onto_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let test_csv = write(dir.path(), "test.csv", &csv_of(DataKind::Test, 50));
+    let before = std::fs::read(&test_csv).unwrap();
+    let out = run(&[
+        "predict".as_ref(),
+        "--data".as_ref(),
+        test_csv.as_os_str(),
+        "--out".as_ref(),
+        test_csv.as_os_str(),
+        "--force".as_ref(),
+    ]);
+    let err = refused(out, &test_csv, &before);
+    assert!(err.contains("--data, the data to predict"), "{err}");
+}
+
+#[test]
+fn predict_replaces_a_training_csv_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let train_csv = write(dir.path(), "train.csv", &csv_of(DataKind::Train, 50));
+    let before = std::fs::read(&train_csv).unwrap();
+    let predict = |force: bool| {
+        let mut cmd = bin();
+        cmd.args(["predict", "--out"]).arg(&train_csv);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let err = refused(predict(false), &train_csv, &before);
+    assert!(
+        err.contains("is a labelled training CSV (785 columns: a label and 28x28 pixels)"),
+        "{err}"
+    );
+    assert!(err.contains("pass --force to replace it"), "{err}");
+    ok(predict(true));
+    assert!(
+        std::fs::read_to_string(&train_csv)
+            .unwrap()
+            .starts_with("ImageId,Label\n")
+    );
+    // A submission replaces a submission without --force, as before.
+    ok(predict(false));
+}
+
+#[test]
+fn train_replaces_a_file_of_another_kind_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = write(dir.path(), "notes.csv", b"date,what\n2026-12-01,call the bank\n");
+    let before = std::fs::read(&notes).unwrap();
+    // Refused before loading or training: ten million iterations would take hours.
+    let (out, wall) = timed_run(&[
+        "train".as_ref(),
+        "--iterations".as_ref(),
+        "10000000".as_ref(),
+        "--out".as_ref(),
+        notes.as_os_str(),
+    ]);
+    let err = refused(out, &notes, &before);
+    assert!(
+        err.contains("is a text file of another kind: not replaced with a model"),
+        "{err}"
+    );
+    assert!(wall < Duration::from_secs(60), "it trained before checking ({wall:?})");
+    ok(quick_train(&["--out".as_ref(), notes.as_os_str(), "--force".as_ref()]));
+    digit_recognizer::model_file::load(&notes).expect("now a model");
+}
+
+#[test]
+fn a_model_replaces_a_model_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.safetensors");
+    ok(quick_train(&["--out".as_ref(), model.as_os_str()]));
+    let first = std::fs::read(&model).unwrap();
+    ok(quick_train(&[
+        "--out".as_ref(),
+        model.as_os_str(),
+        "--seed".as_ref(),
+        "7".as_ref(),
+    ]));
+    assert_ne!(std::fs::read(&model).unwrap(), first, "replaced without --force");
+}
+
+#[test]
+fn finetune_never_writes_onto_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = write(dir.path(), "mine.csv", &csv_of(DataKind::Train, 20));
+    let model = dir.path().join("model.safetensors");
+    ok(quick_train(&["--out".as_ref(), model.as_os_str()]));
+    for (out, what) in [
+        (&mine, "--data, your digits"),
+        (&model, "--model, the model to start from"),
+    ] {
+        let before = std::fs::read(out).unwrap();
+        let run = bin()
+            .arg("finetune")
+            .arg("--data")
+            .arg(&mine)
+            .arg("--model")
+            .arg(&model)
+            .arg("--out")
+            .arg(out)
+            .arg("--force")
+            .output()
+            .unwrap();
+        let err = refused(run, out, &before);
+        assert!(err.contains(what), "{err}");
+    }
+}
+
+#[test]
+fn import_images_never_replaces_training_data_or_its_list() {
+    let dir = tempfile::tempdir().unwrap();
+    drawn_png(dir.path(), 0, 3, false);
+    let list = write(dir.path(), "labels.csv", b"file,label\nrow0-x3-light.png,5\n");
+    let train_csv = write(dir.path(), "train.csv", &csv_of(DataKind::Train, 30));
+    let import = |out: &Path, force: bool| {
+        let mut cmd = bin();
+        cmd.arg("import-images").arg(&list).arg("--out").arg(out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.output().unwrap()
+    };
+    let before = std::fs::read(&train_csv).unwrap();
+    let err = refused(import(&train_csv, false), &train_csv, &before);
+    assert!(err.contains("is a labelled training CSV"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    let list_before = std::fs::read(&list).unwrap();
+    let err = refused(import(&list, true), &list, &list_before);
+    assert!(err.contains("the picture list"), "{err}");
+    // A new file is written as before; an earlier import looks like training data and is
+    // replaced with --force.
+    let mine = dir.path().join("mine.csv");
+    ok(import(&mine, false));
+    ok(import(&mine, true));
+    assert_eq!(
+        data::load_bytes("mine.csv", &std::fs::read(&mine).unwrap(), data::Expect::Train)
+            .unwrap()
+            .rows(),
+        1
+    );
+}

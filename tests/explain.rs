@@ -275,3 +275,68 @@ fn an_unwritable_map_is_an_error_and_leaves_no_partial_file() {
     assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
     assert!(!dir.path().join("no").exists());
 }
+
+#[test]
+fn same_names_from_two_folders_keep_a_map_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    // Two different digits, both named row6.png.
+    let first = drawn_png(&a, 6);
+    let second = b.join("row6.png");
+    std::fs::rename(drawn_png(&b, 7), &second).unwrap();
+    let maps = dir.path().join("maps");
+    std::fs::create_dir(&maps).unwrap();
+    let out = lines(&ok(explain(&[
+        "--json".as_ref(),
+        "--png".as_ref(),
+        maps.as_os_str(),
+        first.as_os_str(),
+        second.as_os_str(),
+    ])));
+    assert_eq!(names(&maps), ["row6-2.explain.png", "row6.explain.png"]);
+    let png = |i: usize| PathBuf::from(out[i]["png"].as_str().unwrap());
+    assert_eq!(png(0), maps.join("row6.explain.png"));
+    assert_eq!(png(1), maps.join("row6-2.explain.png"));
+    assert_ne!(std::fs::read(png(0)).unwrap(), std::fs::read(png(1)).unwrap());
+    // The text output says where each map went.
+    let text = ok(explain(&[
+        "--png".as_ref(),
+        maps.as_os_str(),
+        first.as_os_str(),
+        second.as_os_str(),
+    ]));
+    assert!(text.contains(&format!("heat map: {}", png(1).display())), "{text}");
+}
+
+#[test]
+fn a_map_replaces_an_earlier_map_but_no_other_file_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = drawn_png(dir.path(), 8);
+    let maps = dir.path().join("maps");
+    std::fs::create_dir(&maps).unwrap();
+    let explain_into = |force: bool| {
+        let mut args = vec!["--png".as_ref(), maps.as_os_str(), image.as_os_str()];
+        if force {
+            args.push("--force".as_ref());
+        }
+        explain(&args)
+    };
+    // The user's own picture where the map would go.
+    let target = maps.join("row8.explain.png");
+    std::fs::copy(&image, &target).unwrap();
+    let before = std::fs::read(&target).unwrap();
+    let out = explain_into(false);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is a PNG picture: not replaced with a heat map"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), before, "left as it was");
+    ok(explain_into(true));
+    let map = std::fs::read(&target).unwrap();
+    assert_ne!(map, before);
+    // Now an earlier map: replaced without --force.
+    ok(explain_into(false));
+    assert_eq!(std::fs::read(&target).unwrap(), map, "the same map again");
+}

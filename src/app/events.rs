@@ -13,6 +13,7 @@ use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
 use super::App;
 use super::file_actions::FileAction;
 use super::format::{describe_model, fmt_count};
+use super::replace_prompt::ReplaceQuestion;
 use super::state::{TestData, TrainData};
 use super::worker::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
 
@@ -34,6 +35,7 @@ impl App {
                 let name = file_name(&path);
                 self.notice = Some(format!("Opened model {name}: {}", describe_model(&model)));
                 self.set_model(model, info, name);
+                self.model_path = Some(path);
                 self.finetuned_model_replaced();
                 self.error = None;
             }
@@ -42,6 +44,7 @@ impl App {
                 self.notice = Some(format!("Saved the model to {}", path.display()));
                 if let Some(m) = &mut self.model {
                     m.name = file_name(&path);
+                    self.model_path = Some(path);
                 }
             }
             WorkerEvent::Exported { id, path, rows } => {
@@ -53,6 +56,15 @@ impl App {
                 self.notice = Some(message);
             }
             WorkerEvent::Failed { id, message } => self.task_failed(id, message),
+            WorkerEvent::ReplaceAsked {
+                id,
+                action,
+                path,
+                question,
+            } => {
+                self.task_done(id);
+                self.pending_replace = Some(ReplaceQuestion { action, path, question });
+            }
             WorkerEvent::Evaluated { generation, eval } => self.evaluated(generation, eval),
             WorkerEvent::TrainSplit { dataset, key, split } => {
                 // Only for the data the run started with: other data may have been loaded since.
@@ -107,6 +119,7 @@ impl App {
             (DataRole::Train | DataRole::Any, DataKind::Train, Some(split)) => {
                 self.data = Some(TrainData {
                     name,
+                    path: Some(path),
                     class_names,
                     transposed: false,
                     dataset,
@@ -117,7 +130,12 @@ impl App {
                 self.changed();
             }
             _ => {
-                self.test = Some(TestData { name, dataset, seconds });
+                self.test = Some(TestData {
+                    name,
+                    path,
+                    dataset,
+                    seconds,
+                });
                 if std::mem::take(&mut self.pending_export) {
                     self.start_file_action(FileAction::ExportSubmission);
                 }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 use super::App;
-use super::worker::DataRole;
+use super::worker::{DataRole, WriteCheck};
+use crate::write_guard::{Input, Replace};
 
 /// Something done with a file the user chooses or types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,8 +215,15 @@ impl App {
         self.worker.pick(self.picker.clone(), ask_for);
     }
 
-    /// Does `action` with a chosen, typed or dropped path.
+    /// Does `action` with a path chosen in a file dialog (which asked before replacing a file)
+    /// or dropped.
     pub(super) fn run_file_action(&mut self, action: FileAction, path: PathBuf) {
+        self.run_file_action_with(action, path, Replace::Anything);
+    }
+
+    /// Does `action` with `path`; a save or export replaces an existing file only as `replace`
+    /// allows, asks the user otherwise, and never writes onto a file the app has loaded.
+    pub(super) fn run_file_action_with(&mut self, action: FileAction, path: PathBuf, replace: Replace) {
         match action {
             FileAction::OpenTraining => self.load_data(path, DataRole::Train),
             FileAction::OpenTest => self.load_data(path, DataRole::Test),
@@ -225,14 +233,25 @@ impl App {
             }
             FileAction::SaveModel => match &self.model {
                 Some(m) => {
-                    let task = self.worker.save_model(path, m.model.clone(), m.info.clone());
+                    // The open model's own file may be replaced by the model (as the same kind).
+                    let check = WriteCheck {
+                        inputs: self.input_files(false),
+                        replace,
+                    };
+                    let task = self.worker.save_model(path, m.model.clone(), m.info.clone(), check);
                     self.tasks.push(task);
                 }
                 None => self.error = Some(NO_MODEL_TO_SAVE.into()),
             },
             FileAction::ExportSubmission => match (&self.model, &self.test) {
                 (Some(m), Some(t)) => {
-                    let task = self.worker.export(path, m.model.clone(), t.dataset.clone(), &m.info);
+                    let check = WriteCheck {
+                        inputs: self.input_files(true),
+                        replace,
+                    };
+                    let task = self
+                        .worker
+                        .export(path, m.model.clone(), t.dataset.clone(), &m.info, check);
                     self.tasks.push(task);
                 }
                 (None, _) => self.error = Some(NO_MODEL_TO_PREDICT.into()),
@@ -264,6 +283,25 @@ impl App {
                 None => self.error = Some(NO_DIGITS.into()),
             },
         }
+    }
+
+    /// The files the app has read its data from: never written onto. `with_model`: the open
+    /// model's file too.
+    fn input_files(&self, with_model: bool) -> Vec<Input> {
+        let mut inputs = Vec::new();
+        if let Some(path) = self.data.as_ref().and_then(|d| d.path.clone()) {
+            inputs.push(Input::new(path, "the training data loaded"));
+        }
+        if let Some(test) = &self.test {
+            inputs.push(Input::new(&test.path, "the test data loaded"));
+        }
+        if with_model && let Some(path) = &self.model_path {
+            inputs.push(Input::new(path, "the open model's file"));
+        }
+        if let Some(path) = self.teaching.path() {
+            inputs.push(Input::new(path, "your My digits collection"));
+        }
+        inputs
     }
 
     /// Ctrl+O and friends open the action's dialog.

@@ -29,6 +29,7 @@ mod path_field;
 pub mod plot_export;
 pub mod plots;
 pub mod probs;
+mod replace_prompt;
 pub mod sample_grid;
 mod side_panel;
 pub mod state;
@@ -48,6 +49,7 @@ use crate::embedded;
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::TrainControl;
+use crate::write_guard::Replace;
 
 pub use file_actions::FileAction;
 use file_dialog::{FilePicker, RfdPicker};
@@ -139,6 +141,10 @@ pub struct App {
     dialog_open: bool,
     /// Export was asked for before a test CSV was loaded: export once one is.
     pending_export: bool,
+    /// The open model's file (None: trained, fine-tuned or embedded). Submissions never go there.
+    model_path: Option<PathBuf>,
+    /// A save or export from the path field waiting for consent to replace a file.
+    pending_replace: Option<replace_prompt::ReplaceQuestion>,
     /// Save plot (PNG) waiting for its screenshot.
     pending_plot: Option<plot_export::PendingPlot>,
     side_panel: SidePanel,
@@ -180,6 +186,8 @@ impl App {
             dialog_open: false,
             pending_export: false,
             pending_plot: None,
+            model_path: None,
+            pending_replace: None,
             side_panel: SidePanel::default(),
             plots: Default::default(),
             grid: Default::default(),
@@ -220,6 +228,7 @@ impl App {
             Ok(dataset) => {
                 self.data = Some(TrainData {
                     name: embedded::SAMPLE_NAME.into(),
+                    path: None,
                     class_names: Vec::new(),
                     transposed: false,
                     split: Arc::new(dataset.split(key.0, key.1)),
@@ -255,6 +264,7 @@ impl App {
     /// Makes `model` the current one and predicts the dev set with it; the predictions shown
     /// (if the caller kept them) stay until the new ones arrive.
     fn install_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
+        self.model_path = None;
         self.model = Some(ModelState {
             model: Arc::new(model),
             info,
@@ -437,6 +447,23 @@ impl App {
         self.last_run = None;
     }
 
+    /// Asks whether to replace a file, and carries out the answer.
+    fn replace_prompt(&mut self, ctx: &egui::Context) {
+        let Some(question) = &self.pending_replace else { return };
+        let Some(answer) = replace_prompt::ui(ctx, question) else {
+            return;
+        };
+        let question = self.pending_replace.take().expect("checked above");
+        match answer {
+            replace_prompt::Answer::Replace => {
+                self.run_file_action_with(question.action, question.path, Replace::Anything);
+            }
+            replace_prompt::Answer::Cancel => {
+                self.notice = Some(format!("Nothing was written: {} is kept.", question.path.display()));
+            }
+        }
+    }
+
     fn side_panel(&mut self, ui: &mut egui::Ui) {
         let view = SidePanelView {
             data: self.data.as_ref(),
@@ -460,7 +487,8 @@ impl App {
             &mut self.settings.config,
         );
         match action {
-            Some(SidePanelAction::File(action, path)) => self.run_file_action(action, path),
+            // Typed paths ask before replacing any file (no dialog asked).
+            Some(SidePanelAction::File(action, path)) => self.run_file_action_with(action, path, Replace::Nothing),
             Some(SidePanelAction::Train(action)) => self.train_action(action),
             Some(SidePanelAction::Transpose) => self.transpose_data(),
             None => {}
@@ -533,6 +561,7 @@ impl eframe::App for App {
             None => {}
         }
         self.request_plot_shot(ui.ctx());
+        self.replace_prompt(ui.ctx());
         file_drop::hover_overlay(ui.ctx());
     }
 

@@ -1,5 +1,6 @@
 //! What the app holds: the persisted settings, the loaded data and model, and the run in progress.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,8 @@ impl Default for Settings {
 /// Labelled data for training, split into train and dev.
 pub struct TrainData {
     pub name: String,
+    /// The file it was read from (None: the embedded sample). Never written onto.
+    pub path: Option<PathBuf>,
     /// Class names from the `classes.txt` beside the file (empty when there is none).
     pub class_names: Vec<String>,
     /// The images were transposed after loading (EMNIST: the app's toggle).
@@ -124,6 +127,8 @@ pub struct TrainData {
 /// Unlabelled data to predict for the submission.
 pub struct TestData {
     pub name: String,
+    /// The file it was read from. Never written onto.
+    pub path: PathBuf,
     pub dataset: Arc<Dataset>,
     pub seconds: f64,
 }

@@ -78,6 +78,11 @@ impl App {
         self.notice.as_deref()
     }
 
+    /// The question a save or export waits on before replacing a file.
+    pub fn replace_question(&self) -> Option<&str> {
+        self.pending_replace.as_ref().map(|q| q.question.as_str())
+    }
+
     pub fn last_run(&self) -> Option<&str> {
         self.last_run.as_deref()
     }

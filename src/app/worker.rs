@@ -16,6 +16,7 @@ use crate::evaluate::{self, Evaluation};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
 use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
+use crate::write_guard::{self, Input, Output, Refusal, Replace};
 
 use super::file_actions::FileAction;
 use super::file_dialog::FilePicker;
@@ -159,8 +160,49 @@ pub enum WorkerEvent {
         action: FileAction,
         path: Option<PathBuf>,
     },
+    /// A save or export found a file it may only replace with the user's consent: nothing was
+    /// written; ask (see [`super::replace_prompt`]).
+    ReplaceAsked {
+        id: u64,
+        action: FileAction,
+        path: PathBuf,
+        question: String,
+    },
     /// My digits and fine-tuning ([`super::teach`]).
     Teach(super::teach::TeachEvent),
+}
+
+/// What a save or export checks before it writes ([`write_guard`]): the app's input files, never
+/// written onto, and what existing file it may replace without asking.
+#[derive(Clone, Debug)]
+pub struct WriteCheck {
+    pub inputs: Vec<Input>,
+    pub replace: Replace,
+}
+
+impl WriteCheck {
+    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Err` is the
+    /// event to send instead of writing.
+    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Result<(), WorkerEvent> {
+        match write_guard::check(path, output, &self.inputs, self.replace) {
+            Ok(_) => Ok(()),
+            Err(refusal @ Refusal::OwnInput { .. }) => Err(WorkerEvent::Failed {
+                id,
+                message: format!("{refusal}. Nothing was written: choose another file."),
+            }),
+            Err(Refusal::Exists { found, .. }) => Err(WorkerEvent::ReplaceAsked {
+                id,
+                action,
+                path: path.to_path_buf(),
+                question: format!(
+                    "{} is {}. Replace it with {}?",
+                    path.display(),
+                    found.describe(),
+                    output.noun()
+                ),
+            }),
+        }
+    }
 }
 
 /// Predictions of a model on the dev set: the current model's, or a training run's snapshot.
@@ -422,12 +464,16 @@ impl Worker {
         task
     }
 
-    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo) -> Task {
+    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo, check: WriteCheck) -> Task {
         let mut task = self.task(format!("Saving model to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
         self.spawn(Job::SaveModel, Some(id), move |out, fault| {
             fault.point();
+            if let Err(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
+                out.send(event);
+                return;
+            }
             match model_file::save(&path, &model, &info) {
                 Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
                 Err(e) => out.send(WorkerEvent::Failed {
@@ -441,13 +487,25 @@ impl Worker {
 
     /// Predicts every row of `test` and writes a Kaggle submission atomically.
     /// `info`: the model's labels (the answers allowed) and whether its images were transposed.
-    pub fn export(&mut self, path: PathBuf, model: Arc<Mlp>, test: Arc<Dataset>, info: &ModelInfo) -> Task {
+    pub fn export(
+        &mut self,
+        path: PathBuf,
+        model: Arc<Mlp>,
+        test: Arc<Dataset>,
+        info: &ModelInfo,
+        check: WriteCheck,
+    ) -> Task {
         let (labels, transposed) = (info.labels.clone(), info.transposed);
         let task = self.task(format!("Exporting {}", file_name(&path)));
         let (id, cancel) = (task.id, task.cancel.clone());
         self.spawn(Job::Export, Some(id), move |out, fault| {
             lower_priority();
             fault.point();
+            // Before predicting, so that a refusal costs nothing.
+            if let Err(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
+                out.send(event);
+                return;
+            }
             if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
                 out.send(WorkerEvent::Failed {
                     id,

@@ -142,6 +142,10 @@ pub struct TrainArgs {
     /// Where to save the model.
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
+    /// Replace an existing file of another kind at --out (a model file is replaced without it).
+    /// Never allows writing onto one of the command's inputs.
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON object with the results on stdout.
     #[arg(long)]
     pub json: bool,
@@ -170,6 +174,10 @@ pub struct PredictArgs {
     /// else `ImageId,Label` from 1.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing file of another kind at --out (a file of the same kind is replaced
+    /// without it). Never allows writing onto one of the command's inputs.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -211,6 +219,10 @@ pub struct ExplainArgs {
     /// written there as NAME.explain.png (NAME: the image's file name without extension).
     #[arg(long, value_name = "OUT")]
     pub png: Option<PathBuf>,
+    /// Replace existing files of another kind with heat maps (an earlier heat map is replaced
+    /// without it). Never allows writing onto one of the pictures.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -236,6 +248,10 @@ pub struct ImportImagesArgs {
     /// The training CSV to write (Kaggle's layout: label,pixel0..pixel783).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing file at --out. Needed for any labelled CSV, an earlier import included:
+    /// an import looks exactly like training data. Never allows writing onto the list or a picture.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -296,6 +312,10 @@ pub struct FinetuneArgs {
     /// Where to save the fine-tuned model.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing file of another kind at --out (a file of the same kind is replaced
+    /// without it). Never allows writing onto one of the command's inputs.
+    #[arg(long)]
+    pub force: bool,
     /// Print one JSON object with the report on stdout.
     #[arg(long)]
     pub json: bool,

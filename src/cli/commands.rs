@@ -17,6 +17,7 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
 use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
+use crate::write_guard::{self, Input, Output, Replace};
 
 use super::UsageError;
 use super::args::{ClassifyArgs, EvalArgs, ExplainArgs, InspectArgs, MakeAssetsArgs, PredictArgs, TrainArgs};
@@ -45,6 +46,14 @@ pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
         bar.finish_and_clear();
     }
     Ok((data?, start.elapsed().as_secs_f64()))
+}
+
+/// Refuses, before any work, to write `output` to `dest` when it is one of `inputs`, or (without
+/// `--force`) an existing file of another kind; `flag` names the destination's flag.
+pub(super) fn guard_output(dest: &Path, output: Output, inputs: &[Input], force: bool, flag: &str) -> Result<()> {
+    let replace = if force { Replace::Anything } else { Replace::SameKind };
+    write_guard::check(dest, output, inputs, replace).map_err(|refusal| UsageError(refusal.cli_message(flag)))?;
+    Ok(())
 }
 
 fn load_model(path: Option<&Path>) -> Result<Mlp> {
@@ -201,6 +210,12 @@ pub fn train(args: TrainArgs) -> Result<()> {
             folder.display()
         );
     }
+    let mut inputs = Vec::new();
+    if let Some(data) = &args.data {
+        inputs.push(Input::new(data, "--data, the training data"));
+        inputs.push(Input::new(data::sidecar_path(data), "the class names beside --data"));
+    }
+    guard_output(&args.out, Output::Model, &inputs, args.force, "--out")?;
     let (mut data, load_seconds) = match &args.data {
         Some(path) => load_data(path, Expect::Train)?,
         None => {
@@ -374,6 +389,14 @@ pub fn eval(args: EvalArgs) -> Result<()> {
 }
 
 pub fn predict(args: PredictArgs) -> Result<()> {
+    let inputs: Vec<Input> = [
+        args.data.as_ref().map(|p| Input::new(p, "--data, the data to predict")),
+        args.model.as_ref().map(|p| Input::new(p, "--model, the model")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    guard_output(&args.out, Output::Submission, &inputs, args.force, "--out")?;
     let (model, info) = load_model_info(args.model.as_deref())?;
     let data = match &args.data {
         Some(path) => load_data_for(path, Expect::Any, &model, &info)?,
@@ -434,7 +457,7 @@ pub fn classify(args: ClassifyArgs) -> Result<()> {
 /// read, or whose PNG cannot be written, is an error line naming it; the others go on.
 pub fn explain(args: ExplainArgs) -> Result<()> {
     let outputs = match &args.png {
-        Some(out) => png_paths(out, &args.images).map_err(UsageError)?,
+        Some(out) => png_paths(out, &args.images, args.force).map_err(UsageError)?,
         None => vec![None; args.images.len()],
     };
     let model = load_model(args.model.as_deref())?;
@@ -485,6 +508,9 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
             writeln!(stdout, "{out}")?;
         } else {
             write!(stdout, "{}", summary(&path.display().to_string(), &image, &e))?;
+            if let Some(png) = png {
+                writeln!(stdout, "  heat map: {}", png.display())?;
+            }
         }
     }
     if failures > 0 {

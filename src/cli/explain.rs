@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use image::codecs::png::PngEncoder;
-use image::{ImageEncoder, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 
 use crate::attribution::{Explanation, IG_STEPS};
 use crate::data::{PIXELS, SIDE};
+use crate::write_guard::{self, EXPLAIN_MARK, Input, Output, Replace};
 
 /// Screen pixels per image pixel in the heat map: 28 * 10 = 280.
 pub const PNG_SCALE: u32 = 10;
@@ -21,17 +21,28 @@ const AWAY: [f32; 3] = [230.0, 159.0, 0.0];
 const STRONG: f32 = 0.2;
 
 /// Where `--png OUT` writes each image's map (see the flag's help): OUT itself for one image,
-/// `OUT/NAME.explain.png` when OUT is an existing folder; several images need a folder. Refuses
-/// two images that would share a map, and a map that would overwrite one of the images.
-pub fn png_paths(out: &Path, images: &[PathBuf]) -> Result<Vec<Option<PathBuf>>, String> {
+/// `OUT/NAME.explain.png` when OUT is an existing folder; several images need a folder. Images
+/// of the same name from different folders (`a/1.png`, `b/1.png`) keep a map each:
+/// `1.explain.png`, then `1-2.explain.png`, and so on, in the order given.
+///
+/// Every map is checked before anything is written ([`write_guard`]): none may land on one of the
+/// images, nor (without `force`) on an existing file that is not an earlier heat map.
+pub fn png_paths(out: &Path, images: &[PathBuf], force: bool) -> Result<Vec<Option<PathBuf>>, String> {
     let paths: Vec<PathBuf> = if out.is_dir() {
+        let mut taken = HashSet::new();
         images
             .iter()
             .map(|image| {
                 let stem = image
                     .file_stem()
                     .map_or_else(|| "image".into(), |s| s.to_string_lossy());
-                out.join(format!("{stem}.explain.png"))
+                (1..)
+                    .map(|n| match n {
+                        1 => out.join(format!("{stem}.explain.png")),
+                        n => out.join(format!("{stem}-{n}.explain.png")),
+                    })
+                    .find(|path| taken.insert(path.clone()))
+                    .expect("a free name among unboundedly many")
             })
             .collect()
     } else if images.len() == 1 {
@@ -42,25 +53,14 @@ pub fn png_paths(out: &Path, images: &[PathBuf]) -> Result<Vec<Option<PathBuf>>,
             out.display()
         ));
     };
-    let mut seen = HashSet::new();
+    let inputs: Vec<Input> = images
+        .iter()
+        .map(|image| Input::new(image, "one of the images to explain"))
+        .collect();
+    let replace = if force { Replace::Anything } else { Replace::SameKind };
     for path in &paths {
-        if !seen.insert(path) {
-            return Err(format!(
-                "--png: two images would both write {} (rename one)",
-                path.display()
-            ));
-        }
-    }
-    let same_file =
-        |a: &Path, b: &Path| a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    for path in &paths {
-        if let Some(image) = images.iter().find(|image| same_file(path, image)) {
-            return Err(format!(
-                "--png {}: would overwrite the image {}",
-                path.display(),
-                image.display()
-            ));
-        }
+        write_guard::check(path, Output::ExplainMap, &inputs, replace)
+            .map_err(|refusal| refusal.cli_message("--png"))?;
     }
     Ok(paths.into_iter().map(Some).collect())
 }
@@ -90,17 +90,19 @@ pub fn heat_map(image: &[u8; PIXELS], attribution: &[f32; PIXELS]) -> RgbImage {
     })
 }
 
-/// Writes `picture` as a PNG atomically: a failure leaves no partial file.
+/// Writes `picture` as a PNG atomically: a failure leaves no partial file. The PNG carries
+/// [`EXPLAIN_MARK`], by which a later run knows it may replace it.
 pub fn write_png(path: &Path, picture: &RgbImage) -> io::Result<()> {
     crate::atomic::write_atomic(path, |w| {
-        PngEncoder::new(w)
-            .write_image(
-                picture.as_raw(),
-                picture.width(),
-                picture.height(),
-                image::ExtendedColorType::Rgb8,
-            )
-            .map_err(io::Error::other)
+        let mut encoder = png::Encoder::new(w, picture.width(), picture.height());
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder
+            .add_text_chunk(EXPLAIN_MARK.0.into(), EXPLAIN_MARK.1.into())
+            .map_err(io::Error::other)?;
+        let mut writer = encoder.write_header().map_err(io::Error::other)?;
+        writer.write_image_data(picture.as_raw()).map_err(io::Error::other)?;
+        writer.finish().map_err(io::Error::other)
     })
 }
 
@@ -238,24 +240,37 @@ mod tests {
         let a = dir.path().join("a.png");
         let out = dir.path().join("map.png");
         assert_eq!(
-            png_paths(&out, std::slice::from_ref(&a)).unwrap(),
+            png_paths(&out, std::slice::from_ref(&a), false).unwrap(),
             vec![Some(out.clone())]
         );
         let images = [a.clone(), PathBuf::from("x/b.jpg")];
-        assert!(png_paths(&out, &images).unwrap_err().contains("folder"));
+        assert!(png_paths(&out, &images, false).unwrap_err().contains("folder"));
         assert_eq!(
-            png_paths(dir.path(), &images).unwrap(),
+            png_paths(dir.path(), &images, false).unwrap(),
             vec![
                 Some(dir.path().join("a.explain.png")),
                 Some(dir.path().join("b.explain.png"))
             ]
         );
-        let clash = [a.clone(), PathBuf::from("other/a.png")];
-        assert!(png_paths(dir.path(), &clash).unwrap_err().contains("both"));
-        assert!(
-            png_paths(&a, std::slice::from_ref(&a))
-                .unwrap_err()
-                .contains("overwrite")
+        // Same names from other folders each keep their map.
+        let clash = [a.clone(), PathBuf::from("other/a.png"), PathBuf::from("third/a.jpg")];
+        assert_eq!(
+            png_paths(dir.path(), &clash, false).unwrap(),
+            ["a.explain.png", "a-2.explain.png", "a-3.explain.png"].map(|name| Some(dir.path().join(name)))
         );
+        std::fs::write(&a, b"\x89PNG\r\n\x1a\n").unwrap();
+        for force in [false, true] {
+            let refused = png_paths(&a, std::slice::from_ref(&a), force).unwrap_err();
+            assert!(refused.contains("never written onto an input"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn written_maps_are_recognised_as_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.png");
+        write_png(&path, &heat_map(&[0; PIXELS], &[0.0; PIXELS])).unwrap();
+        assert_eq!(write_guard::sniff(&path), write_guard::FileKind::ExplainMap);
+        assert_eq!(image::open(&path).unwrap().width(), 280);
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::UsageError;
 use super::args::{FinetuneArgs, ImportImagesArgs};
-use super::commands::{load_data, warn_rare_labels};
+use super::commands::{guard_output, load_data, warn_rare_labels};
 use crate::data::Expect;
 use crate::embedded;
 use crate::finetune::{FinetuneConfig, FinetuneEvent, Phase, finetune};
@@ -14,6 +14,7 @@ use crate::model_file::{self, ModelInfo};
 use crate::my_digits::{MyDigits, import_labelled_images};
 use crate::network::Mlp;
 use crate::train::TrainControl;
+use crate::write_guard::{Input, Output};
 
 pub fn import_images(args: ImportImagesArgs) -> Result<()> {
     // Everything is read and checked before anything is written.
@@ -24,6 +25,14 @@ pub fn import_images(args: ImportImagesArgs) -> Result<()> {
             args.labels.display()
         );
     }
+    let inputs: Vec<Input> = std::iter::once(Input::new(&args.labels, "the picture list"))
+        .chain(
+            images
+                .iter()
+                .map(|image| Input::new(&image.path, "one of the pictures listed")),
+        )
+        .collect();
+    guard_output(&args.out, Output::ImportedDigits, &inputs, args.force, "--out")?;
     let mut mine = MyDigits::default();
     for image in &images {
         mine.push(image.label, &image.image);
@@ -78,6 +87,19 @@ fn finetune_config(args: &FinetuneArgs) -> Result<FinetuneConfig> {
 
 pub fn finetune_command(args: FinetuneArgs) -> Result<()> {
     let config = finetune_config(&args)?;
+    let inputs: Vec<Input> = [
+        Some(Input::new(&args.data, "--data, your digits")),
+        args.replay
+            .as_ref()
+            .map(|p| Input::new(p, "--replay, the training data replayed")),
+        args.model
+            .as_ref()
+            .map(|p| Input::new(p, "--model, the model to start from")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    guard_output(&args.out, Output::Model, &inputs, args.force, "--out")?;
     let (base, info, model_name) = load_model_with_info(&args)?;
     let (mine, _) = load_data(&args.data, Expect::Train)?;
     warn_rare_labels(&args.data, &mine);
