@@ -183,14 +183,14 @@ pub struct WriteCheck {
 impl WriteCheck {
     /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Err` is the
     /// event to send instead of writing.
-    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Result<(), WorkerEvent> {
+    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Result<(), Box<WorkerEvent>> {
         match write_guard::check(path, output, &self.inputs, self.replace) {
             Ok(_) => Ok(()),
-            Err(refusal @ Refusal::OwnInput { .. }) => Err(WorkerEvent::Failed {
+            Err(refusal @ Refusal::OwnInput { .. }) => Err(Box::new(WorkerEvent::Failed {
                 id,
                 message: format!("{refusal}. Nothing was written: choose another file."),
-            }),
-            Err(Refusal::Exists { found, .. }) => Err(WorkerEvent::ReplaceAsked {
+            })),
+            Err(Refusal::Exists { found, .. }) => Err(Box::new(WorkerEvent::ReplaceAsked {
                 id,
                 action,
                 path: path.to_path_buf(),
@@ -200,7 +200,7 @@ impl WriteCheck {
                     found.describe(),
                     output.noun()
                 ),
-            }),
+            })),
         }
     }
 }
@@ -471,7 +471,7 @@ impl Worker {
         self.spawn(Job::SaveModel, Some(id), move |out, fault| {
             fault.point();
             if let Err(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
-                out.send(event);
+                out.send(*event);
                 return;
             }
             match model_file::save(&path, &model, &info) {
@@ -503,7 +503,7 @@ impl Worker {
             fault.point();
             // Before predicting, so that a refusal costs nothing.
             if let Err(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
-                out.send(event);
+                out.send(*event);
                 return;
             }
             if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
