@@ -218,6 +218,9 @@ pub struct Worker {
     /// The next job of this kind panics (see [`Fault`]).
     #[cfg(any(test, feature = "test-support"))]
     inject_panic: std::cell::Cell<Option<Job>>,
+    /// The next job of this kind waits at its first fault point until the gate opens.
+    #[cfg(any(test, feature = "test-support"))]
+    hold_next: std::cell::RefCell<Option<(Job, Arc<super::test_support::JobGate>)>>,
 }
 
 /// A point in a job where it panics when a test armed it ([`Worker::inject_panic`]). Without the
@@ -225,14 +228,22 @@ pub struct Worker {
 pub struct Fault {
     #[cfg(any(test, feature = "test-support"))]
     armed: bool,
+    /// Held here until a test opens the gate (to finish jobs in the order it chooses).
+    #[cfg(any(test, feature = "test-support"))]
+    hold: Option<Arc<super::test_support::JobGate>>,
 }
 
 impl Fault {
     #[inline]
     pub fn point(&self) {
         #[cfg(any(test, feature = "test-support"))]
-        if self.armed {
-            panic!("injected fault (test build)");
+        {
+            if let Some(gate) = &self.hold {
+                gate.wait();
+            }
+            if self.armed {
+                panic!("injected fault (test build)");
+            }
         }
     }
 }
@@ -267,6 +278,8 @@ impl Worker {
             train_threads: Arc::new(AtomicUsize::new(0)),
             #[cfg(any(test, feature = "test-support"))]
             inject_panic: std::cell::Cell::new(None),
+            #[cfg(any(test, feature = "test-support"))]
+            hold_next: std::cell::RefCell::new(None),
         }
     }
 
@@ -276,7 +289,14 @@ impl Worker {
         self.inject_panic.set(Some(job));
     }
 
-    /// A fault point for a new job of kind `job`, armed (once) by [`Worker::inject_panic`].
+    /// Makes the next job of kind `job` wait at its first fault point until `gate` opens.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn hold_next(&self, job: Job, gate: Arc<super::test_support::JobGate>) {
+        *self.hold_next.borrow_mut() = Some((job, gate));
+    }
+
+    /// A fault point for a new job of kind `job`, armed (once) by [`Worker::inject_panic`] and
+    /// held (once) by [`Worker::hold_next`].
     fn fault_for(&self, job: Job) -> Fault {
         #[cfg(any(test, feature = "test-support"))]
         {
@@ -284,7 +304,13 @@ impl Worker {
             if armed {
                 self.inject_panic.set(None);
             }
-            Fault { armed }
+            let mut held = self.hold_next.borrow_mut();
+            let hold = if held.as_ref().is_some_and(|(j, _)| *j == job) {
+                held.take().map(|(_, gate)| gate)
+            } else {
+                None
+            };
+            Fault { armed, hold }
         }
         #[cfg(not(any(test, feature = "test-support")))]
         {
