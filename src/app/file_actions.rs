@@ -219,13 +219,12 @@ impl App {
         match action {
             FileAction::OpenTraining => self.load_data(path, DataRole::Train),
             FileAction::OpenTest => self.load_data(path, DataRole::Test),
-            FileAction::OpenModel => {
-                let task = self.worker.load_model(path);
-                self.tasks.push(task);
-            }
+            FileAction::OpenModel => self.load_model(path),
             FileAction::SaveModel => match &self.model {
                 Some(m) => {
-                    let task = self.worker.save_model(path, m.model.clone(), m.info.clone());
+                    let task = self
+                        .worker
+                        .save_model(path, m.model.clone(), m.info.clone(), self.model_version);
                     self.tasks.push(task);
                 }
                 None => self.error = Some(NO_MODEL_TO_SAVE.into()),

@@ -109,6 +109,15 @@ impl App {
             waiting.count += 1;
             waiting.bytes += model.parameter_count() * std::mem::size_of::<f32>();
         }
+        // And the latest, waiting in the run's (or fine-tuning's) control.
+        let controls = [
+            self.training.as_ref().map(|t| &t.control),
+            self.teaching.run.as_ref().map(|r| &r.control),
+        ];
+        for snapshot in controls.into_iter().flatten().filter_map(|c| c.peek_snapshot()) {
+            waiting.count += 1;
+            waiting.bytes += snapshot.model.parameter_count() * std::mem::size_of::<f32>();
+        }
         for event in events {
             self.handle(event);
         }

@@ -1,6 +1,8 @@
 //! Background work: loading, training, evaluating, saving, exporting and file dialogs run on
 //! their own threads and report back over one mpsc channel ([`WorkerEvent`]). Every sender asks
-//! egui to repaint, so the UI thread only drains the channel and draws. A panic in a job is caught
+//! egui to repaint, so the UI thread only drains the channel and draws. A run's snapshots skip the
+//! channel: the latest waits in its [`TrainControl`] (one at most, drawn or not) and the channel
+//! carries a [`WorkerEvent::SnapshotReady`] notice. A panic in a job is caught
 //! and reported as [`WorkerEvent::Crashed`]; tests can cause one on purpose ([`Fault`]).
 
 use std::any::Any;
@@ -114,6 +116,8 @@ pub enum WorkerEvent {
     ModelSaved {
         id: u64,
         path: PathBuf,
+        /// Which model was written ([`super::App`]'s model version when the save was asked for).
+        version: u64,
     },
     Exported {
         id: u64,
@@ -148,6 +152,9 @@ pub enum WorkerEvent {
         split: Arc<Split>,
     },
     Train(TrainEvent),
+    /// A run's or a fine-tuning's latest snapshot waits in its [`TrainControl`]: sent once per
+    /// take, so the channel holds no copies of the parameters.
+    SnapshotReady,
     TrainDone {
         model: Mlp,
         report: TrainReport,
@@ -428,14 +435,15 @@ impl Worker {
         task
     }
 
-    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo) -> Task {
+    /// Saves `model`, known to the app as model `version`, atomically at `path`.
+    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo, version: u64) -> Task {
         let mut task = self.task(format!("Saving model to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
         self.spawn(Job::SaveModel, Some(id), move |out, fault| {
             fault.point();
             match model_file::save(&path, &model, &info) {
-                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
+                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path, version }),
                 Err(e) => out.send(WorkerEvent::Failed {
                     id,
                     message: format!("saving the model failed: {e}"),
@@ -574,7 +582,15 @@ impl Worker {
                 ..config.clone()
             };
             let report = train::train(&mut model, &run, &split, &control, &mut |event| {
-                out.send_throttled(WorkerEvent::Train(event.clone()));
+                match event {
+                    // Only the latest is wanted: it waits in the control, not in the channel.
+                    TrainEvent::Snapshot(snapshot) => {
+                        if control.offer_snapshot(snapshot.clone()) {
+                            out.send_throttled(WorkerEvent::SnapshotReady);
+                        }
+                    }
+                    _ => out.send_throttled(WorkerEvent::Train(event.clone())),
+                }
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.
                     fault.point();
