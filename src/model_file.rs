@@ -24,7 +24,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use thiserror::Error;
 
 use crate::atomic::write_atomic;
-use crate::data::{CLASSES, MAX_LABEL, square_side};
+use crate::data::{CLASSES, Dataset, MAX_LABEL, square_side};
 use crate::network::{Layer, Mlp};
 use crate::train::TrainConfig;
 
@@ -50,6 +50,26 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// What a model trained with `config` on `data` says about itself: its config and score, and
+    /// the data's labels, `class_names` and orientation (`transposed` before training). Take it
+    /// from the data the run started with: other data may be loaded before it ends.
+    pub fn trained(
+        config: &TrainConfig,
+        dev_accuracy: Option<f32>,
+        data: &Dataset,
+        class_names: Vec<String>,
+        transposed: bool,
+    ) -> ModelInfo {
+        ModelInfo {
+            preset: Some(config.effective_preset().to_string()),
+            config: Some(config.clone()),
+            dev_accuracy,
+            labels: data.labels_present(),
+            class_names,
+            transposed,
+        }
+    }
+
     /// The labels the model was trained on: [`ModelInfo::labels`], or every output when the
     /// file does not say.
     pub fn labels_of(&self, model: &Mlp) -> Vec<u8> {

@@ -14,7 +14,7 @@ use super::App;
 use super::file_actions::FileAction;
 use super::format::{describe_model, fmt_count};
 use super::replace_prompt::ReplaceQuestion;
-use super::state::{TestData, TrainData};
+use super::state::{LoadSlot, TestData, TrainData};
 use super::worker::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
 
 impl App {
@@ -28,10 +28,14 @@ impl App {
             }
             WorkerEvent::DataLoaded { id, data } => {
                 self.task_done(id);
-                self.data_loaded(data);
+                self.data_loaded(id, data);
             }
             WorkerEvent::ModelLoaded { id, path, model, info } => {
                 self.task_done(id);
+                // A model asked for since wins, even if this one took longer.
+                if !self.newest_loads.claim(LoadSlot::Model, id) {
+                    return;
+                }
                 let name = file_name(&path);
                 self.notice = Some(format!("Opened model {name}: {}", describe_model(&model)));
                 self.set_model(model, info, name);
@@ -39,12 +43,23 @@ impl App {
                 self.finetuned_model_replaced();
                 self.error = None;
             }
-            WorkerEvent::ModelSaved { id, path } => {
+            WorkerEvent::ModelSaved { id, path, version } => {
                 self.task_done(id);
-                self.notice = Some(format!("Saved the model to {}", path.display()));
-                if let Some(m) = &mut self.model {
-                    m.name = file_name(&path);
-                    self.model_path = Some(path);
+                match &mut self.model {
+                    // The file holds the current model: it goes by the file's name now, and the
+                    // file is one of the app's inputs (never exported onto).
+                    Some(m) if version == self.model_version => {
+                        m.name = file_name(&path);
+                        self.notice = Some(format!("Saved the model to {}", path.display()));
+                        self.model_path = Some(path);
+                    }
+                    // A run or an open replaced the model during the save.
+                    _ => {
+                        self.notice = Some(format!(
+                            "Saved the model from before to {}; the current model is not saved",
+                            path.display()
+                        ));
+                    }
                 }
             }
             WorkerEvent::Exported { id, path, rows } => {
@@ -78,6 +93,7 @@ impl App {
             }
             WorkerEvent::Crashed { job, task, message } => self.job_crashed(job, task, &message),
             WorkerEvent::Train(event) => self.training_progress(event),
+            WorkerEvent::SnapshotReady => self.snapshot_ready(),
             WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
             WorkerEvent::Picked { action, path } => self.file_picked(action, path),
             WorkerEvent::Teach(event) => self.teach_event(event),
@@ -98,7 +114,7 @@ impl App {
         self.changed();
     }
 
-    fn data_loaded(&mut self, loaded: LoadedData) {
+    fn data_loaded(&mut self, id: u64, loaded: LoadedData) {
         let LoadedData {
             path,
             role,
@@ -115,6 +131,19 @@ impl App {
             fmt_count(dataset.rows()),
             dataset.kind
         );
+        let is_train = matches!(
+            (role, dataset.kind, &split),
+            (DataRole::Train | DataRole::Any, DataKind::Train, Some(_))
+        );
+        let slot = if is_train {
+            LoadSlot::TrainData
+        } else {
+            LoadSlot::TestData
+        };
+        // Data of the kind asked for since wins, even if this load took longer.
+        if !self.newest_loads.claim(slot, id) {
+            return;
+        }
         match (role, dataset.kind, split) {
             (DataRole::Train | DataRole::Any, DataKind::Train, Some(split)) => {
                 self.data = Some(TrainData {
@@ -245,26 +274,38 @@ impl App {
         }
     }
 
+    /// Takes the latest snapshot of the run or the fine-tuning in progress (see
+    /// [`WorkerEvent::SnapshotReady`]).
+    fn snapshot_ready(&mut self) {
+        if let Some(snapshot) = self.training.as_ref().and_then(|t| t.control.take_snapshot()) {
+            self.training_progress(TrainEvent::Snapshot(snapshot));
+        }
+        if let Some(run) = &mut self.teaching.run
+            && let Some(snapshot) = run.control.take_snapshot()
+        {
+            run.live = Some((snapshot.step, snapshot.total_steps, snapshot.model));
+            self.view_key += 1;
+        }
+    }
+
     fn training_done(&mut self, model: Mlp, report: &TrainReport, config: &TrainConfig) {
-        self.training = None;
+        let run = self.training.take();
         self.live_eval_wanted = false;
         let mut message = report.message();
         if let Some(dev) = report.dev_accuracy {
             message.push_str(&format!(" · dev accuracy {:.2}%", dev * 100.0));
         }
         if report.steps > 0 {
-            let info = ModelInfo {
+            // The data it started with, whatever was loaded since. (Without a run, which a
+            // TrainDone always has, the file says no labels: every output, which reopens.)
+            let learnt_from = run.map(|r| r.learnt_from).unwrap_or_else(|| ModelInfo {
                 preset: Some(config.effective_preset().to_string()),
-                dev_accuracy: report.dev_accuracy,
                 config: Some(config.clone()),
-                // The data it learnt from: its labels, names and orientation.
-                labels: self
-                    .data
-                    .as_ref()
-                    .map(|d| d.dataset.labels_present())
-                    .unwrap_or_default(),
-                class_names: self.data.as_ref().map(|d| d.class_names.clone()).unwrap_or_default(),
-                transposed: self.data.as_ref().is_some_and(|d| d.transposed),
+                ..ModelInfo::default()
+            });
+            let info = ModelInfo {
+                dev_accuracy: report.dev_accuracy,
+                ..learnt_from
             };
             // The views keep the last snapshot's predictions until the final model's arrive
             // (the model from before the run's are dropped at once).

@@ -227,10 +227,7 @@ impl App {
         match action {
             FileAction::OpenTraining => self.load_data(path, DataRole::Train),
             FileAction::OpenTest => self.load_data(path, DataRole::Test),
-            FileAction::OpenModel => {
-                let task = self.worker.load_model(path);
-                self.tasks.push(task);
-            }
+            FileAction::OpenModel => self.load_model(path),
             FileAction::SaveModel => match &self.model {
                 Some(m) => {
                     // The open model's own file may be replaced by the model (as the same kind).
@@ -238,7 +235,8 @@ impl App {
                         inputs: self.input_files(false),
                         replace,
                     };
-                    let task = self.worker.save_model(path, m.model.clone(), m.info.clone(), check);
+                    let (model, info) = (m.model.clone(), m.info.clone());
+                    let task = self.worker.save_model(path, model, info, self.model_version, check);
                     self.tasks.push(task);
                 }
                 None => self.error = Some(NO_MODEL_TO_SAVE.into()),

@@ -54,7 +54,7 @@ use crate::write_guard::Replace;
 pub use file_actions::FileAction;
 use file_dialog::{FilePicker, RfdPicker};
 use side_panel::{SidePanel, SidePanelAction, SidePanelView};
-use state::TrainingRun;
+use state::{LoadSlot, NewestLoads, TrainingRun};
 pub use state::{ModelState, Settings, Tab, TestData, ThemeChoice, TrainData};
 use status_bar::StatusView;
 use training_panel::{RunState, TrainAction};
@@ -117,6 +117,11 @@ pub struct App {
     data: Option<TrainData>,
     test: Option<TestData>,
     model: Option<ModelState>,
+    /// Bumped whenever the model is replaced: a save names the model it wrote only if it is
+    /// still the current one.
+    model_version: u64,
+    /// The newest load of each kind: an older one that ends later is dropped.
+    newest_loads: NewestLoads,
     /// Bumped whenever the model or the dev set changes.
     generation: u64,
     /// Bumped whenever the model the views show changes: a new model or a run's snapshot.
@@ -172,6 +177,8 @@ impl App {
             data: None,
             test: None,
             model: None,
+            model_version: 0,
+            newest_loads: NewestLoads::default(),
             generation: 0,
             view_key: 0,
             eval: None,
@@ -265,6 +272,7 @@ impl App {
     /// (if the caller kept them) stay until the new ones arrive.
     fn install_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
         self.model_path = None;
+        self.model_version += 1;
         self.model = Some(ModelState {
             model: Arc::new(model),
             info,
@@ -370,6 +378,18 @@ impl App {
     fn load_data(&mut self, path: PathBuf, role: DataRole) {
         let key = (self.settings.config.dev_size, self.settings.config.seed);
         let task = self.worker.load_data(path, role, key, self.settings.class_count);
+        // A dropped file's kind is known when it has loaded: it claims its slot then.
+        match role {
+            DataRole::Train => self.newest_loads.claim(LoadSlot::TrainData, task.id),
+            DataRole::Test => self.newest_loads.claim(LoadSlot::TestData, task.id),
+            DataRole::Any => true,
+        };
+        self.tasks.push(task);
+    }
+
+    fn load_model(&mut self, path: PathBuf) {
+        let task = self.worker.load_model(path);
+        self.newest_loads.claim(LoadSlot::Model, task.id);
         self.tasks.push(task);
     }
 
@@ -431,6 +451,7 @@ impl App {
         self.runs_started += 1;
         self.plots.start_run(config.label());
         let alpha = config.alpha;
+        let learnt_from = ModelInfo::trained(&config, None, &data.dataset, data.class_names.clone(), data.transposed);
         self.worker
             .train(config.clone(), data.dataset.clone(), split, control.clone());
         self.training = Some(TrainingRun {
@@ -442,6 +463,7 @@ impl App {
             last: None,
             last_dev: None,
             live: None,
+            learnt_from,
         });
         self.error = None;
         self.last_run = None;

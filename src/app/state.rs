@@ -140,6 +140,40 @@ pub struct ModelState {
     pub name: String,
 }
 
+/// The kinds of load where the newest request wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadSlot {
+    TrainData,
+    TestData,
+    Model,
+}
+
+/// The newest load of each kind asked for or applied, by task id (ids only grow): a slow load
+/// that ends after a newer one of its kind was asked for is dropped, not applied over it.
+#[derive(Debug, Default)]
+pub struct NewestLoads {
+    train_data: u64,
+    test_data: u64,
+    model: u64,
+}
+
+impl NewestLoads {
+    /// Claims `slot` for load `id` (when asked for, and again when its result is to be applied):
+    /// false when a newer load of the kind came first, and the result must be dropped.
+    pub fn claim(&mut self, slot: LoadSlot, id: u64) -> bool {
+        let newest = match slot {
+            LoadSlot::TrainData => &mut self.train_data,
+            LoadSlot::TestData => &mut self.test_data,
+            LoadSlot::Model => &mut self.model,
+        };
+        if id < *newest {
+            return false;
+        }
+        *newest = id;
+        true
+    }
+}
+
 /// A training run in progress.
 pub struct TrainingRun {
     pub control: Arc<TrainControl>,
@@ -155,6 +189,9 @@ pub struct TrainingRun {
     pub last_dev: Option<f32>,
     /// The latest snapshot of its parameters: what the views show while it trains.
     pub live: Option<Snapshot>,
+    /// What its model file will say about the data it learns from (labels, class names,
+    /// orientation), taken at the start: other data may be loaded before it ends.
+    pub learnt_from: ModelInfo,
 }
 
 impl TrainingRun {
@@ -184,6 +221,23 @@ impl TrainingRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_load_of_each_kind_wins() {
+        let mut newest = NewestLoads::default();
+        // Training data asked for as load 1, then as load 3; a model as load 2.
+        assert!(newest.claim(LoadSlot::TrainData, 1));
+        assert!(newest.claim(LoadSlot::Model, 2));
+        assert!(newest.claim(LoadSlot::TrainData, 3));
+        // 3 ends first and is applied; 1 ends later and is dropped.
+        assert!(newest.claim(LoadSlot::TrainData, 3));
+        assert!(!newest.claim(LoadSlot::TrainData, 1));
+        // Other kinds are not affected; a dropped file (claimed only when it ends) is newer.
+        assert!(newest.claim(LoadSlot::Model, 2));
+        assert!(newest.claim(LoadSlot::TestData, 1));
+        assert!(newest.claim(LoadSlot::TrainData, 4));
+        assert!(!newest.claim(LoadSlot::TrainData, 3));
+    }
 
     #[test]
     fn old_settings_still_load() {

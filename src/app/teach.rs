@@ -304,7 +304,7 @@ impl Worker {
                 {
                     fault.point();
                 }
-                send_finetune_event(out, event);
+                send_finetune_event(out, &control, event);
             });
             out.send(WorkerEvent::Teach(match result {
                 Ok((model, report)) => TeachEvent::FinetuneDone { model, report },
@@ -314,7 +314,26 @@ impl Worker {
     }
 }
 
-fn send_finetune_event(out: &Emitter, event: &FinetuneEvent) {
+/// Sends `event`, but a snapshot waits in `control` instead (one at most; see
+/// [`TrainControl::offer_snapshot`]).
+fn send_finetune_event(out: &Emitter, control: &TrainControl, event: &FinetuneEvent) {
+    if let FinetuneEvent::Snapshot {
+        step,
+        total_steps,
+        model,
+        ..
+    } = event
+    {
+        let snapshot = crate::train::Snapshot {
+            step: *step,
+            total_steps: *total_steps,
+            model: model.clone(),
+        };
+        if control.offer_snapshot(snapshot) {
+            out.send_throttled(WorkerEvent::SnapshotReady);
+        }
+        return;
+    }
     out.send_throttled(WorkerEvent::Teach(TeachEvent::Finetune(event.clone())));
 }
 

@@ -3,13 +3,14 @@
 //! access to the app's state. The shipped binary has none of it.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::App;
 use super::file_actions::FileAction;
 use super::file_dialog::FilePicker;
 use super::state::{ModelState, TestData, TrainData};
-use super::worker::{EvalResult, Job};
+use super::teach::TeachEvent;
+use super::worker::{EvalResult, Job, WorkerEvent};
 
 /// A file picker that gives its `answer` once, then `None` (as rfd does where no dialog can
 /// open), and records what it was asked for.
@@ -26,6 +27,35 @@ impl FilePicker for FakePicker {
         }
         self.answer.lock().ok().and_then(|mut a| a.take())
     }
+}
+
+/// Holds a worker job at its first fault point until [`JobGate::open`], so a test can make jobs
+/// finish in the order it wants (a slow load that ends after a newer one).
+#[derive(Default)]
+pub struct JobGate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl JobGate {
+    pub fn open(&self) {
+        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.opened.notify_all();
+    }
+
+    pub(super) fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while !*open {
+            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Copies of a model's parameters waiting for the UI thread: how many, and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotsWaiting {
+    pub count: usize,
+    pub bytes: usize,
 }
 
 /// A snapshot of what the app holds about the current run and its workers.
@@ -54,6 +84,44 @@ impl App {
             tasks: self.tasks.len(),
             dialog_open: self.dialog_open,
         }
+    }
+
+    /// The next background job of kind `job` waits until the returned gate opens.
+    pub fn hold_next(&self, job: Job) -> Arc<JobGate> {
+        let gate = Arc::new(JobGate::default());
+        self.worker.hold_next(job, gate.clone());
+        gate
+    }
+
+    /// The run snapshots the workers sent that the UI thread has not taken yet (as when no frame
+    /// is drawn). Counting empties the channel: the events are then handled as a frame would.
+    pub fn snapshots_waiting(&mut self) -> SnapshotsWaiting {
+        let events = self.worker.drain();
+        let mut waiting = SnapshotsWaiting::default();
+        for event in &events {
+            let model = match event {
+                WorkerEvent::Train(crate::train::TrainEvent::Snapshot(s)) => &s.model,
+                WorkerEvent::Teach(TeachEvent::Finetune(crate::finetune::FinetuneEvent::Snapshot {
+                    model, ..
+                })) => model,
+                _ => continue,
+            };
+            waiting.count += 1;
+            waiting.bytes += model.parameter_count() * std::mem::size_of::<f32>();
+        }
+        // And the latest, waiting in the run's (or fine-tuning's) control.
+        let controls = [
+            self.training.as_ref().map(|t| &t.control),
+            self.teaching.run.as_ref().map(|r| &r.control),
+        ];
+        for snapshot in controls.into_iter().flatten().filter_map(|c| c.peek_snapshot()) {
+            waiting.count += 1;
+            waiting.bytes += snapshot.model.parameter_count() * std::mem::size_of::<f32>();
+        }
+        for event in events {
+            self.handle(event);
+        }
+        waiting
     }
 
     /// The next background job of kind `job` panics (see [`super::worker::Fault`]).

@@ -1,6 +1,8 @@
 //! Background work: loading, training, evaluating, saving, exporting and file dialogs run on
 //! their own threads and report back over one mpsc channel ([`WorkerEvent`]). Every sender asks
-//! egui to repaint, so the UI thread only drains the channel and draws. A panic in a job is caught
+//! egui to repaint, so the UI thread only drains the channel and draws. A run's snapshots skip the
+//! channel: the latest waits in its [`TrainControl`] (one at most, drawn or not) and the channel
+//! carries a [`WorkerEvent::SnapshotReady`] notice. A panic in a job is caught
 //! and reported as [`WorkerEvent::Crashed`]; tests can cause one on purpose ([`Fault`]).
 
 use std::any::Any;
@@ -117,6 +119,8 @@ pub enum WorkerEvent {
     ModelSaved {
         id: u64,
         path: PathBuf,
+        /// Which model was written ([`super::App`]'s model version when the save was asked for).
+        version: u64,
     },
     Exported {
         id: u64,
@@ -151,6 +155,9 @@ pub enum WorkerEvent {
         split: Arc<Split>,
     },
     Train(TrainEvent),
+    /// A run's or a fine-tuning's latest snapshot waits in its [`TrainControl`]: sent once per
+    /// take, so the channel holds no copies of the parameters.
+    SnapshotReady,
     TrainDone {
         model: Mlp,
         report: TrainReport,
@@ -262,6 +269,9 @@ pub struct Worker {
     /// The next job of this kind panics (see [`Fault`]).
     #[cfg(any(test, feature = "test-support"))]
     inject_panic: std::cell::Cell<Option<Job>>,
+    /// The next job of this kind waits at its first fault point until the gate opens.
+    #[cfg(any(test, feature = "test-support"))]
+    hold_next: std::cell::RefCell<Option<(Job, Arc<super::test_support::JobGate>)>>,
 }
 
 /// A point in a job where it panics when a test armed it ([`Worker::inject_panic`]). Without the
@@ -269,14 +279,22 @@ pub struct Worker {
 pub struct Fault {
     #[cfg(any(test, feature = "test-support"))]
     armed: bool,
+    /// Held here until a test opens the gate (to finish jobs in the order it chooses).
+    #[cfg(any(test, feature = "test-support"))]
+    hold: Option<Arc<super::test_support::JobGate>>,
 }
 
 impl Fault {
     #[inline]
     pub fn point(&self) {
         #[cfg(any(test, feature = "test-support"))]
-        if self.armed {
-            panic!("injected fault (test build)");
+        {
+            if let Some(gate) = &self.hold {
+                gate.wait();
+            }
+            if self.armed {
+                panic!("injected fault (test build)");
+            }
         }
     }
 }
@@ -311,6 +329,8 @@ impl Worker {
             train_threads: Arc::new(AtomicUsize::new(0)),
             #[cfg(any(test, feature = "test-support"))]
             inject_panic: std::cell::Cell::new(None),
+            #[cfg(any(test, feature = "test-support"))]
+            hold_next: std::cell::RefCell::new(None),
         }
     }
 
@@ -320,7 +340,14 @@ impl Worker {
         self.inject_panic.set(Some(job));
     }
 
-    /// A fault point for a new job of kind `job`, armed (once) by [`Worker::inject_panic`].
+    /// Makes the next job of kind `job` wait at its first fault point until `gate` opens.
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn hold_next(&self, job: Job, gate: Arc<super::test_support::JobGate>) {
+        *self.hold_next.borrow_mut() = Some((job, gate));
+    }
+
+    /// A fault point for a new job of kind `job`, armed (once) by [`Worker::inject_panic`] and
+    /// held (once) by [`Worker::hold_next`].
     fn fault_for(&self, job: Job) -> Fault {
         #[cfg(any(test, feature = "test-support"))]
         {
@@ -328,7 +355,13 @@ impl Worker {
             if armed {
                 self.inject_panic.set(None);
             }
-            Fault { armed }
+            let mut held = self.hold_next.borrow_mut();
+            let hold = if held.as_ref().is_some_and(|(j, _)| *j == job) {
+                held.take().map(|(_, gate)| gate)
+            } else {
+                None
+            };
+            Fault { armed, hold }
         }
         #[cfg(not(any(test, feature = "test-support")))]
         {
@@ -464,7 +497,16 @@ impl Worker {
         task
     }
 
-    pub fn save_model(&mut self, path: PathBuf, model: Arc<Mlp>, info: ModelInfo, check: WriteCheck) -> Task {
+    /// Saves `model`, known to the app as model `version`, atomically at `path`, if `check`
+    /// allows writing there.
+    pub fn save_model(
+        &mut self,
+        path: PathBuf,
+        model: Arc<Mlp>,
+        info: ModelInfo,
+        version: u64,
+        check: WriteCheck,
+    ) -> Task {
         let mut task = self.task(format!("Saving model to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
@@ -475,7 +517,7 @@ impl Worker {
                 return;
             }
             match model_file::save(&path, &model, &info) {
-                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path }),
+                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path, version }),
                 Err(e) => out.send(WorkerEvent::Failed {
                     id,
                     message: format!("saving the model failed: {e}"),
@@ -626,7 +668,15 @@ impl Worker {
                 ..config.clone()
             };
             let report = train::train(&mut model, &run, &split, &control, &mut |event| {
-                out.send_throttled(WorkerEvent::Train(event.clone()));
+                match event {
+                    // Only the latest is wanted: it waits in the control, not in the channel.
+                    TrainEvent::Snapshot(snapshot) => {
+                        if control.offer_snapshot(snapshot.clone()) {
+                            out.send_throttled(WorkerEvent::SnapshotReady);
+                        }
+                    }
+                    _ => out.send_throttled(WorkerEvent::Train(event.clone())),
+                }
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.
                     fault.point();

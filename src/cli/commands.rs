@@ -302,14 +302,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
     let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut on_event);
     eprintln!("{}", report.message());
     if !report.diverged() {
-        let info = ModelInfo {
-            preset: Some(config.effective_preset().to_string()),
-            config: Some(config.clone()),
-            dev_accuracy: report.dev_accuracy,
-            labels: data.labels_present(),
-            class_names: names,
-            transposed: args.transpose,
-        };
+        let info = ModelInfo::trained(&config, report.dev_accuracy, &data, names, args.transpose);
         model_file::save(&args.out, &model, &info)?;
         eprintln!("saved {}", args.out.display());
     }

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::events::Snapshot;
+
 /// Pause, resume, cancel and learning-rate changes from another thread.
 #[derive(Debug, Default)]
 pub struct TrainControl {
@@ -14,6 +16,9 @@ pub struct TrainControl {
     new_alpha: Mutex<Option<f32>>,
     /// Send a [`super::TrainEvent::Snapshot`] of the parameters this often (None: never).
     snapshot_every: Option<Duration>,
+    /// The latest snapshot handed over and not taken yet: one at most, however long the taker
+    /// is away (see [`TrainControl::offer_snapshot`]).
+    waiting: Mutex<Option<Snapshot>>,
 }
 
 impl TrainControl {
@@ -33,6 +38,27 @@ impl TrainControl {
     /// How often the run sends snapshots, if it does.
     pub fn snapshot_every(&self) -> Option<Duration> {
         self.snapshot_every
+    }
+
+    /// Leaves `snapshot` for another thread (the UI's) to take, in place of one it has not taken:
+    /// a window that draws no frames holds one copy of the parameters, not one per interval.
+    /// True when none was waiting, so the taker needs telling; false when it has been told.
+    pub fn offer_snapshot(&self, snapshot: Snapshot) -> bool {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(snapshot)
+            .is_none()
+    }
+
+    /// The snapshot waiting, if any; the next offer tells the taker again.
+    pub fn take_snapshot(&self) -> Option<Snapshot> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The snapshot waiting, left in place (for tests that count what waits).
+    pub fn peek_snapshot(&self) -> Option<Snapshot> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn cancel(&self) {
@@ -117,6 +143,33 @@ mod tests {
             waiter.join().unwrap();
             assert_eq!(control.is_cancelled(), end == "cancel");
         }
+    }
+
+    fn snapshot(step: usize) -> Snapshot {
+        let model = crate::network::Mlp::new(&[4, 3, 10], crate::network::Init::He, step as u64);
+        Snapshot {
+            step,
+            total_steps: 100,
+            model: Arc::new(model),
+        }
+    }
+
+    #[test]
+    fn one_snapshot_waits_at_most_and_the_taker_is_told_once_per_take() {
+        let control = TrainControl::with_snapshots(Duration::ZERO);
+        assert_eq!(control.take_snapshot(), None);
+        let mut told = 0;
+        for step in 1..=50 {
+            told += usize::from(control.offer_snapshot(snapshot(step)));
+        }
+        assert_eq!(told, 1, "one notice for all the snapshots offered before a take");
+        assert_eq!(control.peek_snapshot().map(|s| s.step), Some(50));
+        let taken = control.take_snapshot().unwrap();
+        assert_eq!(taken, snapshot(50), "the latest, not the first");
+        assert_eq!(control.take_snapshot(), None);
+        assert!(control.offer_snapshot(snapshot(51)), "told again after a take");
+        // Nothing else holds the replaced ones: only the waiting snapshot and the taken one live.
+        assert_eq!(Arc::strong_count(&taken.model), 1);
     }
 
     #[test]
