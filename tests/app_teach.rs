@@ -2,6 +2,8 @@
 //! by button, My digits surviving a restart (and an unreadable file never overwritten), relabel
 //! and delete, import and dropped pictures, fine-tuning with live curves, and Undo.
 
+#![cfg(feature = "gui")]
+
 mod common;
 
 use std::path::Path;
