@@ -1,12 +1,24 @@
 //! My digits are never lost to a kill: a child process saves a growing collection in a loop and
 //! is killed at random moments; after each kill the file holds a whole collection (the old one
-//! or the new one), never a broken one.
+//! or the new one), never a broken one. The child holds the folder's lock as the app does: a
+//! killed holder never locks the folder for good, and the next holder removes the temporary
+//! files the killed saves left.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use digit_recognizer::my_digits::MyDigits;
+use digit_recognizer::atomic::TEMP_MARK;
+use digit_recognizer::my_digits::{FolderLock, MyDigits};
+
+/// The temporary files of saves in `dir`.
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(TEMP_MARK))
+        .collect()
+}
 
 /// The child: when `MY_DIGITS_WRITER` names a file, add one digit and save, forever.
 #[test]
@@ -16,12 +28,13 @@ fn writer_child() {
         return;
     };
     let path = Path::new(&path);
+    let _lock = FolderLock::acquire(path.parent().unwrap()).expect("the folder is free");
     let mut digits = MyDigits::load(path).expect("the file is whole");
     loop {
         let n = digits.len();
         let mut image = vec![0u8; 784];
         image[n % 784] = 255;
-        digits.push((n % 10) as u8, &image);
+        digits.push((n % 10) as u8, &image).unwrap();
         digits.save(path).unwrap();
     }
 }
@@ -49,6 +62,12 @@ fn kill_during_save_leaves_a_whole_file() {
         std::thread::sleep(Duration::from_millis(40 + (round * 37) % 120));
         child.kill().unwrap();
         child.wait().unwrap();
+        // The killed child's lock went with it.
+        drop(FolderLock::acquire(dir.path()).unwrap_or_else(|e| panic!("round {round}: {e}")));
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "round {round}: the next holder removes killed saves' temporary files"
+        );
         if !path.exists() {
             continue;
         }
@@ -69,7 +88,15 @@ fn kill_during_save_leaves_a_whole_file() {
         last = digits.len();
     }
     assert!(grew >= 3, "the child saved in only {grew} rounds");
-    // Killed writers may leave their temporary files behind, never the file itself half-written.
-    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-    assert!(leftovers >= 1);
+    // A save killed between creating its temporary file and the rename leaves the file behind
+    // (the rounds above may or may not hit that moment): the next holder of the lock removes it.
+    let stale = dir.path().join(format!(".my_digits.csv{TEMP_MARK}killed"));
+    std::fs::write(&stale, "label,pixel0,pix").unwrap();
+    let _lock = FolderLock::acquire(dir.path()).unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["my_digits.csv", "my_digits.lock"]);
 }

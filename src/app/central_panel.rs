@@ -63,6 +63,7 @@ impl App {
                     blocked: blocked.as_deref(),
                     replay_name: self.data.as_ref().map(|d| d.name.as_str()),
                     path: path.as_deref(),
+                    read_only: self.teaching.read_only.as_deref(),
                     unlabelled: self
                         .teaching
                         .unlabelled
@@ -144,8 +145,12 @@ impl App {
 
     fn my_digits_action(&mut self, action: MyDigitsAction) {
         match action {
-            MyDigitsAction::Relabel(i, d) => self.edit_my_digits(|m| m.relabel(i, d)),
-            MyDigitsAction::Delete(i) => self.edit_my_digits(|m| m.remove(i)),
+            MyDigitsAction::Relabel(i, d) => {
+                self.edit_my_digits(|m| m.relabel(i, d));
+            }
+            MyDigitsAction::Delete(i) => {
+                self.edit_my_digits(|m| m.remove(i));
+            }
             MyDigitsAction::FineTune => {
                 self.start_finetune();
             }

@@ -21,7 +21,7 @@ impl App {
             let is_picture = matches!(extension.as_deref(), Some("png" | "jpg" | "jpeg"));
             if is_picture {
                 // A picture joins My digits once the user says which digit it is.
-                self.worker.read_picture(path);
+                self.read_picture(path);
             } else if is_model {
                 self.run_file_action(FileAction::OpenModel, path);
             } else {

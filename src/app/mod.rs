@@ -26,11 +26,13 @@ pub mod insight;
 mod menu;
 pub mod my_digits_panel;
 mod path_field;
+mod picture_queue;
 pub mod plot_export;
 pub mod plots;
 pub mod probs;
 mod replace_prompt;
 pub mod sample_grid;
+mod saver;
 mod side_panel;
 pub mod state;
 mod status_bar;
@@ -585,6 +587,8 @@ impl eframe::App for App {
         self.request_plot_shot(ui.ctx());
         self.replace_prompt(ui.ctx());
         file_drop::hover_overlay(ui.ctx());
+        // Last, after this frame's edits.
+        self.hold_close_for_saves(ui.ctx());
     }
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
@@ -601,6 +605,11 @@ impl eframe::App for App {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // The window is gone by now (eframe 0.37 calls this after the last frame): say it on
+        // stderr. Closing with a change unsaved is first held back by `hold_close_for_saves`.
+        if let Err(why) = self.teaching.finish_saving(saver::EXIT_SAVE_WAIT) {
+            eprintln!("digit-recognizer: {why}");
+        }
         if let Some(t) = &self.training {
             t.control.cancel();
         }

@@ -44,6 +44,8 @@ pub struct MyDigitsView<'a> {
     pub blocked: Option<&'a str>,
     pub replay_name: Option<&'a str>,
     pub path: Option<&'a Path>,
+    /// Why the digits cannot be changed in this window, if so.
+    pub read_only: Option<&'a str>,
     /// The first dropped picture waiting for a label, and how many wait.
     pub unlabelled: Option<(&'a str, &'a [u8; PIXELS], usize)>,
 }
@@ -99,11 +101,12 @@ impl MyDigitsPanel {
                 }
             ));
         });
-        match view.path {
-            Some(path) => ui
+        match (view.read_only, view.path) {
+            (Some(why), _) => ui.colored_label(WRONG, why),
+            (None, Some(path)) => ui
                 .weak(format!("Saved after every change in {}", home_relative(path)))
                 .on_hover_text(path.display().to_string()),
-            None => ui.weak("Kept for this session only (no data folder)."),
+            (None, None) => ui.weak("Kept for this session only (no data folder)."),
         };
         ui.horizontal_wrapped(|ui| {
             if view.run.is_some() {

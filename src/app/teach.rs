@@ -5,10 +5,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Sender, channel};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::data::{DataKind, Expect, PIXELS, load_path};
+use crate::data::PIXELS;
 use crate::finetune::{FinetuneConfig, FinetuneEvent, FinetuneProgress, FinetuneReport, finetune};
 use std::io::Write;
 
@@ -16,16 +15,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
 use crate::model_file::{self, ModelInfo};
-use crate::my_digits::{MyDigits, import_labelled_images};
+pub use crate::my_digits::MY_DIGITS_FILE;
+use crate::my_digits::{DigitProblem, FolderLock, LockError, MyDigits, import_labelled_images};
 use crate::network::Mlp;
-use crate::preprocess::{load_image, preprocess_image};
 use crate::train::TrainControl;
 
+use super::picture_queue::PictureQueue;
+use super::saver::{EXIT_SAVE_WAIT, Saver};
 use super::worker::{Emitter, Job, Worker, WorkerEvent, file_name, lower_priority};
 use super::{App, ModelState, SNAPSHOT_EVERY};
 
-/// The file My digits live in, inside the app's data folder.
-pub const MY_DIGITS_FILE: &str = "my_digits.csv";
 /// The fine-tuned model and the one before it, kept beside My digits while the fine-tuned model
 /// is the current one, so that a restart comes back to it (and Undo still works). The state
 /// file is written last and removed first: without it the models are not restored.
@@ -59,11 +58,11 @@ pub enum TeachEvent {
     Loaded(Result<MyDigits, (String, bool)>),
     /// A save failed (successes are silent: saves happen after every change).
     SaveFailed(String),
-    /// Pictures or rows to add, from an import or a dropped picture.
+    /// Digits to add, from an import (already checked, every row).
     Imported {
         id: u64,
         source: String,
-        result: Result<Vec<(u8, [u8; PIXELS])>, String>,
+        result: Result<MyDigits, String>,
     },
     /// A dropped picture, preprocessed, waiting for its label.
     PictureRead {
@@ -98,7 +97,18 @@ pub struct Teaching {
     pub digits: Option<MyDigits>,
     /// Bumped at every change (thumbnails and predictions follow it).
     pub version: u64,
-    saver: Option<Sender<MyDigits>>,
+    saver: Option<Saver>,
+    /// This window's hold on the data folder's My digits (None: no folder, or not locked);
+    /// kept for its lock, released when dropped.
+    _folder_lock: Option<FolderLock>,
+    /// Why My digits cannot be changed in this window (another window holds the folder).
+    pub read_only: Option<String>,
+    /// Since when the window waits to close for a change being saved (it closes once saved).
+    closing_since: Option<Instant>,
+    /// A save failed while closing: the next close request is let through.
+    close_anyway: bool,
+    /// Decodes dropped pictures (started at the first drop).
+    pub pictures: Option<PictureQueue>,
     pub run: Option<FinetuneRun>,
     /// The last finished run's curve and report.
     pub last_curve: Vec<FinetuneProgress>,
@@ -127,19 +137,48 @@ impl Teaching {
     pub fn count(&self) -> usize {
         self.digits.as_ref().map_or(0, MyDigits::len)
     }
+
+    /// Some change to My digits is not on disk yet.
+    pub fn unsaved(&self) -> bool {
+        self.saver.as_ref().is_some_and(Saver::pending)
+    }
+
+    /// The last save failed, or the saver is gone.
+    pub fn save_failed(&self) -> bool {
+        self.saver.as_ref().is_some_and(Saver::failed)
+    }
+
+    /// Waits (at most `bound`) until every change is on disk; saving ends. The error says what
+    /// is lost.
+    pub fn finish_saving(&mut self, bound: Duration) -> Result<(), String> {
+        self.saver.as_mut().map_or(Ok(()), |saver| saver.finish(bound))
+    }
 }
 
 impl Worker {
     /// Reads My digits from `path` on a thread. An unreadable file is moved aside (never
-    /// overwritten) and the app starts with none.
-    pub fn load_my_digits(&self, path: PathBuf) {
+    /// overwritten) when `owner` (this window holds the folder) and the app starts with none;
+    /// the message says where the file went and how to get it back.
+    pub fn load_my_digits(&self, path: PathBuf, owner: bool) {
         self.spawn(Job::MyDigits, None, move |out, fault| {
             fault.point();
             let result = MyDigits::load(&path).map_err(|e| {
-                let aside = path.with_extension(format!("unreadable-{}.csv", unix_seconds()));
+                if !owner {
+                    return (
+                        format!("My digits could not be read ({e}); the window using them decides what to do"),
+                        true,
+                    );
+                }
+                let aside = aside_path(&path);
                 match std::fs::rename(&path, &aside) {
                     Ok(()) => (
-                        format!("My digits could not be read ({e}); the file was kept as {}", aside.display()),
+                        format!(
+                            "My digits could not be read ({e}). The file was moved to {} and nothing in it is \
+                             lost; My digits start empty. To get them back, close the app, fix that line, and \
+                             rename the file back to {} (or import it once fixed: My digits > Import...).",
+                            aside.display(),
+                            path.display()
+                        ),
                         false,
                     ),
                     Err(move_error) => (
@@ -152,28 +191,6 @@ impl Worker {
             });
             out.send(WorkerEvent::Teach(TeachEvent::Loaded(result)));
         });
-    }
-
-    /// A thread that saves My digits to `path`, the latest version first: edits in quick
-    /// succession cost one write, and each write is atomic.
-    fn my_digits_saver(&self, path: PathBuf) -> Sender<MyDigits> {
-        let (tx, rx) = channel::<MyDigits>();
-        let out = self.emitter();
-        std::thread::spawn(move || {
-            lower_priority();
-            while let Ok(mut latest) = rx.recv() {
-                while let Ok(newer) = rx.try_recv() {
-                    latest = newer;
-                }
-                if let Err(e) = latest.save(&path) {
-                    out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(format!(
-                        "My digits could not be saved to {}: {e}",
-                        path.display()
-                    ))));
-                }
-            }
-        });
-        tx
     }
 
     /// Reads a file to add to My digits: a `file,label` list of pictures, or a training CSV
@@ -273,21 +290,6 @@ impl Worker {
         task
     }
 
-    /// Preprocesses a dropped picture; it then waits for its label.
-    pub fn read_picture(&self, path: PathBuf) {
-        self.spawn(Job::MyDigits, None, move |out, fault| {
-            lower_priority();
-            fault.point();
-            let result = load_image(&path)
-                .and_then(|picture| preprocess_image(&picture))
-                .map_err(|e| e.to_string());
-            out.send(WorkerEvent::Teach(TeachEvent::PictureRead {
-                name: file_name(&path),
-                result,
-            }));
-        });
-    }
-
     /// Fine-tunes `base` on `mine` on a thread, reporting over the channel.
     pub fn finetune(
         &self,
@@ -343,6 +345,19 @@ fn unix_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A name beside `path` for an unreadable collection: `my_digits.unreadable-SECONDS.csv`, with a
+/// counter if that is taken (never over an earlier one).
+fn aside_path(path: &Path) -> PathBuf {
+    let seconds = unix_seconds();
+    let mut aside = path.with_extension(format!("unreadable-{seconds}.csv"));
+    let mut n = 1;
+    while aside.exists() {
+        n += 1;
+        aside = path.with_extension(format!("unreadable-{seconds}-{n}.csv"));
+    }
+    aside
+}
+
 fn read_kept(dir: &Path) -> Result<Restored, String> {
     let text = std::fs::read(dir.join(FINETUNED_STATE)).map_err(|e| e.to_string())?;
     let state: KeptFinetune = serde_json::from_slice(&text).map_err(|e| format!("{FINETUNED_STATE}: {e}"))?;
@@ -361,36 +376,22 @@ fn read_kept(dir: &Path) -> Result<Restored, String> {
     })
 }
 
-/// A `file,label` picture list by its header; anything else loads as training data.
-fn read_import(path: &Path) -> Result<Vec<(u8, [u8; PIXELS])>, String> {
+/// A `file,label` picture list by its header; anything else loads as training data. Every row is
+/// checked before anything is added.
+fn read_import(path: &Path) -> Result<MyDigits, String> {
     let head = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let header = String::from_utf8_lossy(first_line).to_lowercase();
     let is_picture_list = header.trim_start_matches('\u{feff}').replace([' ', '"', '\r'], "") == "file,label";
     if is_picture_list {
         let images = import_labelled_images(path).map_err(|e| e.to_string())?;
-        return Ok(images.into_iter().map(|i| (i.label, i.image)).collect());
+        let mut digits = MyDigits::default();
+        for image in images {
+            digits.push(image.label, &image.image).map_err(|e| e.to_string())?;
+        }
+        return Ok(digits);
     }
-    let data = load_path(
-        path,
-        Expect::Train,
-        &mut |_, _| {},
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .map_err(|e| e.to_string())?;
-    if data.kind != DataKind::Train {
-        return Err(format!(
-            "{}: has no labels (a test file?): My digits need labels",
-            path.display()
-        ));
-    }
-    Ok((0..data.rows())
-        .map(|r| {
-            let mut image = [0u8; PIXELS];
-            image.copy_from_slice(data.image(r));
-            (data.labels[r], image)
-        })
-        .collect())
+    MyDigits::read(path).map_err(|e| e.to_string())
 }
 
 impl App {
@@ -402,25 +403,100 @@ impl App {
                 if restore_model {
                     self.worker.restore_finetuned(dir.clone());
                 }
-                self.teaching.dir = Some(dir.clone());
                 let path = dir.join(MY_DIGITS_FILE);
-                self.teaching.saver = Some(self.worker.my_digits_saver(path.clone()));
-                self.worker.load_my_digits(path);
+                match FolderLock::acquire(&dir) {
+                    Ok(lock) => self.teaching._folder_lock = Some(lock),
+                    Err(held @ LockError::Held { .. }) => {
+                        // Another window saves them: this one only shows them, and writes
+                        // nothing in the folder (neither digits nor fine-tuned models).
+                        self.teaching.read_only = Some(format!(
+                            "{held}, so they are read-only here. Add digits in that window, or close it \
+                             and reopen this one."
+                        ));
+                        self.worker.load_my_digits(path, false);
+                        return;
+                    }
+                    // A file system without locks: saved as before, unprotected.
+                    Err(e) => eprintln!("digit-recognizer: {e}; My digits are saved without a lock"),
+                }
+                self.teaching.dir = Some(dir);
+                self.teaching.saver = Some(Saver::start(path.clone(), self.worker.emitter()));
+                self.worker.load_my_digits(path, true);
             }
             None => self.teaching.digits = Some(MyDigits::default()),
         }
     }
 
-    /// Applies an edit to My digits and saves them.
-    pub(super) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits)) {
+    /// Applies an edit to My digits and saves them; false (and the banner says why) when it
+    /// was refused. A refused edit changes nothing.
+    pub(super) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits) -> Result<(), DigitProblem>) -> bool {
+        if let Some(why) = &self.teaching.read_only {
+            self.error = Some(format!("Not changed: {why}"));
+            return false;
+        }
         let Some(digits) = &mut self.teaching.digits else {
             self.error = Some("My digits are still being read: try again in a moment.".into());
+            return false;
+        };
+        if let Err(problem) = edit(digits) {
+            self.error = Some(format!("My digits unchanged: {problem}."));
+            return false;
+        }
+        self.teaching.version += 1;
+        if let Some(saver) = &mut self.teaching.saver {
+            saver.save(digits.clone());
+        }
+        true
+    }
+
+    /// Holds a close request back while a change to My digits is being saved, and closes the
+    /// window once it is on disk (a save takes milliseconds; the status bar says what happens).
+    /// If the save fails, the banner says so and the next close request quits anyway.
+    pub(super) fn hold_close_for_saves(&mut self, ctx: &egui::Context) {
+        let asked = ctx.input(|i| i.viewport().close_requested());
+        if asked && self.teaching.unsaved() && !self.teaching.close_anyway {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.teaching.closing_since.get_or_insert_with(Instant::now);
+            self.notice = Some("Saving My digits before closing...".into());
+        }
+        let Some(since) = self.teaching.closing_since else {
             return;
         };
-        edit(digits);
-        self.teaching.version += 1;
-        if let Some(saver) = &self.teaching.saver {
-            let _ = saver.send(digits.clone());
+        if !self.teaching.unsaved() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else if self.teaching.save_failed() || since.elapsed() > EXIT_SAVE_WAIT {
+            // Never keep the user from closing: say what would be lost, and let the next close
+            // through.
+            self.teaching.closing_since = None;
+            self.teaching.close_anyway = true;
+            let why = if self.teaching.save_failed() {
+                self.error
+                    .take()
+                    .unwrap_or_else(|| "My digits could not be saved".into())
+            } else {
+                format!("My digits are still being saved after {} s", EXIT_SAVE_WAIT.as_secs())
+            };
+            self.error = Some(format!(
+                "{why}. Close the window again to quit without the last changes."
+            ));
+        } else {
+            ctx.request_repaint_after(Duration::from_millis(20));
+        }
+    }
+
+    /// Reads a dropped picture on the decoder pool; it then waits for its label.
+    pub(super) fn read_picture(&mut self, path: PathBuf) {
+        let worker = &self.worker;
+        let queue = self
+            .teaching
+            .pictures
+            .get_or_insert_with(|| PictureQueue::start(&worker.emitter()));
+        if let Err(path) = queue.submit(path) {
+            self.error = Some(format!(
+                "{} was not read: {} pictures already wait. Drop it again once they are labelled.",
+                file_name(&path),
+                super::picture_queue::PICTURES_WAITING
+            ));
         }
     }
 
@@ -432,7 +508,9 @@ impl App {
         };
         let image = prediction.input;
         let read_as = prediction.digit;
-        self.edit_my_digits(|d| d.push(digit, &image));
+        if !self.edit_my_digits(|d| d.push(digit, &image)) {
+            return;
+        }
         let count = self
             .teaching
             .digits
@@ -469,13 +547,13 @@ impl App {
                 match result {
                     Ok(rows) if rows.is_empty() => self.error = Some(format!("{source}: nothing to import")),
                     Ok(rows) => {
-                        let n = rows.len();
-                        self.edit_my_digits(|d| {
-                            for (label, image) in &rows {
-                                d.push(*label, image);
-                            }
-                        });
-                        self.notice = Some(format!("Imported {n} digits from {source} into My digits."));
+                        if self.edit_my_digits(|d| {
+                            d.append(&rows);
+                            Ok(())
+                        }) {
+                            let n = rows.len();
+                            self.notice = Some(format!("Imported {n} digits from {source} into My digits."));
+                        }
                     }
                     Err(message) => self.error = Some(format!("Nothing imported: {message}")),
                 }
@@ -504,11 +582,15 @@ impl App {
         if self.teaching.unlabelled.is_empty() {
             return;
         }
-        let (name, image) = self.teaching.unlabelled.remove(0);
+        let (name, image) = self.teaching.unlabelled[0].clone();
         if let Some(digit) = digit {
-            self.edit_my_digits(|d| d.push(digit, &image));
+            // A refused label (read-only here) keeps the picture waiting.
+            if !self.edit_my_digits(|d| d.push(digit, &image)) {
+                return;
+            }
             self.notice = Some(format!("Added {name} to My digits as a {digit}."));
         }
+        self.teaching.unlabelled.remove(0);
     }
 
     /// Fine-tunes the current model on My digits, replaying the loaded training data.

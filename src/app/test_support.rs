@@ -198,6 +198,19 @@ impl App {
             .map_or(&self.teaching.last_curve, |r| &r.curve)
     }
 
+    /// Why My digits are read-only in this window, if they are.
+    pub fn my_digits_read_only(&self) -> Option<&str> {
+        self.teaching.read_only.as_deref()
+    }
+
+    /// The most dropped pictures ever decoded at once (0 before the first drop).
+    pub fn peak_picture_decodes(&self) -> usize {
+        self.teaching
+            .pictures
+            .as_ref()
+            .map_or(0, super::picture_queue::PictureQueue::peak)
+    }
+
     /// Dropped pictures waiting for a label.
     pub fn unlabelled_pictures(&self) -> usize {
         self.teaching.unlabelled.len()

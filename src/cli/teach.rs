@@ -35,7 +35,7 @@ pub fn import_images(args: ImportImagesArgs) -> Result<()> {
     guard_output(&args.out, Output::ImportedDigits, &inputs, args.force, "--out")?;
     let mut mine = MyDigits::default();
     for image in &images {
-        mine.push(image.label, &image.image);
+        mine.push(image.label, &image.image)?;
     }
     mine.save(&args.out)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
