@@ -88,7 +88,8 @@ pub fn run(files: StartupFiles) -> anyhow::Result<()> {
             .with_app_id("digit-recognizer")
             .with_inner_size([1400.0, 900.0])
             .with_min_inner_size([960.0, 640.0])
-            .with_drag_and_drop(true),
+            .with_drag_and_drop(true)
+            .with_icon(window_icon()),
         renderer: eframe::Renderer::Glow,
         persist_window: true,
         ..Default::default()
@@ -99,6 +100,13 @@ pub fn run(files: StartupFiles) -> anyhow::Result<()> {
         Box::new(move |cc| Ok(Box::new(App::new(cc, files, Arc::new(RfdPicker))))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the app window: {e}"))
+}
+
+/// The app's icon (assets/icon.png: a Kaggle training row, a 7, in its 28x28 pixels), for the
+/// window and the taskbar; the desktop entry (assets/digit-recognizer.desktop) names the same
+/// picture once installed. A broken picture falls back to eframe's default icon.
+pub fn window_icon() -> egui::IconData {
+    eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default()
 }
 
 /// How often a run sends the views a snapshot of its parameters.
@@ -619,5 +627,18 @@ impl eframe::App for App {
         for task in &self.tasks {
             task.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_icon_is_the_apps_own_square_picture() {
+        let icon = super::window_icon();
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        // Not eframe's default (an empty icon): the middle of the tile is opaque.
+        let middle = (128 * 256 + 128) * 4;
+        assert_eq!(icon.rgba[middle + 3], 255);
     }
 }
