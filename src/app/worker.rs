@@ -179,16 +179,16 @@ pub struct WriteCheck {
 }
 
 impl WriteCheck {
-    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Err` is the
-    /// event to send instead of writing.
-    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Result<(), WorkerEvent> {
+    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
+    /// the event to send instead of writing.
+    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Option<WorkerEvent> {
         match write_guard::check(path, output, &self.inputs, self.replace) {
-            Ok(_) => Ok(()),
-            Err(refusal @ Refusal::OwnInput { .. }) => Err(WorkerEvent::Failed {
+            Ok(_) => None,
+            Err(refusal @ Refusal::OwnInput { .. }) => Some(WorkerEvent::Failed {
                 id,
                 message: format!("{refusal}. Nothing was written: choose another file."),
             }),
-            Err(Refusal::Exists { found, .. }) => Err(WorkerEvent::ReplaceAsked {
+            Err(Refusal::Exists { found, .. }) => Some(WorkerEvent::ReplaceAsked {
                 id,
                 action,
                 path: path.to_path_buf(),
@@ -450,7 +450,7 @@ impl Worker {
         let id = task.id;
         self.spawn(Job::SaveModel, Some(id), move |out, fault| {
             fault.point();
-            if let Err(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
+            if let Some(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
                 out.send(event);
                 return;
             }
@@ -482,7 +482,7 @@ impl Worker {
             lower_priority();
             fault.point();
             // Before predicting, so that a refusal costs nothing.
-            if let Err(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
+            if let Some(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
                 out.send(event);
                 return;
             }
