@@ -188,16 +188,16 @@ pub struct WriteCheck {
 }
 
 impl WriteCheck {
-    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Err` is the
-    /// event to send instead of writing.
-    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Result<(), Box<WorkerEvent>> {
+    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
+    /// the event to send instead of writing.
+    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Option<WorkerEvent> {
         match write_guard::check(path, output, &self.inputs, self.replace) {
-            Ok(_) => Ok(()),
-            Err(refusal @ Refusal::OwnInput { .. }) => Err(Box::new(WorkerEvent::Failed {
+            Ok(_) => None,
+            Err(refusal @ Refusal::OwnInput { .. }) => Some(WorkerEvent::Failed {
                 id,
                 message: format!("{refusal}. Nothing was written: choose another file."),
-            })),
-            Err(Refusal::Exists { found, .. }) => Err(Box::new(WorkerEvent::ReplaceAsked {
+            }),
+            Err(Refusal::Exists { found, .. }) => Some(WorkerEvent::ReplaceAsked {
                 id,
                 action,
                 path: path.to_path_buf(),
@@ -207,7 +207,7 @@ impl WriteCheck {
                     found.describe(),
                     output.noun()
                 ),
-            })),
+            }),
         }
     }
 }
@@ -512,8 +512,8 @@ impl Worker {
         let id = task.id;
         self.spawn(Job::SaveModel, Some(id), move |out, fault| {
             fault.point();
-            if let Err(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
-                out.send(*event);
+            if let Some(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
+                out.send(event);
                 return;
             }
             match model_file::save(&path, &model, &info) {
@@ -544,8 +544,8 @@ impl Worker {
             lower_priority();
             fault.point();
             // Before predicting, so that a refusal costs nothing.
-            if let Err(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
-                out.send(*event);
+            if let Some(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
+                out.send(event);
                 return;
             }
             if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
