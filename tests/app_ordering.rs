@@ -66,6 +66,9 @@ fn a_model_trained_while_other_data_loaded_reopens_with_its_own_labels() {
         app.train_data().is_some_and(|d| d.name == "letters.csv")
     });
     assert!(h.state().is_training(), "the letters loaded while the run trained");
+    // Steps taken before the stop (a busy machine may not have taken one yet): a run stopped
+    // at step 0 keeps the model from before and would test nothing.
+    wait_for(&mut h, "the run's first report", |app| app.plots.current_points() > 0);
     stop_run(&mut h);
 
     let model = h.state().model().unwrap();
