@@ -261,7 +261,7 @@ pub struct FolderLock {
 /// Why a data folder's My digits could not be locked.
 #[derive(Debug, Error)]
 pub enum LockError {
-    #[error("another Digit Recognizer window{} is using My digits in {}", holder(*.pid), .dir.display())]
+    #[error("Another Digit Recognizer window{} is using My digits in {}", holder(*.pid), .dir.display())]
     Held { dir: PathBuf, pid: Option<u32> },
     #[error("cannot lock {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
@@ -584,7 +584,7 @@ mod tests {
         }
         let message = FolderLock::acquire(&folder).unwrap_err().to_string();
         assert!(
-            message.contains("another Digit Recognizer window (process"),
+            message.contains("Another Digit Recognizer window (process"),
             "{message}"
         );
         drop(lock);

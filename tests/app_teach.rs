@@ -526,7 +526,7 @@ fn two_windows_on_one_folder_keep_both_windows_digits() {
         .to_owned();
     assert!(
         why.contains(&format!(
-            "another Digit Recognizer window (process {})",
+            "Another Digit Recognizer window (process {})",
             std::process::id()
         )),
         "{why}"

@@ -11,11 +11,13 @@ pub fn ui(ui: &mut egui::Ui, error: &mut Option<String>) {
         .inner_margin(8.0)
         .corner_radius(4.0)
         .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("Error").color(Color32::from_rgb(255, 120, 100)).strong());
-                ui.label(RichText::new(text).color(Color32::from_rgb(255, 210, 200)));
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    dismissed = ui.button("Dismiss").clicked();
+            // Dismiss first, from the right, so that the message wraps in the width left over
+            // instead of widening the panel past the window (long paths, long refusals).
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                dismissed = ui.button("Dismiss").clicked();
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Min), |ui| {
+                    ui.label(RichText::new("Error").color(Color32::from_rgb(255, 120, 100)).strong());
+                    ui.add(egui::Label::new(RichText::new(text).color(Color32::from_rgb(255, 210, 200))).wrap());
                 });
             });
         });

@@ -25,7 +25,8 @@ pub fn ui(ui: &mut egui::Ui, view: StatusView<'_>) {
         if let Some(run) = view.training {
             run_status(ui, run);
         } else if let Some(notice) = view.notice {
-            ui.label(notice);
+            // One line, cut with "…" when longer than the bar; the whole text on hover.
+            ui.add(egui::Label::new(notice).truncate()).on_hover_text(notice);
         } else {
             ui.weak("Ready.");
         }

@@ -23,6 +23,9 @@ use crate::write_guard::{self, Input, Output, Refusal, Replace};
 use super::file_actions::FileAction;
 use super::file_dialog::FilePicker;
 
+/// How a user of the app sets the class count, for the rare-label warning.
+const APP_SET_COUNT: &str = "untick Classes: auto (beside the path field) and set the count";
+
 /// What a file being loaded is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataRole {
@@ -449,8 +452,9 @@ impl Worker {
                     Some(count) => data::check_classes(&path, &dataset, count).map(|()| (dataset, None)),
                     None => {
                         let rare = data::rare_labels(&path, &dataset);
-                        let warning = (!rare.is_empty())
-                            .then(|| data::rare_labels_warning(&file_name(&path), &rare, dataset.class_count()));
+                        let warning = (!rare.is_empty()).then(|| {
+                            data::rare_labels_warning(&file_name(&path), &rare, dataset.class_count(), APP_SET_COUNT)
+                        });
                         Ok((dataset, warning))
                     }
                 })

@@ -125,7 +125,7 @@ pub(super) fn warn_rare_labels(path: &Path, data: &Dataset) {
         let shown = path.display().to_string();
         eprintln!(
             "warning: {}",
-            data::rare_labels_warning(&shown, &rare, data.class_count())
+            data::rare_labels_warning(&shown, &rare, data.class_count(), "pass --classes N")
         );
     }
 }

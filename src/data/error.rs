@@ -89,7 +89,7 @@ pub enum LoadErrorKind {
     #[error("label {0} is outside 0..={max}", max = super::MAX_LABEL)]
     LabelOutOfRange(String),
     /// A label the class count set by the user does not allow.
-    #[error("label {label} is outside the {classes} classes set (labels 0..={})", .classes.saturating_sub(1))]
+    #[error("label {label} is outside the {classes} classes set (labels 0 to {})", .classes.saturating_sub(1))]
     LabelBeyondClasses { label: u8, classes: usize },
     #[error("the id is empty")]
     EmptyId,

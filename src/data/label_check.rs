@@ -57,12 +57,13 @@ impl fmt::Display for RareLabel {
 }
 
 /// The warning for `rare` labels of the file `name`: what they are, what they do to the
-/// network, and how to refuse them.
-pub fn rare_labels_warning(name: &str, rare: &[RareLabel], classes: usize) -> String {
+/// network, and how to refuse them: `set_count` says how the class count is set where the user
+/// is ("pass --classes N" on the command line, the app's own setting in the app).
+pub fn rare_labels_warning(name: &str, rare: &[RareLabel], classes: usize, set_count: &str) -> String {
     let each: Vec<String> = rare.iter().map(RareLabel::to_string).collect();
     format!(
-        "{name}: {}: a typo? The network gets {classes} classes because of it. Fix the file, or set \
-         the class count (--classes N) to refuse such labels.",
+        "{name}: {}: a typo? The network gets {classes} classes because of it. Fix the file, or \
+         {set_count} to refuse such labels.",
         each.join("; ")
     )
 }
@@ -261,7 +262,7 @@ mod tests {
             }]
         );
         assert_eq!(rare[0].to_string(), "label 10 has only 1 row (line 103)");
-        let warning = rare_labels_warning("t.csv", &rare, 11);
+        let warning = rare_labels_warning("t.csv", &rare, 11, "pass --classes N");
         assert!(
             warning.starts_with("t.csv: label 10 has only 1 row (line 103): a typo?"),
             "{warning}"
