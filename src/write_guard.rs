@@ -9,7 +9,7 @@
 //! What a file is comes from its first bytes ([`sniff`]: at most [`SNIFF_BYTES`], decompressed
 //! when it is gzip), never from its name.
 //!
-//! Imported pictures (`import-images`, the app's My digits export) are a Kaggle training CSV by
+//! Imported pictures (`import-images`, and the app's My digits export alike) are a Kaggle training CSV by
 //! design, so that they load anywhere; an earlier import is therefore byte for byte the same kind
 //! of file as the user's `train.csv`, and nothing in the file could tell them apart without
 //! breaking that format. So every labelled CSV counts as training data, and an import replaces
@@ -17,7 +17,9 @@
 //! `--force` when an import is redone onto the same name.
 //!
 //! Heat maps written by `explain` carry a PNG text chunk ([`EXPLAIN_MARK`]) so that an earlier
-//! map is recognised without mistaking a user's 280x280 drawing for one.
+//! map is recognised without mistaking a user's 280x280 drawing for one; the app's plot images
+//! carry [`PLOT_MARK`] for the same reason. The app's curves CSV is known by its header
+//! ([`CURVES_HEADER`]).
 
 use std::fmt;
 use std::fs::File;
@@ -30,6 +32,20 @@ pub const SNIFF_BYTES: u64 = 64 * 1024;
 const MAX_MODEL_HEADER: u64 = 1 << 20;
 /// The PNG `tEXt` chunk (keyword, text) that marks a heat map written by `explain`.
 pub const EXPLAIN_MARK: (&str, &str) = ("Software", "digit-recognizer explain");
+/// The PNG `tEXt` chunk that marks a plot image saved by the app (Save plot (PNG)).
+pub const PLOT_MARK: (&str, &str) = ("Software", "digit-recognizer plot");
+/// The columns of the app's Export curves (CSV), its first line.
+pub const CURVES_HEADER: [&str; 9] = [
+    "run",
+    "label",
+    "step",
+    "epoch",
+    "loss",
+    "train_accuracy",
+    "dev_accuracy",
+    "alpha",
+    "seconds",
+];
 
 /// What an existing file (or path) is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +74,10 @@ pub enum FileKind {
     },
     /// A heat map written by `explain` (carries [`EXPLAIN_MARK`]).
     ExplainMap,
+    /// Learning curves exported by the app ([`CURVES_HEADER`]).
+    Curves,
+    /// A plot image saved by the app (carries [`PLOT_MARK`]).
+    PlotImage,
     /// Another PNG or JPEG picture.
     Picture {
         format: &'static str,
@@ -102,6 +122,8 @@ impl FileKind {
             FileKind::LabelledCsv { columns, gzip } => csv("labelled training CSV", columns, *gzip, true),
             FileKind::UnlabelledCsv { columns, gzip } => csv("test CSV (images without labels)", columns, *gzip, false),
             FileKind::ExplainMap => "a heat map written by explain".into(),
+            FileKind::Curves => "learning curves exported by the app".into(),
+            FileKind::PlotImage => "a plot image saved by the app".into(),
             FileKind::Picture { format } => format!("a {format} picture"),
             FileKind::OtherText => "a text file of another kind".into(),
             FileKind::OtherBinary => "a file of another kind".into(),
@@ -118,6 +140,12 @@ pub enum Output {
     ImportedDigits,
     /// `explain --png`.
     ExplainMap,
+    /// The app's Export curves (CSV).
+    Curves,
+    /// The app's Save plot (PNG).
+    PlotImage,
+    /// The app's Export My digits (CSV): labelled pictures, the same rule as an import.
+    MyDigits,
 }
 
 impl Output {
@@ -128,17 +156,22 @@ impl Output {
             Output::Submission => "a submission",
             Output::ImportedDigits => "the imported pictures",
             Output::ExplainMap => "a heat map",
+            Output::Curves => "a curves CSV",
+            Output::PlotImage => "a plot image",
+            Output::MyDigits => "My digits",
         }
     }
 
     /// Whether an existing file of kind `found` is this output's own kind, replaced as before.
-    /// Imports have none: see the module's documentation.
+    /// Imports and My digits exports have none: see the module's documentation.
     pub fn replaces(self, found: &FileKind) -> bool {
         matches!(
             (self, found),
             (Output::Model, FileKind::Model)
                 | (Output::Submission, FileKind::Submission)
                 | (Output::ExplainMap, FileKind::ExplainMap)
+                | (Output::Curves, FileKind::Curves)
+                | (Output::PlotImage, FileKind::PlotImage)
         )
     }
 }
@@ -290,8 +323,10 @@ pub fn sniff(path: &Path) -> FileKind {
         };
     }
     if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return if has_explain_mark(&head) {
+        return if has_png_text(&head, EXPLAIN_MARK) {
             FileKind::ExplainMap
+        } else if has_png_text(&head, PLOT_MARK) {
+            FileKind::PlotImage
         } else {
             FileKind::Picture { format: "PNG" }
         };
@@ -349,8 +384,8 @@ fn sniff_safetensors(path: &Path, head: &[u8]) -> Option<FileKind> {
     })
 }
 
-/// Whether a PNG's chunks before the image data include [`EXPLAIN_MARK`].
-fn has_explain_mark(png: &[u8]) -> bool {
+/// Whether a PNG's chunks before the image data include the `tEXt` chunk `mark` (keyword, text).
+fn has_png_text(png: &[u8], mark: (&str, &str)) -> bool {
     let mut at = 8;
     while let Some(chunk) = png.get(at..at + 8) {
         let length = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) as usize;
@@ -361,7 +396,7 @@ fn has_explain_mark(png: &[u8]) -> bool {
         if kind == b"tEXt"
             && let Some(data) = png.get(at + 8..at + 8 + length)
         {
-            let (keyword, text) = EXPLAIN_MARK;
+            let (keyword, text) = mark;
             let mut mark = keyword.as_bytes().to_vec();
             mark.push(0);
             mark.extend_from_slice(text.as_bytes());
@@ -400,6 +435,9 @@ fn sniff_fields(line: &[u8], whole_line: bool, gzip: bool) -> FileKind {
         .collect();
     if fields == ["imageid", "label"] || fields == ["id", "label"] {
         return FileKind::Submission;
+    }
+    if whole_line && fields == CURVES_HEADER {
+        return FileKind::Curves;
     }
     // The last field of a cut line may be cut too.
     let complete = if whole_line {
@@ -613,21 +651,75 @@ mod tests {
         assert!(check(&import, Output::ImportedDigits, &[], Replace::SameKind).is_err());
     }
 
-    #[test]
-    fn explain_maps_carry_their_mark() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.png");
+    /// A 2x2 PNG carrying the text chunk `mark`, if any.
+    fn png_with(mark: Option<(&str, &str)>) -> Vec<u8> {
         let mut bytes = Vec::new();
         let mut encoder = png::Encoder::new(&mut bytes, 2, 2);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
-        encoder
-            .add_text_chunk(EXPLAIN_MARK.0.into(), EXPLAIN_MARK.1.into())
-            .unwrap();
+        if let Some((keyword, text)) = mark {
+            encoder.add_text_chunk(keyword.into(), text.into()).unwrap();
+        }
         let mut writer = encoder.write_header().unwrap();
         writer.write_image_data(&[0; 12]).unwrap();
         writer.finish().unwrap();
-        std::fs::write(&path, &bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn explain_maps_carry_their_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "m.png", &png_with(Some(EXPLAIN_MARK)));
         assert_eq!(sniff(&path), FileKind::ExplainMap);
+    }
+
+    #[test]
+    fn the_apps_curves_and_plots_are_known_and_replace_only_their_own_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let curves = write(
+            dir.path(),
+            "curves.csv",
+            format!(
+                "{}\r\n1,784-16-10,2,0.5,1.2,0.5,0.4,0.1,0.250\n",
+                CURVES_HEADER.join(",")
+            )
+            .as_bytes(),
+        );
+        assert_eq!(sniff(&curves), FileKind::Curves);
+        assert_eq!(sniff(&curves).describe(), "learning curves exported by the app");
+        // Another program's CSV with one more column is not ours.
+        let longer = write(
+            dir.path(),
+            "longer.csv",
+            format!("{},note\n", CURVES_HEADER.join(",")).as_bytes(),
+        );
+        assert_eq!(sniff(&longer), FileKind::OtherText);
+
+        let plot = write(dir.path(), "plot.png", &png_with(Some(PLOT_MARK)));
+        assert_eq!(sniff(&plot), FileKind::PlotImage);
+        let drawing = write(dir.path(), "drawing.png", &png_with(None));
+        assert_eq!(sniff(&drawing), FileKind::Picture { format: "PNG" });
+        let other_text = write(dir.path(), "t.png", &png_with(Some(("Software", "GIMP"))));
+        assert_eq!(sniff(&other_text), FileKind::Picture { format: "PNG" });
+
+        let train = write(dir.path(), "train.csv", format!("{}\n", header(true, 784)).as_bytes());
+        let same = Replace::SameKind;
+        assert_eq!(check(&curves, Output::Curves, &[], same), Ok(FileKind::Curves));
+        assert!(check(&train, Output::Curves, &[], same).is_err());
+        assert!(check(&plot, Output::Curves, &[], same).is_err());
+        assert_eq!(check(&plot, Output::PlotImage, &[], same), Ok(FileKind::PlotImage));
+        assert!(check(&drawing, Output::PlotImage, &[], same).is_err());
+        assert!(check(&curves, Output::PlotImage, &[], same).is_err());
+        // My digits exports are labelled CSVs like imports: no labelled CSV is theirs to replace.
+        assert!(check(&train, Output::MyDigits, &[], same).is_err());
+        assert!(check(&train, Output::MyDigits, &[], Replace::Anything).is_ok());
+        let input = [Input::new(&train, "the training data loaded")];
+        let refusal = check(&train, Output::MyDigits, &input, Replace::Anything).unwrap_err();
+        assert!(
+            refusal
+                .to_string()
+                .ends_with("is the training data loaded: My digits is never written onto an input"),
+            "{refusal}"
+        );
     }
 }

@@ -96,6 +96,7 @@ impl App {
             WorkerEvent::SnapshotReady => self.snapshot_ready(),
             WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
             WorkerEvent::Picked { action, path } => self.file_picked(action, path),
+            WorkerEvent::WriteCleared { id } => self.plot_path_cleared(id),
             WorkerEvent::Teach(event) => self.teach_event(event),
         }
     }

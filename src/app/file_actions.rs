@@ -265,17 +265,31 @@ impl App {
                 self.error = Some(NO_CURVES.into());
             }
             FileAction::ExportCurves => {
-                let task = self.worker.export_curves(path, self.plots.runs.clone());
+                let check = WriteCheck {
+                    inputs: self.input_files(true),
+                    replace,
+                };
+                let task = self.worker.export_curves(path, self.plots.runs.clone(), check);
                 self.tasks.push(task);
             }
-            FileAction::ExportPlot => self.export_plot(path),
+            FileAction::ExportPlot => {
+                let check = WriteCheck {
+                    inputs: self.input_files(true),
+                    replace,
+                };
+                self.export_plot(path, check);
+            }
             FileAction::ImportMyDigits => {
                 let task = self.worker.import_my_digits(path);
                 self.tasks.push(task);
             }
             FileAction::ExportMyDigits => match self.teaching.digits.as_ref().filter(|d| !d.is_empty()) {
                 Some(digits) => {
-                    let task = self.worker.export_my_digits(path, digits.clone());
+                    let check = WriteCheck {
+                        inputs: self.input_files(true),
+                        replace,
+                    };
+                    let task = self.worker.export_my_digits(path, digits.clone(), check);
                     self.tasks.push(task);
                 }
                 None => self.error = Some(NO_DIGITS.into()),

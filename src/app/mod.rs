@@ -405,6 +405,10 @@ impl App {
 
     fn task_done(&mut self, id: u64) {
         self.tasks.retain(|t| t.id != id);
+        // A plot export whose path was refused (or whose check failed) waits no more.
+        if self.pending_plot.as_ref().is_some_and(|p| p.task == id) {
+            self.pending_plot = None;
+        }
     }
 
     fn train_action(&mut self, action: TrainAction) {

@@ -1,6 +1,8 @@
 //! Exports of the learning curves: every run on the plot as one CSV (one row per report), and the
 //! two plots as a PNG cropped from a screenshot of the window. Both files are written atomically
-//! on a worker thread, which reports [`WorkerEvent::Wrote`] or [`WorkerEvent::Failed`].
+//! on a worker thread, which reports [`WorkerEvent::Wrote`] or [`WorkerEvent::Failed`]. Both obey
+//! [`crate::write_guard`] like Save model: never onto a file the app has loaded, and an existing
+//! file only as the user allowed; the PNG's path is checked before the screenshot is taken.
 //!
 //! The screenshot comes from the renderer (`ViewportCommand::Screenshot` with a callback, egui
 //! 0.37's form of it): the app asks for one after a frame that drew the plots, and the callback
@@ -15,24 +17,16 @@ use std::sync::{Arc, Mutex};
 use egui::{ColorImage, Rect};
 
 use crate::atomic::write_atomic;
+use crate::write_guard::{Output, PLOT_MARK};
 
 use super::App;
+use super::file_actions::FileAction;
 use super::plots::Run;
 use super::state::Tab;
-use super::worker::{Job, Task, Worker, WorkerEvent, file_name};
+use super::worker::{Job, Task, Worker, WorkerEvent, WriteCheck, file_name};
 
-/// The CSV's columns.
-pub const CURVES_HEADER: [&str; 9] = [
-    "run",
-    "label",
-    "step",
-    "epoch",
-    "loss",
-    "train_accuracy",
-    "dev_accuracy",
-    "alpha",
-    "seconds",
-];
+/// The CSV's columns, by which [`crate::write_guard`] knows an earlier export.
+pub use crate::write_guard::CURVES_HEADER;
 
 /// Writes the reports of `runs` as CSV (blank where a value is absent: the dev accuracy between
 /// evaluations, a non-finite loss); returns the rows written.
@@ -81,14 +75,19 @@ pub fn crop_pixels(rect: Rect, pixels_per_point: f32, size: [usize; 2]) -> Optio
     (x1 > x0 && y1 > y0).then_some(([x0, y0], [x1 - x0, y1 - y0]))
 }
 
-/// Encodes `image` as PNG.
+/// Encodes `image` as PNG, with [`PLOT_MARK`] by which a later save knows it may replace it.
 pub fn write_png(out: impl io::Write, image: &ColorImage) -> io::Result<()> {
-    use image::ImageEncoder;
     let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect();
     let [w, h] = image.size;
-    image::codecs::png::PngEncoder::new(out)
-        .write_image(&rgba, w as u32, h as u32, image::ExtendedColorType::Rgba8)
-        .map_err(io::Error::other)
+    let mut encoder = png::Encoder::new(out, w as u32, h as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .add_text_chunk(PLOT_MARK.0.into(), PLOT_MARK.1.into())
+        .map_err(io::Error::other)?;
+    let mut writer = encoder.write_header().map_err(io::Error::other)?;
+    writer.write_image_data(&rgba).map_err(io::Error::other)?;
+    writer.finish().map_err(io::Error::other)
 }
 
 /// Where a screenshot request stands.
@@ -133,18 +132,26 @@ pub struct PendingPlot {
     pub path: PathBuf,
     /// Its status-bar task.
     pub task: u64,
+    /// The write check, run again before writing.
+    pub check: WriteCheck,
+    /// The path passed the check ([`WorkerEvent::WriteCleared`]): the screenshot may be taken.
+    pub cleared: bool,
     /// Set once the screenshot is requested: the plots' rect (points) and the scale then.
     pub requested: Option<(ShotSlot, Rect, f32)>,
 }
 
 impl Worker {
-    /// Writes the curves of `runs` as one CSV, atomically.
-    pub fn export_curves(&mut self, path: PathBuf, runs: Vec<Run>) -> Task {
+    /// Writes the curves of `runs` as one CSV, atomically, if `check` allows writing there.
+    pub fn export_curves(&mut self, path: PathBuf, runs: Vec<Run>, check: WriteCheck) -> Task {
         let mut task = self.task(format!("Exporting curves to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
         self.spawn(Job::ExportCurves, Some(id), move |out, fault| {
             fault.point();
+            if let Some(event) = check.run(id, FileAction::ExportCurves, &path, Output::Curves) {
+                out.send(event);
+                return;
+            }
             let mut rows = 0;
             match write_atomic(&path, |w| {
                 rows = write_curves(w, &runs)?;
@@ -168,7 +175,21 @@ impl Worker {
         task
     }
 
-    /// Crops `shot` to `rect` (points) and writes it as PNG, atomically; reports on task `id`.
+    /// Checks where a plot image is to go before the screenshot is taken: reports
+    /// [`WorkerEvent::WriteCleared`], or the refusal or question, on task `id`.
+    pub fn check_plot_path(&mut self, id: u64, path: PathBuf, check: WriteCheck) {
+        self.spawn(Job::ExportPlot, Some(id), move |out, fault| {
+            fault.point();
+            out.send(
+                check
+                    .run(id, FileAction::ExportPlot, &path, Output::PlotImage)
+                    .unwrap_or(WorkerEvent::WriteCleared { id }),
+            );
+        });
+    }
+
+    /// Crops `shot` to `rect` (points) and writes it as PNG, atomically, if `check` (still)
+    /// allows writing there; reports on task `id`.
     pub fn export_plot_png(
         &mut self,
         id: u64,
@@ -176,9 +197,14 @@ impl Worker {
         shot: Arc<ColorImage>,
         rect: Rect,
         pixels_per_point: f32,
+        check: WriteCheck,
     ) {
         self.spawn(Job::ExportPlot, Some(id), move |out, fault| {
             fault.point();
+            if let Some(event) = check.run(id, FileAction::ExportPlot, &path, Output::PlotImage) {
+                out.send(event);
+                return;
+            }
             let Some((corner, size)) = crop_pixels(rect, pixels_per_point, shot.size) else {
                 out.send(WorkerEvent::Failed {
                     id,
@@ -202,22 +228,35 @@ impl Worker {
 }
 
 impl App {
-    /// Save plot (PNG) to `path`: shows the Training tab; the screenshot is asked for once a frame
-    /// has drawn the plots ([`App::request_plot_shot`]).
-    pub(super) fn export_plot(&mut self, path: PathBuf) {
+    /// Save plot (PNG) to `path`: shows the Training tab and checks the path on a worker; the
+    /// screenshot is asked for once that check passed and a frame has drawn the plots
+    /// ([`App::request_plot_shot`]).
+    pub(super) fn export_plot(&mut self, path: PathBuf, check: WriteCheck) {
         if self.pending_plot.is_some() {
             self.error = Some("A plot is being saved already: wait for it to finish.".into());
             return;
         }
         let mut task = self.worker.task(format!("Saving the plot to {}", file_name(&path)));
         task.cancellable = false;
+        self.worker.check_plot_path(task.id, path.clone(), check.clone());
         self.pending_plot = Some(PendingPlot {
             path,
             task: task.id,
+            check,
+            cleared: false,
             requested: None,
         });
         self.tasks.push(task);
         self.settings.tab = Tab::Training;
+    }
+
+    /// The plot export on task `id` may take its screenshot.
+    pub(super) fn plot_path_cleared(&mut self, id: u64) {
+        if let Some(pending) = &mut self.pending_plot
+            && pending.task == id
+        {
+            pending.cleared = true;
+        }
     }
 
     /// After the central panel: asks for a screenshot if a plot export waits and the plots were
@@ -225,7 +264,7 @@ impl App {
     pub(super) fn request_plot_shot(&mut self, ctx: &egui::Context) {
         let Some(pending) = &mut self.pending_plot else { return };
         let Some(rect) = self.plots.last_rect else { return };
-        if pending.requested.is_some() {
+        if pending.requested.is_some() || !pending.cleared {
             return;
         }
         let slot = ShotSlot::default();
@@ -249,13 +288,17 @@ impl App {
         let Some(PendingPlot {
             path,
             task,
+            check,
             requested: Some((_, rect, pixels_per_point)),
+            ..
         }) = self.pending_plot.take()
         else {
             return;
         };
         match shot {
-            Shot::Taken(image) => self.worker.export_plot_png(task, path, image, rect, pixels_per_point),
+            Shot::Taken(image) => self
+                .worker
+                .export_plot_png(task, path, image, rect, pixels_per_point, check),
             _ => {
                 self.task_done(task);
                 self.notice = Some(unavailable_message(&path));
@@ -324,6 +367,19 @@ mod tests {
         let back = image::load_from_memory(&out).unwrap().to_rgba8();
         assert_eq!(back.dimensions(), (3, 2));
         assert_eq!(back.get_pixel(2, 1).0, [10, 200, 30, 255]);
+    }
+
+    /// (Named for `cargo test write_guard`.)
+    #[test]
+    fn write_guard_knows_the_png_and_csv_written_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = ColorImage::new([3, 2], vec![egui::Color32::from_rgb(10, 200, 30); 6]);
+        let png = dir.path().join("plot.png");
+        write_atomic(&png, |w| write_png(w, &image)).unwrap();
+        assert_eq!(crate::write_guard::sniff(&png), crate::write_guard::FileKind::PlotImage);
+        let csv = dir.path().join("curves.csv");
+        write_atomic(&csv, |w| write_curves(w, &[]).map(|_| ())).unwrap();
+        assert_eq!(crate::write_guard::sniff(&csv), crate::write_guard::FileKind::Curves);
     }
 
     #[test]

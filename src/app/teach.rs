@@ -269,13 +269,23 @@ impl Worker {
     }
 
     /// Writes My digits to `path` (atomically), as a Kaggle training CSV.
-    pub fn export_my_digits(&mut self, path: PathBuf, digits: MyDigits) -> super::worker::Task {
+    pub fn export_my_digits(
+        &mut self,
+        path: PathBuf,
+        digits: MyDigits,
+        check: super::worker::WriteCheck,
+    ) -> super::worker::Task {
         let mut task = self.task(format!("Exporting My digits to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
         self.spawn(Job::MyDigits, Some(id), move |out, fault| {
             lower_priority();
             fault.point();
+            let output = crate::write_guard::Output::MyDigits;
+            if let Some(event) = check.run(id, super::file_actions::FileAction::ExportMyDigits, &path, output) {
+                out.send(event);
+                return;
+            }
             out.send(match digits.save(&path) {
                 Ok(()) => WorkerEvent::Wrote {
                     id,

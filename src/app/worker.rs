@@ -178,6 +178,11 @@ pub enum WorkerEvent {
         path: PathBuf,
         question: String,
     },
+    /// A plot export's path passed its [`WriteCheck`]: the screenshot may be taken
+    /// ([`super::plot_export`]).
+    WriteCleared {
+        id: u64,
+    },
     /// My digits and fine-tuning ([`super::teach`]).
     Teach(super::teach::TeachEvent),
 }
@@ -193,7 +198,13 @@ pub struct WriteCheck {
 impl WriteCheck {
     /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
     /// the event to send instead of writing.
-    fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Option<WorkerEvent> {
+    pub(super) fn run(
+        &self,
+        id: u64,
+        action: FileAction,
+        path: &std::path::Path,
+        output: Output,
+    ) -> Option<WorkerEvent> {
         match write_guard::check(path, output, &self.inputs, self.replace) {
             Ok(_) => None,
             Err(refusal @ Refusal::OwnInput { .. }) => Some(WorkerEvent::Failed {
