@@ -11,6 +11,7 @@ use super::control::TrainControl;
 use super::events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 use super::gradient::{self, Inputs, Workers, batch_gradients};
 use super::optimizer::OptimizerState;
+use super::subnormal::flushed;
 use super::{Length, Schedule, TrainConfig};
 use crate::data::{Dataset, Split};
 use crate::network::{BatchStats, Mlp};
@@ -109,7 +110,7 @@ pub fn train(
             }
             last_good.clone_from(model);
             let evaluate_dev = dev.rows() > 0 && (step % dev_every == 0 || step == total_steps);
-            let dev_accuracy = evaluate_dev.then(|| accuracy(model, dev));
+            let dev_accuracy = evaluate_dev.then(|| flushed(|| accuracy(model, dev)));
             on_event(&TrainEvent::Progress(Progress {
                 step,
                 total_steps,
@@ -147,12 +148,12 @@ pub fn train(
     let report = TrainReport {
         final_loss: last_stats.loss(),
         train_accuracy: if completed && n > 0 {
-            accuracy(model, train)
+            flushed(|| accuracy(model, train))
         } else {
             last_stats.accuracy()
         },
         dev_accuracy: if completed && dev.rows() > 0 {
-            Some(accuracy(model, dev))
+            Some(flushed(|| accuracy(model, dev)))
         } else {
             None
         },

@@ -60,6 +60,26 @@ pub(super) fn call_flushed(job: &(dyn Fn(usize) + Sync), index: usize) {
     job(index);
 }
 
+/// Returns `work()`, computed as a pool job is: with subnormals flushed, through
+/// [`call_flushed`]. For the run's own arithmetic outside the pool (the dev set's accuracy at
+/// every report: a forward pass over weights that late in a run hold subnormals, which the CPU
+/// otherwise takes a slow path for).
+pub(super) fn flushed<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    let work = std::sync::Mutex::new(Some(work));
+    let result = std::sync::Mutex::new(None);
+    call_flushed(
+        &|_| {
+            let work = work.lock().ok().and_then(|mut w| w.take());
+            if let (Some(work), Ok(mut result)) = (work, result.lock()) {
+                *result = Some(work());
+            }
+        },
+        0,
+    );
+    let result = result.into_inner().ok().flatten();
+    result.expect("call_flushed calls the job once")
+}
+
 /// Flushes subnormal results and inputs to zero on this thread until the guard is dropped
 /// (on x86_64; elsewhere nothing changes).
 fn flush_subnormals() -> FlushGuard {
