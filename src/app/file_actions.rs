@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use egui::{Key, KeyboardShortcut, Modifiers};
 
 use super::App;
-use super::worker::{DataRole, WriteCheck};
+use super::save_jobs::WriteCheck;
+use super::worker::DataRole;
 use crate::write_guard::{Input, Replace};
 
 /// Something done with a file the user chooses or types.

@@ -22,8 +22,9 @@ use crate::write_guard::{Output, PLOT_MARK};
 use super::App;
 use super::file_actions::FileAction;
 use super::plots::Run;
+use super::save_jobs::WriteCheck;
 use super::state::Tab;
-use super::worker::{Job, Task, Worker, WorkerEvent, WriteCheck, file_name};
+use super::worker::{Job, Task, Worker, WorkerEvent, file_name};
 
 /// The CSV's columns, by which [`crate::write_guard`] knows an earlier export.
 pub use crate::write_guard::CURVES_HEADER;

@@ -1,0 +1,158 @@
+//! Jobs that write the user's files: saving the model and exporting the submission, each
+//! checked against the write rule ([`write_guard`]: never onto an input, another kind only when
+//! allowed) on the job's thread before anything is written. The plot and curve exports are in
+//! [`super::plot_export`], My digits' export in [`super::teach`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::data::Dataset;
+use crate::evaluate;
+use crate::model_file::{self, ModelInfo};
+use crate::network::Mlp;
+use crate::write_guard::{self, Input, Output, Refusal, Replace};
+
+use super::file_actions::FileAction;
+use super::worker::{Job, Task, Worker, WorkerEvent, file_name, lower_priority};
+
+/// What a save or export checks before it writes ([`write_guard`]): the app's input files, never
+/// written onto, and what existing file it may replace without asking.
+#[derive(Clone, Debug)]
+pub struct WriteCheck {
+    pub inputs: Vec<Input>,
+    pub replace: Replace,
+}
+
+impl WriteCheck {
+    /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
+    /// the event to send instead of writing.
+    pub(super) fn run(
+        &self,
+        id: u64,
+        action: FileAction,
+        path: &std::path::Path,
+        output: Output,
+    ) -> Option<WorkerEvent> {
+        match write_guard::check(path, output, &self.inputs, self.replace) {
+            Ok(_) => None,
+            Err(refusal @ Refusal::OwnInput { .. }) => Some(WorkerEvent::Failed {
+                id,
+                message: format!("{refusal}. Nothing was written: choose another file."),
+            }),
+            Err(Refusal::Exists { found, .. }) => Some(WorkerEvent::ReplaceAsked {
+                id,
+                action,
+                path: path.to_path_buf(),
+                question: format!(
+                    "{} is {}. Replace it with {}?",
+                    path.display(),
+                    found.describe(),
+                    output.noun()
+                ),
+            }),
+        }
+    }
+}
+
+impl Worker {
+    /// Saves `model`, known to the app as model `version`, atomically at `path`, if `check`
+    /// allows writing there.
+    pub fn save_model(
+        &mut self,
+        path: PathBuf,
+        model: Arc<Mlp>,
+        info: ModelInfo,
+        version: u64,
+        check: WriteCheck,
+    ) -> Task {
+        let mut task = self.task(format!("Saving model to {}", file_name(&path)));
+        task.cancellable = false;
+        let id = task.id;
+        self.spawn(Job::SaveModel, Some(id), move |out, fault| {
+            fault.point();
+            if let Some(event) = check.run(id, FileAction::SaveModel, &path, Output::Model) {
+                out.send(event);
+                return;
+            }
+            match model_file::save(&path, &model, &info) {
+                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path, version }),
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("saving the model failed: {e}"),
+                }),
+            }
+        });
+        task
+    }
+
+    /// Predicts every row of `test` and writes a Kaggle submission atomically.
+    /// `info`: the model's labels (the answers allowed) and whether its images were transposed.
+    pub fn export(
+        &mut self,
+        path: PathBuf,
+        model: Arc<Mlp>,
+        test: Arc<Dataset>,
+        info: &ModelInfo,
+        check: WriteCheck,
+    ) -> Task {
+        let (labels, transposed) = (info.labels.clone(), info.transposed);
+        let task = self.task(format!("Exporting {}", file_name(&path)));
+        let (id, cancel) = (task.id, task.cancel.clone());
+        self.spawn(Job::Export, Some(id), move |out, fault| {
+            lower_priority();
+            fault.point();
+            // Before predicting, so that a refusal costs nothing.
+            if let Some(event) = check.run(id, FileAction::ExportSubmission, &path, Output::Submission) {
+                out.send(event);
+                return;
+            }
+            if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
+                out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("{message}: nothing was written"),
+                });
+                return;
+            }
+            // EMNIST: the model learnt upright images, the file stores them transposed.
+            let test = if transposed {
+                let mut upright = (*test).clone();
+                upright.transpose_images();
+                Arc::new(upright)
+            } else {
+                test
+            };
+            let rows = test.rows();
+            let chunk = 1000;
+            let mut predictions = Vec::with_capacity(rows);
+            for start in (0..rows).step_by(chunk) {
+                if cancel.load(Ordering::Relaxed) {
+                    out.send(WorkerEvent::Failed {
+                        id,
+                        message: "export cancelled: nothing was written".into(),
+                    });
+                    return;
+                }
+                let end = (start + chunk).min(rows);
+                let n = test.image_pixels();
+                predictions.extend(crate::evaluate::predict_among(
+                    &model,
+                    &labels,
+                    &test.pixels[start * n..end * n],
+                ));
+                out.send_soon(WorkerEvent::Progress {
+                    id,
+                    fraction: end as f32 / rows.max(1) as f32,
+                });
+            }
+            match evaluate::write_submission(&path, &predictions, &test.ids) {
+                Ok(()) => out.send(WorkerEvent::Exported { id, path, rows }),
+                Err(e) => out.send(WorkerEvent::Failed {
+                    id,
+                    message: format!("{}: cannot write the submission: {e}", path.display()),
+                }),
+            }
+        });
+        task
+    }
+}
