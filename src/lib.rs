@@ -24,12 +24,14 @@ pub mod preprocess;
 pub mod train;
 pub mod write_guard;
 
-/// The docs stay true: `docs/architecture.md` names every source file and nothing that is gone.
+/// The docs stay true: `docs/architecture.md` names every source file and nothing that is gone,
+/// and the README stays a short guide.
 #[cfg(test)]
 mod docs_tests {
     use std::path::Path;
 
     const ARCHITECTURE: &str = "docs/architecture.md";
+    const README_MAX_LINES: usize = 250;
 
     /// Every `.rs` file under `dir`, as a path from the crate root with `/` (`src/data/load.rs`).
     fn rust_files(root: &Path, dir: &str) -> Vec<String> {
@@ -107,6 +109,17 @@ mod docs_tests {
         assert_eq!(
             doc_problems("`src/a.rs` and `src/b.rs`", &files, |_| true),
             ["src/b/c.rs is not named"]
+        );
+    }
+
+    #[test]
+    fn readme_stays_a_short_guide() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+        let lines = readme.lines().count();
+        assert!(
+            lines <= README_MAX_LINES,
+            "README.md has {lines} lines, more than {README_MAX_LINES}: move details to docs/"
         );
     }
 }
