@@ -62,7 +62,7 @@ mod docs_tests {
                 continue; // inside a longer path, e.g. `other/src/`
             }
             let end = doc[at..].find(|c: char| !is_path_char(c)).map_or(doc.len(), |n| at + n);
-            paths.push(doc[at..end].trim_end_matches('.').to_string());
+            paths.push(doc[at..end].trim_end_matches('.').to_owned());
         }
         paths
     }
@@ -99,7 +99,7 @@ mod docs_tests {
 
     #[test]
     fn the_docs_check_finds_an_unnamed_file_and_a_gone_path() {
-        let files = ["src/a.rs".to_string(), "src/b/c.rs".to_string()];
+        let files = ["src/a.rs".to_owned(), "src/b/c.rs".to_owned()];
         let doc = "- `src/a.rs`: one.\n- `src/gone.rs`: two, and src/b/c.rs. Not other/src/x.rs.";
         let exists = |path: &str| files.iter().any(|f| f == path);
         assert_eq!(
