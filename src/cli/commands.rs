@@ -16,7 +16,7 @@ use crate::evaluate::{best_of, check_fits, evaluate_among, predict_among, write_
 use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
-use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
+use crate::train::{self, Preset, TrainConfig, TrainControl, TrainEvent};
 use crate::write_guard::{self, Input, Output, Replace};
 
 use super::UsageError;
@@ -130,73 +130,16 @@ pub(super) fn warn_rare_labels(path: &Path, data: &Dataset) {
     }
 }
 
-/// Applies the flags given over the preset's settings. The config keeps the preset it started
-/// from; [`TrainConfig::effective_preset`] says `custom` when a flag changed the recipe.
-fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+/// The preset with the flags given over it, checked.
+fn train_config(args: &TrainArgs) -> Result<TrainConfig, String> {
     let mut config = TrainConfig::preset(args.preset);
-    if let Some(hidden) = &args.hidden {
-        config.hidden = train::parse_hidden(hidden).map_err(|e| anyhow!("--hidden: {e}"))?;
-    }
-    if let Some(v) = args.alpha {
-        config.alpha = v;
-    }
-    if let Some(v) = args.batch_size {
-        config.batch_size = v;
-    }
-    if let Some(v) = args.iterations {
-        config.length = Length::Iterations(v);
-    }
-    if let Some(v) = args.epochs {
-        config.length = Length::Epochs(v);
-    }
-    if let Some(v) = args.optimizer {
-        config.optimizer = v;
-    }
-    if let Some(v) = args.l2 {
-        config.l2 = v;
-    }
-    if let Some(v) = args.dropout {
-        config.dropout = v;
-    }
-    if let Some(v) = args.label_smoothing {
-        config.label_smoothing = v;
-    }
-    if let Some(v) = args.shift {
-        config.augment_shift = v;
-    }
-    if let Some(v) = args.rotate {
-        config.augment_rotate = v;
-    }
-    if let Some(v) = args.scale {
-        config.augment_scale = v;
-    }
-    if let Some(v) = args.elastic {
-        config.augment_elastic = v;
-    }
-    if let Some(v) = args.schedule {
-        config.schedule = v;
-    }
-    if let Some(v) = args.init {
-        config.init = v;
-    }
-    if let Some(v) = args.dev_size {
-        config.dev_size = v;
-    }
-    if let Some(v) = args.seed {
-        config.seed = v;
-    }
-    if let Some(v) = args.first_layer {
-        config.first_layer = v;
-    }
-    if let Some(v) = args.threads {
-        config.threads = v;
-    }
-    config.validate().map_err(|e| anyhow!(e))?;
+    args.settings.apply(&mut config)?;
+    config.validate()?;
     Ok(config)
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let config = train_config(&args).map_err(|e| UsageError(format!("{e:#}")))?;
+    let config = train_config(&args).map_err(UsageError)?;
     // Refuse an unwritable destination before training, not after a minute of it.
     let folder = args
         .out
