@@ -17,6 +17,7 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
 use crate::train::{self, Preset, TrainConfig, TrainControl, TrainEvent};
+use crate::trained::{TrainedModel, TrainingData, train_model};
 use crate::write_guard::{self, Input, Output, Replace};
 
 use super::UsageError;
@@ -189,24 +190,22 @@ pub fn train(args: TrainArgs) -> Result<()> {
             data.rows()
         );
     }
-    let mut model = train::init_model_for(&config, &data);
-    eprintln!(
-        "training {} on {} rows ({} dev) of {s}x{s} images, {} classes, {} parameters",
-        config.label(),
-        split.train.rows(),
-        split.dev.rows(),
-        model.classes(),
-        model.parameter_count(),
-        s = data.side,
-    );
     let bar = (std::io::stderr().is_terminal() && !args.json).then(indicatif::ProgressBar::hidden);
     let mut print_every = 100;
     let mut on_event = |event: &TrainEvent| match event {
         TrainEvent::Started {
             total_steps,
             steps_per_epoch,
-            ..
+            parameters,
+            train_rows,
+            dev_rows,
         } => {
+            eprintln!(
+                "training {} on {train_rows} rows ({dev_rows} dev) of {s}x{s} images, {} classes, {parameters} parameters",
+                config.label(),
+                data.class_count(),
+                s = data.side,
+            );
             // Print like the notebook (every 100 iterations), or once per epoch for mini-batches.
             print_every = if *steps_per_epoch > 1 { *steps_per_epoch } else { 100 };
             if let Some(bar) = &bar {
@@ -242,10 +241,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         // The command line asks for none.
         TrainEvent::Snapshot(_) => {}
     };
-    let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut on_event);
+    let learn_from = TrainingData {
+        dataset: &data,
+        split: &split,
+        class_names: &names,
+        transposed: args.transpose,
+    };
+    let TrainedModel { model, info, report } =
+        train_model(learn_from, &config, config.threads, &TrainControl::new(), &mut on_event);
     eprintln!("{}", report.message());
     if !report.diverged() {
-        let info = ModelInfo::trained(&config, report.dev_accuracy, &data, names, args.transpose);
         model_file::save(&args.out, &model, &info)?;
         eprintln!("saved {}", args.out.display());
     }
