@@ -184,20 +184,24 @@ fn strong2_config(threads: usize, epochs: usize, first_layer: FirstLayer) -> Tra
 /// `gunzip_s`, `seed`, `seed_dense_first_layer`, `seed_one_thread`, `strong2`,
 /// `strong2_one_thread`, `strong2_dense_first_layer`, `best`, and for a whole run `floor`,
 /// `peak_rss_mb`, `test_rows_held`, `threads`.
-pub fn measure(args: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Value> {
+pub fn measure(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    let part = |p: BenchPart| args.only.is_none_or(|only| only == p);
-    let repeat = if part(BenchPart::Load) { args.repeat.max(1) } else { 0 };
+    let part = |p: BenchPart| options.only.is_none_or(|only| only == p);
+    let repeat = if part(BenchPart::Load) {
+        options.repeat.max(1)
+    } else {
+        0
+    };
     progress(&format!("loading (median of {repeat})"));
     let plain_dir = tempfile_dir()?;
-    let (gz_path, plain_path) = if is_gzip(&args.data)? {
+    let (gz_path, plain_path) = if is_gzip(&options.data)? {
         let plain = plain_dir.join("train.csv");
-        let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(&args.data)?);
+        let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(&options.data)?);
         let mut file = std::fs::File::create(&plain)?;
         std::io::copy(&mut decoder, &mut file).context("decompressing the training data")?;
-        (Some(args.data.clone()), plain)
+        (Some(options.data.clone()), plain)
     } else {
-        (None, args.data.clone())
+        (None, options.data.clone())
     };
     let mut plain_times = Vec::new();
     for _ in 0..repeat {
@@ -218,16 +222,16 @@ pub fn measure(args: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Va
     }
     let data = load(&plain_path)?;
     let _ = std::fs::remove_dir_all(&plain_dir);
-    let test = args.test.as_deref().map(load).transpose()?;
+    let test = options.test.as_deref().map(load).transpose()?;
     let split = data.split(1000, 0);
 
     if part(BenchPart::Seed) {
-        bench_seed(args, &split, &mut out, progress);
+        bench_seed(options, &split, &mut out, progress);
     }
     if part(BenchPart::Big) {
-        bench_big(args, &split, &mut out, progress);
+        bench_big(options, &split, &mut out, progress);
     }
-    if !args.quick && part(BenchPart::Best) {
+    if !options.quick && part(BenchPart::Best) {
         // Scored on 5,000 rows it never trained on: 1,000 cannot tell 98.8% from 99.0%.
         let held_out = data.split(BEST_HELD_OUT, 0);
         progress(&format!("best preset (full run, {BEST_HELD_OUT} rows held out)"));
@@ -243,7 +247,7 @@ pub fn measure(args: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Va
         );
     }
 
-    if args.only.is_some() {
+    if options.only.is_some() {
         return Ok(Value::Object(out));
     }
     progress("GEMM rate");
@@ -268,12 +272,12 @@ pub fn measure(args: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Va
 /// The notebook's network: seconds per full-batch iteration, and its dense-first-layer and
 /// one-thread variants.
 fn bench_seed(
-    args: &BenchOptions,
+    options: &BenchOptions,
     split: &Split,
     out: &mut serde_json::Map<String, Value>,
     progress: &mut dyn FnMut(&str),
 ) {
-    let seed_iterations = if args.quick { 100 } else { 500 };
+    let seed_iterations = if options.quick { 100 } else { 500 };
     progress(&format!("seed preset, {seed_iterations} full-batch iterations"));
     let mut seed = TrainConfig::preset(Preset::Seed);
     seed.length = Length::Iterations(seed_iterations);
@@ -302,12 +306,12 @@ fn bench_seed(
 /// 784-512-256-10 with Adam, batch 128: seconds per epoch and their spread, and the one-thread
 /// and dense-first-layer variants.
 fn bench_big(
-    args: &BenchOptions,
+    options: &BenchOptions,
     split: &Split,
     out: &mut serde_json::Map<String, Value>,
     progress: &mut dyn FnMut(&str),
 ) {
-    let epochs = if args.quick { 1 } else { 5 };
+    let epochs = if options.quick { 1 } else { 5 };
     progress(&format!("784-512-256-10 Adam batch 128, {epochs} epochs"));
     let steps_per_epoch = split.train.rows().div_ceil(128);
     let (times, dev, _) = segments(&strong2_config(0, epochs, FirstLayer::Auto), split, steps_per_epoch);
@@ -319,7 +323,7 @@ fn bench_big(
         "strong2".into(),
         json!({"s_per_epoch": median(times.clone()), "min_s": fastest, "max_s": slowest, "epoch_s": times, "dev_accuracy": dev, "epochs": epochs}),
     );
-    let short = if args.quick { 1 } else { 2 };
+    let short = if options.quick { 1 } else { 2 };
     for (name, threads, first_layer) in [
         ("strong2_one_thread", 1, FirstLayer::Auto),
         ("strong2_dense_first_layer", 0, FirstLayer::Dense),

@@ -200,6 +200,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             train_rows,
             dev_rows,
         } => {
+            // The first event, before any step: it carries the fresh model's size.
             eprintln!(
                 "training {} on {train_rows} rows ({dev_rows} dev) of {s}x{s} images, {} classes, {parameters} parameters",
                 config.label(),
