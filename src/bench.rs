@@ -1,5 +1,6 @@
-//! `digit-recognizer bench`: our side of the speed comparison, measured in one process.
-//! `bench/run.sh` runs it next to the Python references and prints one table.
+//! `digit-recognizer bench`: our side of the speed comparison, measured in one process and
+//! returned as JSON ([`measure`]); the command line prints it (`cli/bench.rs`), and `bench/run.sh`
+//! runs it next to the Python references and prints one table.
 //!
 //! Every timing is a median (of repeats, or of 100-iteration / one-epoch segments). Training
 //! segments exclude evaluation, like the references' timings.
@@ -13,45 +14,57 @@ use anyhow::{Context, Result};
 use ndarray::Array2;
 use serde_json::{Value, json};
 
+use crate::choice::Choice;
 use crate::data::{self, Dataset, Expect, Split};
 use crate::kernels::{GemmScratch, matmul_into};
 use crate::network::Init;
 use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
 
-#[derive(clap::Args, Debug)]
-pub struct BenchArgs {
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
     /// Kaggle's train.csv or train.csv.gz.
-    #[arg(long)]
     pub data: PathBuf,
     /// Kaggle's test.csv(.gz): held in memory during training for the peak-memory figure.
-    #[arg(long)]
     pub test: Option<PathBuf>,
     /// Repeats for the load timings.
-    #[arg(long, default_value_t = 3)]
     pub repeat: usize,
     /// Shorter runs (100 seed iterations, 1 epoch) and no full `best` run.
-    #[arg(long)]
     pub quick: bool,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-    /// Measure one part only (while working on it); the table then has only its rows.
-    #[arg(long, value_enum)]
+    /// Measure one part only; the results then have only its keys.
     pub only: Option<BenchPart>,
 }
 
 /// The parts of the benchmark, for `--only`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BenchPart {
-    /// Loading train.csv (plain and gzip).
     Load,
-    /// The notebook's 784-10-10, full batch.
     Seed,
-    /// 784-512-256-10, Adam, batch 128.
     Big,
-    /// The `best` preset, scored on 5,000 held-out rows.
     Best,
 }
+
+impl Choice for BenchPart {
+    const ALL: &'static [BenchPart] = &[BenchPart::Load, BenchPart::Seed, BenchPart::Big, BenchPart::Best];
+    fn name(self) -> &'static str {
+        match self {
+            BenchPart::Load => "load",
+            BenchPart::Seed => "seed",
+            BenchPart::Big => "big",
+            BenchPart::Best => "best",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            BenchPart::Load => "Loading train.csv (plain and gzip)",
+            BenchPart::Seed => "The notebook's 784-10-10, full batch",
+            BenchPart::Big => "784-512-256-10, Adam, batch 128",
+            BenchPart::Best => "The `best` preset, scored on 5,000 held-out rows",
+        }
+    }
+}
+
+crate::choice::named_by_choice!(BenchPart);
 
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -166,20 +179,29 @@ fn strong2_config(threads: usize, epochs: usize, first_layer: FirstLayer) -> Tra
     }
 }
 
-pub fn run(args: BenchArgs) -> Result<()> {
+/// Measures what `options` asks for; `progress` hears what is being measured. Returns one JSON
+/// object whose keys `bench/run.sh` and `bench/table.py` read: `load_plain_s`, `load_gz_s`,
+/// `gunzip_s`, `seed`, `seed_dense_first_layer`, `seed_one_thread`, `strong2`,
+/// `strong2_one_thread`, `strong2_dense_first_layer`, `best`, and for a whole run `floor`,
+/// `peak_rss_mb`, `test_rows_held`, `threads`.
+pub fn measure(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Value> {
     let mut out = serde_json::Map::new();
-    let part = |p: BenchPart| args.only.is_none_or(|only| only == p);
-    let repeat = if part(BenchPart::Load) { args.repeat.max(1) } else { 0 };
-    eprintln!("bench: loading (median of {repeat})");
+    let part = |p: BenchPart| options.only.is_none_or(|only| only == p);
+    let repeat = if part(BenchPart::Load) {
+        options.repeat.max(1)
+    } else {
+        0
+    };
+    progress(&format!("loading (median of {repeat})"));
     let plain_dir = tempfile_dir()?;
-    let (gz_path, plain_path) = if is_gzip(&args.data)? {
+    let (gz_path, plain_path) = if is_gzip(&options.data)? {
         let plain = plain_dir.join("train.csv");
-        let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(&args.data)?);
+        let mut decoder = flate2::read::MultiGzDecoder::new(std::fs::File::open(&options.data)?);
         let mut file = std::fs::File::create(&plain)?;
         std::io::copy(&mut decoder, &mut file).context("decompressing the training data")?;
-        (Some(args.data.clone()), plain)
+        (Some(options.data.clone()), plain)
     } else {
-        (None, args.data.clone())
+        (None, options.data.clone())
     };
     let mut plain_times = Vec::new();
     for _ in 0..repeat {
@@ -200,19 +222,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
     let data = load(&plain_path)?;
     let _ = std::fs::remove_dir_all(&plain_dir);
-    let test = args.test.as_deref().map(load).transpose()?;
+    let test = options.test.as_deref().map(load).transpose()?;
     let split = data.split(1000, 0);
 
     if part(BenchPart::Seed) {
-        bench_seed(&args, &split, &mut out);
+        bench_seed(options, &split, &mut out, progress);
     }
     if part(BenchPart::Big) {
-        bench_big(&args, &split, &mut out);
+        bench_big(options, &split, &mut out, progress);
     }
-    if !args.quick && part(BenchPart::Best) {
+    if !options.quick && part(BenchPart::Best) {
         // Scored on 5,000 rows it never trained on: 1,000 cannot tell 98.8% from 99.0%.
         let held_out = data.split(BEST_HELD_OUT, 0);
-        eprintln!("bench: best preset (full run, {BEST_HELD_OUT} rows held out)");
+        progress(&format!("best preset (full run, {BEST_HELD_OUT} rows held out)"));
         let best = TrainConfig {
             dev_size: BEST_HELD_OUT,
             ..TrainConfig::preset(Preset::Best)
@@ -225,10 +247,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
     }
 
-    if args.only.is_some() {
-        return print_results(&args, Value::Object(out));
+    if options.only.is_some() {
+        return Ok(Value::Object(out));
     }
-    eprintln!("bench: GEMM rate");
+    progress("GEMM rate");
     let gflops = gemm_gflops();
     let rows = split.train.rows();
     out.insert(
@@ -244,23 +266,19 @@ pub fn run(args: BenchArgs) -> Result<()> {
     out.insert("peak_rss_mb".into(), json!(peak_rss_mb()));
     out.insert("test_rows_held".into(), json!(test.as_ref().map(Dataset::rows)));
     out.insert("threads".into(), json!(train::default_threads()));
-    print_results(&args, Value::Object(out))
-}
-
-fn print_results(args: &BenchArgs, out: Value) -> Result<()> {
-    if args.json {
-        println!("{out}");
-    } else {
-        print_table(&out);
-    }
-    Ok(())
+    Ok(Value::Object(out))
 }
 
 /// The notebook's network: seconds per full-batch iteration, and its dense-first-layer and
 /// one-thread variants.
-fn bench_seed(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String, Value>) {
-    let seed_iterations = if args.quick { 100 } else { 500 };
-    eprintln!("bench: seed preset, {seed_iterations} full-batch iterations");
+fn bench_seed(
+    options: &BenchOptions,
+    split: &Split,
+    out: &mut serde_json::Map<String, Value>,
+    progress: &mut dyn FnMut(&str),
+) {
+    let seed_iterations = if options.quick { 100 } else { 500 };
+    progress(&format!("seed preset, {seed_iterations} full-batch iterations"));
     let mut seed = TrainConfig::preset(Preset::Seed);
     seed.length = Length::Iterations(seed_iterations);
     let (times, dev, total) = segments(&seed, split, 100);
@@ -273,7 +291,7 @@ fn bench_seed(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String,
         ("seed_dense_first_layer", FirstLayer::Dense, 0),
         ("seed_one_thread", FirstLayer::Auto, 1),
     ] {
-        eprintln!("bench: {name}, 100 iterations");
+        progress(&format!("{name}, 100 iterations"));
         let config = TrainConfig {
             first_layer,
             threads,
@@ -287,9 +305,14 @@ fn bench_seed(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String,
 
 /// 784-512-256-10 with Adam, batch 128: seconds per epoch and their spread, and the one-thread
 /// and dense-first-layer variants.
-fn bench_big(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String, Value>) {
-    let epochs = if args.quick { 1 } else { 5 };
-    eprintln!("bench: 784-512-256-10 Adam batch 128, {epochs} epochs");
+fn bench_big(
+    options: &BenchOptions,
+    split: &Split,
+    out: &mut serde_json::Map<String, Value>,
+    progress: &mut dyn FnMut(&str),
+) {
+    let epochs = if options.quick { 1 } else { 5 };
+    progress(&format!("784-512-256-10 Adam batch 128, {epochs} epochs"));
     let steps_per_epoch = split.train.rows().div_ceil(128);
     let (times, dev, _) = segments(&strong2_config(0, epochs, FirstLayer::Auto), split, steps_per_epoch);
     let (fastest, slowest) = (
@@ -300,12 +323,12 @@ fn bench_big(args: &BenchArgs, split: &Split, out: &mut serde_json::Map<String, 
         "strong2".into(),
         json!({"s_per_epoch": median(times.clone()), "min_s": fastest, "max_s": slowest, "epoch_s": times, "dev_accuracy": dev, "epochs": epochs}),
     );
-    let short = if args.quick { 1 } else { 2 };
+    let short = if options.quick { 1 } else { 2 };
     for (name, threads, first_layer) in [
         ("strong2_one_thread", 1, FirstLayer::Auto),
         ("strong2_dense_first_layer", 0, FirstLayer::Dense),
     ] {
-        eprintln!("bench: {name}, {short} epochs");
+        progress(&format!("{name}, {short} epochs"));
         let (times, _, _) = segments(&strong2_config(threads, short, first_layer), split, steps_per_epoch);
         out.insert(name.into(), json!({"s_per_epoch": median(times)}));
     }
@@ -315,49 +338,6 @@ fn tempfile_dir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("digit-recognizer-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-fn print_table(out: &Value) {
-    let f = |path: &[&str]| {
-        let mut v = out;
-        for p in path {
-            v = &v[*p];
-        }
-        v.as_f64().map_or("-".to_owned(), |x| format!("{x:.4}"))
-    };
-    println!("| measure | ours |");
-    println!("| --- | --- |");
-    for (name, path) in [
-        ("load train.csv (s)", &["load_plain_s"][..]),
-        ("load train.csv.gz (s)", &["load_gz_s"]),
-        ("gzip decompression alone (s)", &["gunzip_s"]),
-        ("seed: s per full-batch iteration", &["seed", "s_per_iter"]),
-        ("seed: dev accuracy", &["seed", "dev_accuracy"]),
-        (
-            "seed, dense first layer: s/iter",
-            &["seed_dense_first_layer", "s_per_iter"],
-        ),
-        ("seed, one thread: s/iter", &["seed_one_thread", "s_per_iter"]),
-        ("784-512-256-10 Adam b128: s/epoch", &["strong2", "s_per_epoch"]),
-        (
-            "784-512-256-10, one thread: s/epoch",
-            &["strong2_one_thread", "s_per_epoch"],
-        ),
-        (
-            "784-512-256-10, dense first layer: s/epoch",
-            &["strong2_dense_first_layer", "s_per_epoch"],
-        ),
-        (
-            "784-512-256-10 FLOP floor, 1 thread (s)",
-            &["floor", "strong2_floor_s_1thread"],
-        ),
-        ("GEMM GFLOP/s, 1 thread", &["floor", "gemm_gflops_1thread"]),
-        ("best preset: train s", &["best", "train_s"]),
-        ("best preset: held-out accuracy", &["best", "held_out_accuracy"]),
-        ("peak RSS (MB)", &["peak_rss_mb"]),
-    ] {
-        println!("| {name} | {} |", f(path));
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! digit-recognizer: a from-scratch MLP for Kaggle's Digit Recognizer (MNIST).
 //!
 //! Layers, imported one way only: the core (`data`, `network`, `kernels`, `train`, `model_file`,
-//! `preprocess`, `evaluate`, `attribution`, `augment`, `finetune`, `my_digits`, with `atomic`, `write_guard`, `embedded` and `bench`) never touches the UI; the
+//! `preprocess`, `evaluate`, `attribution`, `augment`, `finetune`, `my_digits`, `trained`, `choice`, with `atomic`, `write_guard`, `embedded` and `bench`) never touches the UI; the
 //! desktop app (`app`, behind the default `gui` feature) is built on the core; the command line
 //! (`cli`) on both; `main` only calls `cli::main`.
 
@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod attribution;
 pub mod augment;
 pub mod bench;
+pub mod choice;
 pub mod cli;
 pub mod data;
 pub mod embedded;
@@ -22,6 +23,7 @@ pub mod my_digits;
 pub mod network;
 pub mod preprocess;
 pub mod train;
+pub mod trained;
 pub mod write_guard;
 
 /// The docs stay true: `docs/architecture.md` names every source file and nothing that is gone,

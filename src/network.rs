@@ -22,6 +22,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Zip, s};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::choice::Choice;
 /// Moved to [`crate::kernels`] with the sparse products; still importable from here.
 pub use crate::kernels::SparseBatch;
 use crate::kernels::{GemmScratch, SparseScratch, matmul_into};
@@ -31,24 +32,40 @@ mod workspace;
 pub use kept_chunk::ChunkInput;
 pub use workspace::{Input, Workspace, fill_inputs, fill_shifted};
 
-/// How the weights are drawn before training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+/// How the weights are drawn before training (each one's formula: [`Choice::help`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
-    /// The notebook's `np.random.rand(..) - 0.5`: U(-0.5, 0.5) for weights and biases.
     Uniform,
-    /// He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)), zero biases: suits ReLU.
     He,
-    /// Xavier (Glorot) uniform, U(-sqrt(6/(fan_in+fan_out)), ..), zero biases.
-    #[value(alias = "glorot")]
     Xavier,
 }
 
-impl std::fmt::Display for Init {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::train::write_value_name(self, f)
+impl Choice for Init {
+    const ALL: &'static [Init] = &[Init::Uniform, Init::He, Init::Xavier];
+    fn name(self) -> &'static str {
+        match self {
+            Init::Uniform => "uniform",
+            Init::He => "he",
+            Init::Xavier => "xavier",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Init::Uniform => "The notebook's `np.random.rand(..) - 0.5`: U(-0.5, 0.5) for weights and biases",
+            Init::He => "He (Kaiming) uniform, U(-sqrt(6/fan_in), sqrt(6/fan_in)), zero biases: suits ReLU",
+            Init::Xavier => "Xavier (Glorot) uniform, U(-sqrt(6/(fan_in+fan_out)), ..), zero biases",
+        }
+    }
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Init::Xavier => &["glorot"],
+            _ => &[],
+        }
     }
 }
+
+crate::choice::named_by_choice!(Init);
 
 /// One fully connected layer: `Z = A_prev·W + b`.
 #[derive(Debug, PartialEq)]

@@ -94,7 +94,12 @@ impl App {
             WorkerEvent::Crashed { job, task, message } => self.job_crashed(job, task, &message),
             WorkerEvent::Train(event) => self.training_progress(event),
             WorkerEvent::SnapshotReady => self.snapshot_ready(),
-            WorkerEvent::TrainDone { model, report, config } => self.training_done(model, &report, &config),
+            WorkerEvent::TrainDone {
+                model,
+                info,
+                report,
+                config,
+            } => self.training_done(model, info, &report, &config),
             WorkerEvent::Picked { action, path } => self.file_picked(action, path),
             WorkerEvent::WriteCleared { id } => self.plot_path_cleared(id),
             WorkerEvent::Teach(event) => self.teach_event(event),
@@ -289,25 +294,14 @@ impl App {
         }
     }
 
-    fn training_done(&mut self, model: Mlp, report: &TrainReport, config: &TrainConfig) {
-        let run = self.training.take();
+    fn training_done(&mut self, model: Mlp, info: ModelInfo, report: &TrainReport, config: &TrainConfig) {
+        self.training = None;
         self.live_eval_wanted = false;
         let mut message = report.message();
         if let Some(dev) = report.dev_accuracy {
             message.push_str(&format!(" · dev accuracy {:.2}%", dev * 100.0));
         }
         if report.steps > 0 {
-            // The data it started with, whatever was loaded since. (Without a run, which a
-            // TrainDone always has, the file says no labels: every output, which reopens.)
-            let learnt_from = run.map(|r| r.learnt_from).unwrap_or_else(|| ModelInfo {
-                preset: Some(config.effective_preset().to_string()),
-                config: Some(config.clone()),
-                ..ModelInfo::default()
-            });
-            let info = ModelInfo {
-                dev_accuracy: report.dev_accuracy,
-                ..learnt_from
-            };
             // The views keep the last snapshot's predictions until the final model's arrive
             // (the model from before the run's are dropped at once).
             if !self.eval.as_ref().is_some_and(|e| e.live) {

@@ -467,9 +467,15 @@ impl App {
         self.runs_started += 1;
         self.plots.start_run(config.label());
         let alpha = config.alpha;
-        let learnt_from = ModelInfo::trained(&config, None, &data.dataset, data.class_names.clone(), data.transposed);
-        self.worker
-            .train(config.clone(), data.dataset.clone(), split, control.clone());
+        // The model's file describes the data it starts with, whatever is loaded before it ends.
+        self.worker.train(
+            config.clone(),
+            data.dataset.clone(),
+            split,
+            data.class_names.clone(),
+            data.transposed,
+            control.clone(),
+        );
         self.training = Some(TrainingRun {
             control,
             number: self.runs_started,
@@ -479,7 +485,6 @@ impl App {
             last: None,
             last_dev: None,
             live: None,
-            learnt_from,
         });
         self.error = None;
         self.last_run = None;

@@ -189,9 +189,6 @@ pub struct TrainingRun {
     pub last_dev: Option<f32>,
     /// The latest snapshot of its parameters: what the views show while it trains.
     pub live: Option<Snapshot>,
-    /// What its model file will say about the data it learns from (labels, class names,
-    /// orientation), taken at the start: other data may be loaded before it ends.
-    pub learnt_from: ModelInfo,
 }
 
 impl TrainingRun {

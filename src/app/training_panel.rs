@@ -1,12 +1,12 @@
 //! Training controls: preset, hyper-parameters and the Train / Pause / Stop / Reset buttons.
 //!
-//! The drop-downs list the same choices as the command line's flags (the enums' `clap::ValueEnum`
-//! variants). Editing a setting keeps the preset the user started from (`config.preset`) and
+//! The drop-downs list the same choices as the command line's flags (the enums' [`Choice`]
+//! values). Editing a setting keeps the preset the user started from (`config.preset`) and
 //! shows it as e.g. "best (edited)"; Reset returns to that preset.
 
-use clap::ValueEnum;
 use egui::RichText;
 
+use crate::choice::Choice;
 use crate::train::{Length, Preset, Schedule, TrainConfig, parse_hidden};
 
 /// What the user asked for this frame.
@@ -241,36 +241,26 @@ fn hidden_string(hidden: &[usize]) -> String {
 }
 
 /// A labelled drop-down setting `value` to one of its type's command-line choices.
-fn choice<T: ValueEnum + PartialEq + Copy + std::fmt::Display>(ui: &mut egui::Ui, name: &str, value: &mut T) {
+fn choice<T: Choice + std::fmt::Display>(ui: &mut egui::Ui, name: &str, value: &mut T) {
     let label = ui.label(name);
     if let Some(chosen) = pick_value(ui, name, &value.to_string(), value, label.id) {
         *value = chosen;
     }
 }
 
-/// A drop-down listing the choices the command line accepts for `T` (its `ValueEnum` variants,
+/// A drop-down listing the choices the command line accepts for `T` (its [`Choice`] values,
 /// hidden ones left out), each with its help as hover text; returns the one clicked.
-fn pick_value<T: ValueEnum + PartialEq + Copy>(
-    ui: &mut egui::Ui,
-    id: &str,
-    selected_text: &str,
-    current: &T,
-    label: egui::Id,
-) -> Option<T> {
+fn pick_value<T: Choice>(ui: &mut egui::Ui, id: &str, selected_text: &str, current: &T, label: egui::Id) -> Option<T> {
     let mut clicked = None;
     egui::ComboBox::from_id_salt(id)
         .selected_text(selected_text)
         .show_ui(ui, |ui| {
-            for option in T::value_variants() {
-                let Some(value) = option.to_possible_value().filter(|v| !v.is_hide_set()) else {
-                    continue;
-                };
-                let mut item = ui.selectable_label(option == current, value.get_name());
-                if let Some(help) = value.get_help() {
-                    item = item.on_hover_text(help.to_string());
-                }
+            for &option in T::ALL.iter().filter(|v| !v.hidden()) {
+                let item = ui
+                    .selectable_label(option == *current, option.name())
+                    .on_hover_text(option.help());
                 if item.clicked() {
-                    clicked = Some(*option);
+                    clicked = Some(option);
                 }
             }
         })

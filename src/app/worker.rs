@@ -18,6 +18,7 @@ use crate::evaluate::{self, Evaluation};
 use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
 use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
+use crate::trained::{TrainedModel, TrainingData, train_model};
 
 use super::file_actions::FileAction;
 use super::file_dialog::FilePicker;
@@ -162,6 +163,8 @@ pub enum WorkerEvent {
     SnapshotReady,
     TrainDone {
         model: Mlp,
+        /// What its file says (the data it learnt from, the settings as the user set them).
+        info: ModelInfo,
         report: TrainReport,
         config: TrainConfig,
     },
@@ -502,12 +505,15 @@ impl Worker {
     }
 
     /// Trains a fresh model for `config` on a thread; `split` is reused when it was made with the
-    /// config's dev size and seed.
+    /// config's dev size and seed. `class_names` and `transposed` describe `dataset` for the
+    /// model's file.
     pub fn train(
         &self,
         config: TrainConfig,
         dataset: Arc<Dataset>,
         split: Option<Arc<Split>>,
+        class_names: Vec<String>,
+        transposed: bool,
         control: Arc<TrainControl>,
     ) {
         self.train_threads.fetch_add(1, Ordering::SeqCst);
@@ -530,7 +536,6 @@ impl Worker {
                     split
                 }
             };
-            let mut model = train::init_model_for(&config, &dataset);
             // Left to us, the threads leave the UI a core when there are more than two. Only
             // this run's copy says so: the model records the config as the user set it (the
             // model is the same for any count).
@@ -538,11 +543,13 @@ impl Worker {
                 0 => train::threads_beside_a_ui(),
                 n => n,
             };
-            let run = TrainConfig {
-                threads,
-                ..config.clone()
+            let data = TrainingData {
+                dataset: &dataset,
+                split: &split,
+                class_names: &class_names,
+                transposed,
             };
-            let report = train::train(&mut model, &run, &split, &control, &mut |event| {
+            let trained = train_model(data, &config, threads, &control, &mut |event| {
                 match event {
                     // Only the latest is wanted: it waits in the control, not in the channel.
                     TrainEvent::Snapshot(snapshot) => {
@@ -559,7 +566,13 @@ impl Worker {
             });
             // No longer counted once the app can see the run end.
             drop(alive);
-            out.send(WorkerEvent::TrainDone { model, report, config });
+            let TrainedModel { model, info, report } = trained;
+            out.send(WorkerEvent::TrainDone {
+                model,
+                info,
+                report,
+                config,
+            });
         });
     }
 

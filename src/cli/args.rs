@@ -1,13 +1,15 @@
-//! The command line's flags, declared with clap. Enum flags take the core's types directly
-//! (`clap::ValueEnum` on `Preset`, `Optimizer`, `Init`, `FirstLayer`; `FromStr` on `Schedule`),
-//! so `--help` lists their choices and the app's drop-downs offer the same ones.
+//! The command line's flags, declared with clap. Enum flags take the core's types, parsed by the
+//! names the core gives them ([`super::choices`]; `FromStr` for `Schedule`), so `--help` lists
+//! their choices and the app's drop-downs offer the same ones. The training settings of `train`
+//! and `finetune` are in [`super::overrides`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::network::Init;
-use crate::train::{FirstLayer, Optimizer, Preset, Schedule};
+use super::choices::choice;
+use super::overrides::{FinetuneOverrides, TrainOverrides};
+use crate::train::Preset;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -47,7 +49,7 @@ pub enum Command {
     /// Regenerate the embedded sample and model (assets/) from the full training data.
     MakeAssets(MakeAssetsArgs),
     /// Measure loading and training speed (bench/run.sh compares with the Python references).
-    Bench(crate::bench::BenchArgs),
+    Bench(super::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -69,65 +71,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Starting point for the settings; the flags below override it.
-    #[arg(long, default_value = "seed", ignore_case = true)]
+    #[arg(long, default_value = "seed", ignore_case = true, value_parser = choice::<Preset>())]
     pub preset: Preset,
-    /// Hidden layer sizes, e.g. 512,256 ("none" for no hidden layer).
-    #[arg(long)]
-    pub hidden: Option<String>,
-    /// Learning rate.
-    #[arg(long)]
-    pub alpha: Option<f32>,
-    /// Number of optimizer steps.
-    #[arg(long, conflicts_with = "epochs")]
-    pub iterations: Option<usize>,
-    /// Number of passes over the training rows.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Rows per step (0 = full batch).
-    #[arg(long)]
-    pub batch_size: Option<usize>,
-    /// How the weights are updated.
-    #[arg(long, ignore_case = true)]
-    pub optimizer: Option<Optimizer>,
-    /// L2 weight decay.
-    #[arg(long)]
-    pub l2: Option<f32>,
-    /// Dropout probability of hidden units.
-    #[arg(long)]
-    pub dropout: Option<f32>,
-    /// Label smoothing: share of each target spread over all classes, e.g. 0.1.
-    #[arg(long)]
-    pub label_smoothing: Option<f32>,
-    /// Random shifts of up to N pixels (augmentation; fractional with --rotate or --scale).
-    #[arg(long)]
-    pub shift: Option<u8>,
-    /// Random rotations of up to DEGREES either way (augmentation).
-    #[arg(long, value_name = "DEGREES")]
-    pub rotate: Option<f32>,
-    /// Random changes of size of up to this share either way, e.g. 0.1 (augmentation).
-    #[arg(long)]
-    pub scale: Option<f32>,
-    /// Random elastic bending of up to PIXELS (root mean square displacement), e.g. 1.5
-    /// (augmentation, 28x28 images).
-    #[arg(long, value_name = "PIXELS")]
-    pub elastic: Option<f32>,
-    #[arg(long, value_name = "SCHEDULE", help = format!("Learning-rate schedule: {}", Schedule::CHOICES))]
-    pub schedule: Option<Schedule>,
-    /// How the weights are drawn before training.
-    #[arg(long, ignore_case = true)]
-    pub init: Option<Init>,
-    /// Rows held out as the dev set.
-    #[arg(long)]
-    pub dev_size: Option<usize>,
-    /// Seed of the initial weights, the dev split and the random streams (batches, dropout, shifts).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// How the first layer reads pixels (speed only, same results).
-    #[arg(long, ignore_case = true)]
-    pub first_layer: Option<FirstLayer>,
-    /// Training threads (0 = one per core); the trained model is the same for any count.
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// The settings: each flag given replaces the preset's value.
+    #[command(flatten)]
+    pub settings: TrainOverrides,
     /// The classes: a count N (labels outside 0..N-1 are refused, naming their line), or the
     /// names in label order, e.g. "T-shirt/top,Trouser,Pullover" (their count bounds the labels
     /// the same way; saved in the model). Without names, those of the classes.txt beside the
@@ -279,36 +227,9 @@ pub struct FinetuneArgs {
     /// embedded model's unseen rows).
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
-    /// Passes over the mixed set.
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Learning rate.
-    #[arg(long)]
-    pub alpha: Option<f32>,
-    /// How the weights are updated.
-    #[arg(long, ignore_case = true)]
-    pub optimizer: Option<Optimizer>,
-    /// Distorted copies of each of your digits.
-    #[arg(long)]
-    pub copies: Option<usize>,
-    /// Replayed rows per copy of your digits.
-    #[arg(long)]
-    pub replay_ratio: Option<f32>,
-    /// Weight of the fine-tuned parameters against the starting ones (1 = all fine-tuned).
-    #[arg(long)]
-    pub blend: Option<f32>,
-    /// Share of each digit's pictures held out to measure the first run.
-    #[arg(long)]
-    pub holdout: Option<f32>,
-    /// Keep the measured run's model instead of training again on all your digits.
-    #[arg(long)]
-    pub no_refit: bool,
-    /// Seed of the distortions, batches and held-out choice.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Gradient threads (0 = the default).
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// The settings: each flag given replaces the default (the app's).
+    #[command(flatten)]
+    pub settings: FinetuneOverrides,
     /// Where to save the fine-tuned model.
     #[arg(long)]
     pub out: PathBuf,

@@ -16,7 +16,8 @@ use crate::evaluate::{best_of, check_fits, evaluate_among, predict_among, write_
 use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
-use crate::train::{self, Length, Preset, TrainConfig, TrainControl, TrainEvent};
+use crate::train::{self, Preset, TrainConfig, TrainControl, TrainEvent};
+use crate::trained::{TrainedModel, TrainingData, train_model};
 use crate::write_guard::{self, Input, Output, Replace};
 
 use super::UsageError;
@@ -130,73 +131,16 @@ pub(super) fn warn_rare_labels(path: &Path, data: &Dataset) {
     }
 }
 
-/// Applies the flags given over the preset's settings. The config keeps the preset it started
-/// from; [`TrainConfig::effective_preset`] says `custom` when a flag changed the recipe.
-fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+/// The preset with the flags given over it, checked.
+fn train_config(args: &TrainArgs) -> Result<TrainConfig, String> {
     let mut config = TrainConfig::preset(args.preset);
-    if let Some(hidden) = &args.hidden {
-        config.hidden = train::parse_hidden(hidden).map_err(|e| anyhow!("--hidden: {e}"))?;
-    }
-    if let Some(v) = args.alpha {
-        config.alpha = v;
-    }
-    if let Some(v) = args.batch_size {
-        config.batch_size = v;
-    }
-    if let Some(v) = args.iterations {
-        config.length = Length::Iterations(v);
-    }
-    if let Some(v) = args.epochs {
-        config.length = Length::Epochs(v);
-    }
-    if let Some(v) = args.optimizer {
-        config.optimizer = v;
-    }
-    if let Some(v) = args.l2 {
-        config.l2 = v;
-    }
-    if let Some(v) = args.dropout {
-        config.dropout = v;
-    }
-    if let Some(v) = args.label_smoothing {
-        config.label_smoothing = v;
-    }
-    if let Some(v) = args.shift {
-        config.augment_shift = v;
-    }
-    if let Some(v) = args.rotate {
-        config.augment_rotate = v;
-    }
-    if let Some(v) = args.scale {
-        config.augment_scale = v;
-    }
-    if let Some(v) = args.elastic {
-        config.augment_elastic = v;
-    }
-    if let Some(v) = args.schedule {
-        config.schedule = v;
-    }
-    if let Some(v) = args.init {
-        config.init = v;
-    }
-    if let Some(v) = args.dev_size {
-        config.dev_size = v;
-    }
-    if let Some(v) = args.seed {
-        config.seed = v;
-    }
-    if let Some(v) = args.first_layer {
-        config.first_layer = v;
-    }
-    if let Some(v) = args.threads {
-        config.threads = v;
-    }
-    config.validate().map_err(|e| anyhow!(e))?;
+    args.settings.apply(&mut config)?;
+    config.validate()?;
     Ok(config)
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let config = train_config(&args).map_err(|e| UsageError(format!("{e:#}")))?;
+    let config = train_config(&args).map_err(UsageError)?;
     // Refuse an unwritable destination before training, not after a minute of it.
     let folder = args
         .out
@@ -246,24 +190,23 @@ pub fn train(args: TrainArgs) -> Result<()> {
             data.rows()
         );
     }
-    let mut model = train::init_model_for(&config, &data);
-    eprintln!(
-        "training {} on {} rows ({} dev) of {s}x{s} images, {} classes, {} parameters",
-        config.label(),
-        split.train.rows(),
-        split.dev.rows(),
-        model.classes(),
-        model.parameter_count(),
-        s = data.side,
-    );
     let bar = (std::io::stderr().is_terminal() && !args.json).then(indicatif::ProgressBar::hidden);
     let mut print_every = 100;
     let mut on_event = |event: &TrainEvent| match event {
         TrainEvent::Started {
             total_steps,
             steps_per_epoch,
-            ..
+            parameters,
+            train_rows,
+            dev_rows,
         } => {
+            // The first event, before any step: it carries the fresh model's size.
+            eprintln!(
+                "training {} on {train_rows} rows ({dev_rows} dev) of {s}x{s} images, {} classes, {parameters} parameters",
+                config.label(),
+                data.class_count(),
+                s = data.side,
+            );
             // Print like the notebook (every 100 iterations), or once per epoch for mini-batches.
             print_every = if *steps_per_epoch > 1 { *steps_per_epoch } else { 100 };
             if let Some(bar) = &bar {
@@ -299,10 +242,16 @@ pub fn train(args: TrainArgs) -> Result<()> {
         // The command line asks for none.
         TrainEvent::Snapshot(_) => {}
     };
-    let report = train::train(&mut model, &config, &split, &TrainControl::new(), &mut on_event);
+    let learn_from = TrainingData {
+        dataset: &data,
+        split: &split,
+        class_names: &names,
+        transposed: args.transpose,
+    };
+    let TrainedModel { model, info, report } =
+        train_model(learn_from, &config, config.threads, &TrainControl::new(), &mut on_event);
     eprintln!("{}", report.message());
     if !report.diverged() {
-        let info = ModelInfo::trained(&config, report.dev_accuracy, &data, names, args.transpose);
         model_file::save(&args.out, &model, &info)?;
         eprintln!("saved {}", args.out.display());
     }

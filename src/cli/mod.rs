@@ -1,12 +1,16 @@
 //! The command line: everything the app does, headless; with no command it opens the app.
 //!
-//! [`args`] declares the flags (clap), [`commands`] runs each command on the core's typed API.
+//! [`args`] declares the flags (clap), [`commands`] runs each command on the core's typed API;
+//! `handwriting` holds `import-images` and `finetune`, `bench` runs and prints the speed measurement.
 //! Exit codes: 0 success, 1 data or model error (one clear line on stderr), 2 usage error.
 
 pub mod args;
+mod bench;
+mod choices;
 pub mod commands;
 mod explain;
-mod teach;
+mod handwriting;
+pub mod overrides;
 
 use std::io::Write;
 
@@ -37,10 +41,10 @@ pub fn main() -> i32 {
         Command::Classify(args) => commands::classify(args),
         Command::Explain(args) => commands::explain(args),
         Command::Inspect(args) => commands::inspect(args),
-        Command::ImportImages(args) => teach::import_images(args),
-        Command::Finetune(args) => teach::finetune_command(args),
+        Command::ImportImages(args) => handwriting::import_images(args),
+        Command::Finetune(args) => handwriting::finetune_command(args),
         Command::MakeAssets(args) => commands::make_assets(args),
-        Command::Bench(args) => crate::bench::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => 0,

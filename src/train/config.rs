@@ -3,34 +3,40 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::data::{CLASSES, PIXELS};
 use crate::network::Init;
 
-/// How the parameters are updated from the gradient.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// How the parameters are updated from the gradient (what each does: [`Choice::help`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Optimizer {
-    /// Plain gradient descent: `W -= alpha * dW`.
-    #[value(alias = "sgd")]
     Gd,
-    /// Heavy-ball momentum 0.9: `V = 0.9 V + dW; W -= alpha * V`.
     Momentum,
-    /// Adam (beta1 0.9, beta2 0.999, eps 1e-8) with bias correction.
     Adam,
 }
 
-/// Writes the name a user types for a choice (`--optimizer adam`): each name is written once,
-/// in the enum's `clap::ValueEnum` derive, and `Display` uses it too.
-pub fn write_value_name<T: clap::ValueEnum>(value: &T, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    match value.to_possible_value() {
-        Some(name) => f.write_str(name.get_name()),
-        None => Ok(()),
+impl Choice for Optimizer {
+    const ALL: &'static [Optimizer] = &[Optimizer::Gd, Optimizer::Momentum, Optimizer::Adam];
+    fn name(self) -> &'static str {
+        match self {
+            Optimizer::Gd => "gd",
+            Optimizer::Momentum => "momentum",
+            Optimizer::Adam => "adam",
+        }
     }
-}
-
-impl std::fmt::Display for Optimizer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write_value_name(self, f)
+    fn help(self) -> &'static str {
+        match self {
+            Optimizer::Gd => "Plain gradient descent: `W -= alpha * dW`",
+            Optimizer::Momentum => "Heavy-ball momentum 0.9: `V = 0.9 V + dW; W -= alpha * V`",
+            Optimizer::Adam => "Adam (beta1 0.9, beta2 0.999, eps 1e-8) with bias correction",
+        }
+    }
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Optimizer::Gd => &["sgd"],
+            _ => &[],
+        }
     }
 }
 
@@ -76,22 +82,35 @@ impl std::fmt::Display for Schedule {
 
 /// Presets: `seed` is the notebook; `best` the most accurate MLP trained here in about a minute;
 /// `custom` marks a config edited away from its preset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations.
     Seed,
-    /// 784-512-256-10, Adam, cosine schedule, L2, dropout, rotations, scaling, elastic bending
-    /// and shifts, 30 epochs.
     Best,
-    /// Settings edited away from a preset (starts from `seed`).
-    #[value(hide = true)]
+    /// Settings edited away from a preset (starts from `seed`); accepted, never listed.
     Custom,
 }
 
-impl std::fmt::Display for Preset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write_value_name(self, f)
+impl Choice for Preset {
+    const ALL: &'static [Preset] = &[Preset::Seed, Preset::Best, Preset::Custom];
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed",
+            Preset::Best => "best",
+            Preset::Custom => "custom",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Preset::Seed => "The notebook: 784-10-10, full-batch gradient descent, alpha 0.1, 500 iterations",
+            Preset::Best => {
+                "784-512-256-10, Adam, cosine schedule, L2, dropout, rotations, scaling, elastic bending and shifts, 30 epochs"
+            }
+            Preset::Custom => "Settings edited away from a preset (starts from `seed`)",
+        }
+    }
+    fn hidden(self) -> bool {
+        self == Preset::Custom
     }
 }
 
@@ -150,18 +169,36 @@ pub struct TrainConfig {
 }
 
 /// How the first layer reads the pixels. Both give the same results up to rounding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FirstLayer {
-    /// Sparse when the data's share of non-zero pixels is below the measured crossover for the
-    /// first layer's width (MNIST, 19%, is sparse at any width), dense above.
     #[default]
     Auto,
-    /// A dense matrix product over all 784 pixels.
     Dense,
-    /// Only the non-zero pixels (MNIST is 81% zeros).
     Sparse,
 }
+
+impl Choice for FirstLayer {
+    const ALL: &'static [FirstLayer] = &[FirstLayer::Auto, FirstLayer::Dense, FirstLayer::Sparse];
+    fn name(self) -> &'static str {
+        match self {
+            FirstLayer::Auto => "auto",
+            FirstLayer::Dense => "dense",
+            FirstLayer::Sparse => "sparse",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            FirstLayer::Auto => {
+                "Sparse when the data's share of non-zero pixels is below the measured crossover for the first layer's width (MNIST, 19%, is sparse at any width), dense above"
+            }
+            FirstLayer::Dense => "A dense matrix product over all 784 pixels",
+            FirstLayer::Sparse => "Only the non-zero pixels (MNIST is 81% zeros)",
+        }
+    }
+}
+
+crate::choice::named_by_choice!(Optimizer, Preset, FirstLayer);
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -420,6 +457,31 @@ mod tests {
         }
         assert!("exp:x".parse::<Schedule>().is_err());
         assert_eq!(Optimizer::Adam.to_string(), "adam");
+    }
+
+    /// Saved configs and model files spell each value as the command line does.
+    fn serde_names_are_the_choice_names<T: Choice + Serialize + std::fmt::Debug>() {
+        for &value in T::ALL {
+            assert_eq!(
+                serde_json::to_value(value).unwrap(),
+                serde_json::json!(value.name()),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn saved_names_are_the_names_users_type() {
+        serde_names_are_the_choice_names::<Optimizer>();
+        serde_names_are_the_choice_names::<Preset>();
+        serde_names_are_the_choice_names::<FirstLayer>();
+        serde_names_are_the_choice_names::<Init>();
+        assert_eq!("Adam".parse::<Optimizer>(), Ok(Optimizer::Adam));
+        assert_eq!("glorot".parse::<Init>(), Ok(Init::Xavier));
+        assert_eq!(
+            "rmsprop".parse::<Optimizer>(),
+            Err("\"rmsprop\" is not one of gd, momentum, adam".to_owned())
+        );
     }
 
     #[test]

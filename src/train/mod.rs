@@ -35,7 +35,6 @@ mod subnormal;
 
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,
-    write_value_name,
 };
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};

@@ -67,20 +67,8 @@ fn load_model_with_info(args: &FinetuneArgs) -> Result<(Mlp, ModelInfo, String)>
 }
 
 fn finetune_config(args: &FinetuneArgs) -> Result<FinetuneConfig> {
-    let defaults = FinetuneConfig::default();
-    let config = FinetuneConfig {
-        epochs: args.epochs.unwrap_or(defaults.epochs),
-        alpha: args.alpha.unwrap_or(defaults.alpha),
-        optimizer: args.optimizer.unwrap_or(defaults.optimizer),
-        copies: args.copies.unwrap_or(defaults.copies),
-        replay_ratio: args.replay_ratio.unwrap_or(defaults.replay_ratio),
-        holdout: args.holdout.unwrap_or(defaults.holdout),
-        blend: args.blend.unwrap_or(defaults.blend),
-        refit: !args.no_refit,
-        seed: args.seed.unwrap_or(defaults.seed),
-        threads: args.threads.unwrap_or(defaults.threads),
-        ..defaults
-    };
+    let mut config = FinetuneConfig::default();
+    args.settings.apply(&mut config);
     config.validate().map_err(UsageError)?;
     Ok(config)
 }
