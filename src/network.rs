@@ -46,7 +46,12 @@ pub enum Init {
 
 impl std::fmt::Display for Init {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        crate::train::write_value_name(self, f)
+        // The name clap's derive gives it, read here rather than through `crate::train` so that
+        // the network does not import training (an import cycle).
+        match clap::ValueEnum::to_possible_value(self) {
+            Some(name) => f.write_str(name.get_name()),
+            None => Ok(()),
+        }
     }
 }
 

@@ -85,11 +85,12 @@ pub fn train(
             order.shuffle(&mut shuffle_rng);
         }
         let rows = &order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
-        let Some(stats) = batch_gradients(model, inputs, rows, config, step, &mut workers, control.cancel_flag())
+        let Some(gradient) = batch_gradients(model, inputs, rows, config, step, &mut workers, control.cancel_flag())
         else {
             stop = StopReason::Cancelled;
             break;
         };
+        let stats = gradient.stats;
         let first_loss = *first_loss.get_or_insert(stats.loss());
         if diverging(stats.loss(), first_loss) {
             model.clone_from(&last_good);
@@ -97,7 +98,7 @@ pub fn train(
             break;
         }
         let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        workers.apply_update(model, &mut state, config, alpha, rows.len());
+        workers.apply_update(model, &gradient, &mut state, config, alpha);
         step += 1;
         since_report.add(stats);
         last_stats = stats;
