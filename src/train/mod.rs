@@ -10,7 +10,7 @@
 //!
 //! Files, in reading order:
 //! - `config`: [`TrainConfig`], its presets and choices, and the checks on user input.
-//! - `run`: the loop, [`train`], with [`init_model`] and [`accuracy`].
+//! - `run`: a [`Run`] of steps, [`train`] the loop over it, with [`init_model`] and [`accuracy`].
 //! - `gradient`: one step's gradient over the batch, on worker threads.
 //! - `optimizer`: the update rule (gradient descent, momentum, Adam) and its state.
 //! - `update`: a step's update from its gradient, shared between the threads by parameter rows.
@@ -40,7 +40,7 @@ pub use config::{
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 pub use gradient::{default_threads, threads_beside_a_ui};
-pub use run::{accuracy, init_model, init_model_for, train};
+pub use run::{Run, accuracy, init_model, init_model_for, train};
 
 /// Helpers shared by the unit tests of the files above.
 #[cfg(test)]
