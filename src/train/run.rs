@@ -172,7 +172,13 @@ impl<'a> Run<'a> {
             self.stop = Some(StopReason::Diverged { step: step + 1 });
             return false;
         }
-        let alpha = scheduled_alpha(self.config, self.base_alpha, step, self.total_steps, self.steps_per_epoch);
+        let alpha = scheduled_alpha(
+            self.config,
+            self.base_alpha,
+            step,
+            self.total_steps,
+            self.steps_per_epoch,
+        );
         self.workers
             .apply_update(self.model, &gradient, &mut self.state, self.config, alpha);
         self.step += 1;
@@ -180,7 +186,8 @@ impl<'a> Run<'a> {
         self.last_stats = stats;
 
         let step = self.step;
-        if (step % self.config.report_every.max(1) == 0 || step == self.total_steps) && !self.progress(alpha, on_event) {
+        if (step % self.config.report_every.max(1) == 0 || step == self.total_steps) && !self.progress(alpha, on_event)
+        {
             return false;
         }
         if let Some(every) = self.control.snapshot_every()

@@ -169,7 +169,9 @@ pub(super) fn apply_update(
                 }
                 None => {
                     // The block's range of each partial gradient's array.
-                    let start = rows.as_ref().map_or(0, |rows| rows.start * (w.len() / rows.len().max(1)));
+                    let start = rows
+                        .as_ref()
+                        .map_or(0, |rows| rows.start * (w.len() / rows.len().max(1)));
                     let range = start..start + w.len();
                     let grads: Vec<&[f32]> = partials
                         .iter()
@@ -192,4 +194,48 @@ fn slice<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> &[f32] {
 
 fn slice_mut<D: ndarray::Dimension>(a: &mut ndarray::Array<f32, D>) -> &mut [f32] {
     a.as_slice_mut().expect("parameters are contiguous")
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::network::fill_inputs;
+    use crate::train::test_support::{run, small_split};
+    use crate::train::{Length, Preset, TrainConfig, init_model};
+
+    /// The trace the Math tab reads is the step's own gradient: one full-batch gradient descent
+    /// step (plain, no decay) moves each parameter by `alpha` times the trace's `dW` and `db`,
+    /// whether the step kept its chunks' passes (few chunks) or summed partial gradients (many).
+    #[test]
+    fn one_gradient_descent_step_moves_the_parameters_by_the_traced_gradient() {
+        // 1,000 rows: 4 chunks, kept; 4,800 rows: 19 chunks, summed in partials.
+        let many = crate::embedded::sample().unwrap().split(200, 3);
+        assert!(many.train.rows().div_ceil(256) > 16);
+        for (split, hidden) in [(small_split(), 16), (many, 12)] {
+            let rows = split.train.rows();
+            let config = TrainConfig {
+                hidden: vec![hidden],
+                alpha: 0.5,
+                length: Length::Iterations(1),
+                ..TrainConfig::preset(Preset::Seed)
+            };
+            let before = init_model(&config);
+            let (after, _) = run(&config, &split);
+            let mut x = Array2::zeros((rows, before.inputs()));
+            fill_inputs(&mut x.view_mut(), &split.train.pixels);
+            let trace = before.trace(x.view(), &split.train.labels);
+            for (l, ((b, a), t)) in before.layers.iter().zip(&after.layers).zip(&trace.layers).enumerate() {
+                let expected_w = &b.w - &(t.dw.mapv(|g| g * config.alpha));
+                let expected_b = &b.b - &(t.db.mapv(|g| g * config.alpha));
+                let w_error = (&a.w - &expected_w).iter().fold(0.0f32, |m, e| m.max(e.abs()));
+                let b_error = (&a.b - &expected_b).iter().fold(0.0f32, |m, e| m.max(e.abs()));
+                assert!(
+                    w_error < 1e-5 && b_error < 1e-5,
+                    "hidden {hidden}, layer {l}: {w_error} {b_error}"
+                );
+                assert!(t.dw.iter().any(|&g| g.abs() > 1e-3), "a gradient that moves something");
+            }
+        }
+    }
 }
