@@ -454,6 +454,30 @@ mod tests {
     }
 
     #[test]
+    fn a_run_stepped_by_hand_is_train() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(12);
+        let (trained, report) = run(&config, &split);
+        let mut model = init_model(&config);
+        let control = TrainControl::new();
+        let mut run = Run::new(&mut model, &config, &split, &control, &mut |_| {});
+        assert_eq!(run.total_steps(), 12);
+        let mut snapshots = Vec::new();
+        while run.step(&mut |_| {}) {
+            snapshots.push(run.snapshot());
+            assert_eq!(snapshots.last().unwrap().step, run.steps());
+            assert_eq!(*snapshots.last().unwrap().model, *run.model());
+        }
+        assert_eq!(run.steps(), 12);
+        assert_eq!(snapshots.len(), 11, "after every step but the last");
+        let by_hand = run.report(&mut |_| {});
+        assert_eq!(model, trained);
+        assert_eq!(by_hand.final_loss, report.final_loss);
+        assert_eq!(by_hand.steps, report.steps);
+    }
+
+    #[test]
     fn huge_alpha_diverges_and_keeps_finite_weights() {
         let split = small_split();
         let mut config = TrainConfig::preset(Preset::Seed);

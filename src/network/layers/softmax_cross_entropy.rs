@@ -65,3 +65,20 @@ pub fn softmax_in_place(z: &mut [f32]) -> f32 {
     }
     max + sum.ln()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::softmax_in_place;
+
+    #[test]
+    fn softmax_is_stable_with_huge_logits() {
+        let mut z = [1000.0f32, 1000.0, -1000.0, 3.0e38];
+        let lse = softmax_in_place(&mut z);
+        assert!(z.iter().all(|p| p.is_finite()));
+        assert_eq!(z[3], 1.0);
+        assert!((lse - 3.0e38).abs() / 3.0e38 < 1e-6);
+        let mut z = [1000.0f32, 1000.0];
+        softmax_in_place(&mut z);
+        assert_eq!(z, [0.5, 0.5]);
+    }
+}
