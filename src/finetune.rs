@@ -374,7 +374,7 @@ fn run_phase(
             break;
         }
         let step = run.steps();
-        let measure_now = step % measure_every == 0;
+        let measure_now = step.is_multiple_of(measure_every);
         let view_now = control
             .snapshot_every()
             .is_some_and(|every| last_view.elapsed() >= every);

@@ -186,7 +186,8 @@ impl<'a> Run<'a> {
         self.last_stats = stats;
 
         let step = self.step;
-        if (step % self.config.report_every.max(1) == 0 || step == self.total_steps) && !self.progress(alpha, on_event)
+        if (step.is_multiple_of(self.config.report_every.max(1)) || step == self.total_steps)
+            && !self.progress(alpha, on_event)
         {
             return false;
         }
@@ -212,7 +213,7 @@ impl<'a> Run<'a> {
         }
         self.last_good.clone_from(self.model);
         let dev = &self.split.dev;
-        let evaluate_dev = dev.rows() > 0 && (step % self.dev_every == 0 || step == self.total_steps);
+        let evaluate_dev = dev.rows() > 0 && (step.is_multiple_of(self.dev_every) || step == self.total_steps);
         let model = &*self.model;
         let dev_accuracy = evaluate_dev.then(|| flushed(|| accuracy(model, dev)));
         on_event(&TrainEvent::Progress(Progress {

@@ -33,7 +33,7 @@ pub(crate) fn linear_backward_parameters(
     match input {
         Input::Dense(x) => matmul_into(&x.t(), dz, true, &mut grad.w.view_mut(), kernels.gemm),
         Input::Sparse { images, by_pixel } => {
-            sparse_input::backward_weights(images, by_pixel, dz, &mut grad.w, kernels.sparse)
+            sparse_input::backward_weights(images, by_pixel, dz, &mut grad.w, kernels.sparse);
         }
     }
     add_row_sums(dz, grad.b.as_slice_mut().expect("biases are contiguous"));
