@@ -14,8 +14,9 @@
 //! that is the model the user gets (it never saw its own measurement, as in cross-validation's
 //! refit). The MNIST dev rows are never trained on.
 
+use std::cell::Cell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -26,7 +27,7 @@ use crate::augment::{Distortion, distort};
 use crate::data::{CLASSES, Dataset, PIXELS, Split};
 use crate::network::Mlp;
 use crate::train::{
-    Length, Optimizer, Preset, Schedule, StopReason, TrainConfig, TrainControl, TrainEvent, accuracy, train,
+    Length, Optimizer, Preset, Run, Schedule, StopReason, TrainConfig, TrainControl, TrainEvent, accuracy,
 };
 
 /// How a fine-tuning run goes. The defaults need no tuning (see the README's "Teach it your
@@ -338,62 +339,69 @@ fn run_phase(
         dev: mixed.select(&[]),
         train: mixed,
     };
-    // A snapshot after every step lets this function measure the model mid-run, pass on the
-    // caller's cancel at once, and forward a view snapshot twice a second.
-    let inner = TrainControl::with_snapshots(Duration::ZERO);
-    let mut measure_every = 1;
-    let mut loss = f32::NAN;
-    let mut last_view = Instant::now();
+    // The run's own control: the caller's pause and learning rate do not apply to fine-tuning,
+    // its cancel is passed on after each step.
+    let inner = TrainControl::new();
+    // The loss of the run's last progress report.
+    let loss = Cell::new(f32::NAN);
+    let mut on_train_event = |event: &TrainEvent| {
+        if let TrainEvent::Progress(p) = event {
+            loss.set(p.loss);
+        }
+    };
     let measure = |model: &Mlp, data: &Dataset| (data.rows() > 0).then(|| accuracy(model, data));
-    let report = train(model, &train_config, &split, &inner, &mut |event| {
+    let mut run = Run::new(model, &train_config, &split, &inner, &mut on_train_event);
+    let total_steps = run.total_steps();
+    let measure_every = (total_steps / 20).max(1);
+    on_event(&FinetuneEvent::Started { phase, total_steps });
+    // Step 0 is the model before: where the curves start.
+    on_event(&FinetuneEvent::Progress(FinetuneProgress {
+        phase,
+        step: 0,
+        total_steps,
+        mine_accuracy: measure(base, held),
+        mnist_accuracy: measure(base, mnist),
+        loss: f32::NAN,
+    }));
+    let mut last_view = Instant::now();
+    // After each step but the last, the model is read where it is: measured every twentieth of
+    // the way, and copied only for the caller's views, at most as often as its control asks.
+    loop {
         if control.is_cancelled() {
             inner.cancel();
         }
-        match event {
-            TrainEvent::Started { total_steps, .. } => {
-                measure_every = (total_steps / 20).max(1);
-                on_event(&FinetuneEvent::Started {
-                    phase,
-                    total_steps: *total_steps,
-                });
-                // Step 0 is the model before: where the curves start.
-                on_event(&FinetuneEvent::Progress(FinetuneProgress {
-                    phase,
-                    step: 0,
-                    total_steps: *total_steps,
-                    mine_accuracy: measure(base, held),
-                    mnist_accuracy: measure(base, mnist),
-                    loss: f32::NAN,
-                }));
-            }
-            TrainEvent::Progress(p) => loss = p.loss,
-            TrainEvent::Snapshot(s) => {
-                if s.step % measure_every == 0 {
-                    on_event(&FinetuneEvent::Progress(FinetuneProgress {
-                        phase,
-                        step: s.step,
-                        total_steps: s.total_steps,
-                        mine_accuracy: measure(&s.model, held),
-                        mnist_accuracy: measure(&s.model, mnist),
-                        loss,
-                    }));
-                }
-                if control
-                    .snapshot_every()
-                    .is_some_and(|every| last_view.elapsed() >= every)
-                {
-                    on_event(&FinetuneEvent::Snapshot {
-                        phase,
-                        step: s.step,
-                        total_steps: s.total_steps,
-                        model: s.model.clone(),
-                    });
-                    last_view = Instant::now();
-                }
-            }
-            TrainEvent::Finished(_) => {}
+        if !run.step(&mut on_train_event) {
+            break;
         }
-    });
+        let step = run.steps();
+        let measure_now = step.is_multiple_of(measure_every);
+        let view_now = control
+            .snapshot_every()
+            .is_some_and(|every| last_view.elapsed() >= every);
+        if !(measure_now || view_now) || !run.model().is_finite() {
+            continue;
+        }
+        if measure_now {
+            on_event(&FinetuneEvent::Progress(FinetuneProgress {
+                phase,
+                step,
+                total_steps,
+                mine_accuracy: measure(run.model(), held),
+                mnist_accuracy: measure(run.model(), mnist),
+                loss: loss.get(),
+            }));
+        }
+        if view_now {
+            on_event(&FinetuneEvent::Snapshot {
+                phase,
+                step,
+                total_steps,
+                model: Arc::new(run.model().clone()),
+            });
+            last_view = Instant::now();
+        }
+    }
+    let report = run.report(&mut on_train_event);
     if report.stop == StopReason::Completed {
         blend(model, base, config.blend);
         on_event(&FinetuneEvent::Progress(FinetuneProgress {

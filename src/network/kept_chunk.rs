@@ -5,13 +5,16 @@
 //! [`Workspace::bias_gradient`] then give any rows of it. Training uses this to share a
 //! mini-batch's gradient and update between threads by parameter rows (`crate::train`): each
 //! thread sums its rows of `dW` over the chunks and updates them while they are in its cache.
+//! The rows of `dW` come from the layers' own products (`dense_relu`, `sparse_input`); a new
+//! layer kind with parameters gives its rows of `dW` here too.
 
 use std::ops::Range;
 
 use ndarray::{ArrayView2, ArrayViewMut2, s};
 
-use super::{BatchStats, Gradients, Input, Mlp, Workspace, add_row_sums, softmax_cross_entropy_backward};
-use crate::kernels::matmul_into;
+use super::layers::dense_relu::add_row_sums;
+use super::layers::{dense_relu, softmax_cross_entropy, sparse_input};
+use super::{BatchStats, Gradients, Input, Mlp, Workspace};
 
 /// Where the caller put a chunk's input in its workspace before [`Mlp::forward_backward`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,8 +55,11 @@ impl Mlp {
                 self.forward_into(chunk, ws, dropout);
                 // Logits (n, 10) become dZ_L = P - T, in place; the backward leaves dZ_l in
                 // ws.deltas.
-                let stats =
-                    softmax_cross_entropy_backward(ws.acts[last].slice_mut(s![..n, ..]), labels, label_smoothing);
+                let stats = softmax_cross_entropy::forward_backward(
+                    ws.acts[last].slice_mut(s![..n, ..]),
+                    labels,
+                    label_smoothing,
+                );
                 self.backward(chunk, ws, None, None, dropout);
                 if input == ChunkInput::Sparse {
                     // dW_1's rows are rows of Xᵀ·dZ_1: the transpose's rows are the pixels.
@@ -89,13 +95,13 @@ impl Workspace {
         let a = match (l, input) {
             (0, ChunkInput::Sparse) => {
                 let by_pixel = self.scratch.kept_transpose().row_range(rows.start, rows.end);
-                by_pixel.transposed_rows_product(&dz, dw, accumulate, &mut scratch.scratch);
+                sparse_input::backward_weight_rows(by_pixel, &dz, dw, accumulate, &mut scratch.scratch);
                 return;
             }
             (0, ChunkInput::Dense) => self.x.slice(s![..n, rows]),
             _ => self.acts[l - 1].slice(s![..n, rows]),
         };
-        matmul_into(&a.t(), &dz, accumulate, dw, &mut scratch.gemm);
+        dense_relu::linear_backward_weight_rows(&a, &dz, dw, accumulate, &mut scratch.gemm);
     }
 
     /// The bias gradient of layer `l` of the kept chunk: `db (outputs_l) = Σ_rows dZ_l`, or

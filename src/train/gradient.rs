@@ -4,10 +4,11 @@
 //! activations stay in cache. The chunk size depends on the batch size only, and each chunk draws
 //! its dropout masks and shifts from its own seeded random stream. A mini-batch (at most
 //! [`MAX_KEPT_CHUNKS`] chunks) keeps each chunk's forward and backward pass for the update, which
-//! makes the gradient from them by parameter rows ([`super::row_update`]); a full batch sums
+//! makes the gradient from them by parameter rows ([`super::update`]); a full batch sums
 //! partial gradients per group of chunks, added in a fixed order (see [`batch_gradients`]). Either
 //! way the sum is the same bits whatever the number of threads and whichever thread ran which
-//! chunk.
+//! chunk. [`batch_gradients`] returns a [`StepGradient`] that says which of the two it left, and
+//! [`Workers::apply_update`] takes it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -15,9 +16,9 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::optimizer::{OptimizerState, apply_update};
+use super::optimizer::OptimizerState;
 use super::pool::Pool;
-use super::row_update::apply_update_by_rows;
+use super::update::{GradientParts, apply_update};
 use super::{FirstLayer, TrainConfig};
 use crate::augment::{Affine, random_affine};
 use crate::data::Dataset;
@@ -68,8 +69,8 @@ pub(super) fn worker_threads(requested: usize) -> usize {
 /// At most this many partial gradients per step (see [`batch_gradients`]).
 const MAX_GROUPS: usize = 16;
 
-/// Per-thread workspaces, and what [`batch_gradients`] leaves for the update: the chunks' passes
-/// (few chunks) or partial gradients (many).
+/// Per-thread workspaces, and the buffers [`batch_gradients`] fills for the update: the chunks'
+/// passes (few chunks) or partial gradients (many).
 pub(super) struct Workers {
     /// One per thread of `pool`; thread `i` locks workspace `i` only.
     workspaces: Vec<Mutex<Workspace>>,
@@ -78,25 +79,35 @@ pub(super) struct Workers {
     /// One workspace per chunk of a step of at most [`MAX_KEPT_CHUNKS`], holding its passes until
     /// the update takes the gradient from them by parameter rows.
     chunk_spaces: Vec<RwLock<Workspace>>,
-    /// The step's gradient when made by parameter rows.
-    gradient: Option<Gradients>,
-    /// How the last step left its gradient.
-    last: LastStep,
+    /// Where the update makes a step's gradient by parameter rows from kept chunks.
+    made_gradient: Option<Gradients>,
     /// The threads that compute gradients and update the parameters.
     pool: Pool,
 }
 
-/// Where [`batch_gradients`] left the last step's gradient.
+/// What [`batch_gradients`] computed for one step: the loss and accuracy counts of its rows, and
+/// the gradient of their summed loss, in the form it left it in the [`Workers`]' buffers. The
+/// update ([`Workers::apply_update`]) takes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct StepGradient {
+    pub(super) stats: BatchStats,
+    /// The rows the gradient is summed over (the update divides by their count).
+    pub(super) rows: usize,
+    pub(super) parts: GradientLeft,
+}
+
+/// Where a [`StepGradient`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LastStep {
-    /// Partial sums in the first `groups` of [`Workers::groups`].
+pub(super) enum GradientLeft {
+    /// Partial sums in the first `groups` of [`Workers::groups`], to be added in order.
     Partials { groups: usize },
-    /// Each chunk's passes in the first `chunks` of [`Workers::chunk_spaces`].
+    /// Each chunk's passes in the first `chunks` of [`Workers::chunk_spaces`], from which the
+    /// update makes the gradient by parameter rows.
     Kept { chunks: usize },
 }
 
 /// Steps of at most this many chunks keep each chunk's passes for the update by parameter rows
-/// ([`super::row_update`]); larger ones (full batches) sum partial gradients instead, since
+/// ([`super::update`]); larger ones (full batches) sum partial gradients instead, since
 /// keeping 41,000 rows' activations would take hundreds of megabytes.
 const MAX_KEPT_CHUNKS: usize = MAX_GROUPS;
 
@@ -110,49 +121,47 @@ impl Workers {
                 .collect(),
             groups: Vec::new(),
             chunk_spaces: Vec::new(),
-            gradient: None,
-            last: LastStep::Partials { groups: 0 },
+            made_gradient: None,
             pool: Pool::new(threads - 1),
         }
     }
 
-    /// One optimizer step with the gradient [`batch_gradients`] found over `batch` rows.
+    /// One optimizer step with the gradient [`batch_gradients`] computed.
     pub(super) fn apply_update(
         &mut self,
         model: &mut Mlp,
+        gradient: &StepGradient,
         state: &mut OptimizerState,
         config: &TrainConfig,
         alpha: f32,
-        batch: usize,
     ) {
-        match self.last {
-            LastStep::Partials { groups } => {
-                let partials: Vec<&Gradients> = self.groups[..groups]
+        let parts = match gradient.parts {
+            GradientLeft::Partials { groups } => GradientParts::Partials(
+                self.groups[..groups]
                     .iter_mut()
                     .map(|slot| &slot.get_mut().unwrap_or_else(PoisonError::into_inner).0)
-                    .collect();
-                apply_update(model, &partials, state, config, alpha, batch, &mut self.pool);
-            }
-            LastStep::Kept { chunks } => {
-                let gradient = self.gradient.get_or_insert_with(|| model.zeros_like());
-                apply_update_by_rows(
-                    model,
-                    &self.chunk_spaces[..chunks],
-                    gradient,
-                    state,
-                    config,
-                    alpha,
-                    batch,
-                    &self.workspaces,
-                    &mut self.pool,
-                );
-            }
-        }
+                    .collect(),
+            ),
+            GradientLeft::Kept { chunks } => GradientParts::Kept {
+                chunks: &self.chunk_spaces[..chunks],
+                buffer: self.made_gradient.get_or_insert_with(|| model.zeros_like()),
+            },
+        };
+        apply_update(
+            model,
+            parts,
+            state,
+            config,
+            alpha,
+            gradient.rows,
+            &self.workspaces,
+            &mut self.pool,
+        );
     }
 }
 
-/// Sums the loss gradient over `rows` into [`Workers::gradient`]. Returns `None` if cancelled
-/// midway.
+/// The loss gradient over `rows`, left in `workers`' buffers as the returned [`StepGradient`]
+/// says. Returns `None` if cancelled midway.
 ///
 /// The rows are cut into fixed chunks, and consecutive chunks into at most [`MAX_GROUPS`]
 /// groups. The threads take groups as they finish the previous one, so a thread slowed down
@@ -167,7 +176,7 @@ pub(super) fn batch_gradients(
     step: usize,
     workers: &mut Workers,
     cancel: &AtomicBool,
-) -> Option<BatchStats> {
+) -> Option<StepGradient> {
     let capacity = workers.workspaces[0]
         .get_mut()
         .unwrap_or_else(PoisonError::into_inner)
@@ -220,17 +229,20 @@ pub(super) fn batch_gradients(
     }
     // The statistics added in group order; the gradients are added by the update
     // ([`Workers::apply_update`]).
-    workers.last = LastStep::Partials { groups };
     let mut total = BatchStats::default();
     for slot in &mut workers.groups[..groups] {
         total.add(slot.get_mut().unwrap_or_else(PoisonError::into_inner).1);
     }
-    Some(total)
+    Some(StepGradient {
+        stats: total,
+        rows: rows.len(),
+        parts: GradientLeft::Partials { groups },
+    })
 }
 
 /// [`batch_gradients`] for a step of few chunks: runs each chunk's forward and backward pass in
 /// its own workspace and keeps them there; the update makes the gradient from them
-/// ([`super::row_update`]). The threads take chunks as they finish the previous one.
+/// ([`super::update`]). The threads take chunks as they finish the previous one.
 fn kept_chunk_passes(
     model: &Mlp,
     data: &Inputs<'_>,
@@ -239,7 +251,7 @@ fn kept_chunk_passes(
     step: usize,
     workers: &mut Workers,
     cancel: &AtomicBool,
-) -> Option<BatchStats> {
+) -> Option<StepGradient> {
     let capacity = chunks.iter().map(|c| c.len()).max().unwrap_or(1);
     while workers.chunk_spaces.len() < chunks.len() {
         workers.chunk_spaces.push(RwLock::new(Workspace::new(model, capacity)));
@@ -270,13 +282,16 @@ fn kept_chunk_passes(
     if cancelled.load(Ordering::Relaxed) {
         return None;
     }
-    workers.last = LastStep::Kept { chunks: chunks.len() };
     // Added in chunk order.
     let mut total = BatchStats::default();
     for chunk_stats in stats {
         total.add(chunk_stats.into_inner().unwrap_or_else(PoisonError::into_inner));
     }
-    Some(total)
+    Some(StepGradient {
+        stats: total,
+        rows: chunks.iter().map(|c| c.len()).sum(),
+        parts: GradientLeft::Kept { chunks: chunks.len() },
+    })
 }
 
 /// One random stream per (seed, step, chunk): independent of which thread runs the chunk.

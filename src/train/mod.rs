@@ -10,10 +10,10 @@
 //!
 //! Files, in reading order:
 //! - `config`: [`TrainConfig`], its presets and choices, and the checks on user input.
-//! - `run`: the loop, [`train`], with [`init_model`] and [`accuracy`].
+//! - `run`: a [`Run`] of steps, [`train`] the loop over it, with [`init_model`] and [`accuracy`].
 //! - `gradient`: one step's gradient over the batch, on worker threads.
-//! - `optimizer`: the parameter update (gradient descent, momentum, Adam).
-//! - `row_update`: a mini-batch step's gradient and update shared by parameter rows.
+//! - `optimizer`: the update rule (gradient descent, momentum, Adam) and its state.
+//! - `update`: a step's update from its gradient, shared between the threads by parameter rows.
 //! - `pool`: the worker threads both run on, started once per run.
 //! - `events` and `control`: what a run reports, and how another thread steers it.
 
@@ -29,9 +29,9 @@ mod pool;
 pub mod __pool_for_doctest {
     pub use super::pool::Pool;
 }
-mod row_update;
 mod run;
 mod subnormal;
+mod update;
 
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,
@@ -39,7 +39,7 @@ pub use config::{
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 pub use gradient::{default_threads, threads_beside_a_ui};
-pub use run::{accuracy, init_model, init_model_for, train};
+pub use run::{Run, accuracy, init_model, init_model_for, train};
 
 /// Helpers shared by the unit tests of the files above.
 #[cfg(test)]

@@ -1,11 +1,9 @@
-//! The optimizers: one parameter update from a step's summed gradient, by plain gradient
-//! descent, heavy-ball momentum or Adam, with L2 weight decay on the weights.
+//! The optimizers: the rule of one parameter update from a step's summed gradient, by plain
+//! gradient descent, heavy-ball momentum or Adam, with L2 weight decay on the weights, and the
+//! state it keeps between steps. [`super::update`] applies it to the model.
 
-use std::sync::{Mutex, PoisonError};
-
-use super::pool::Pool;
 use super::{Optimizer, TrainConfig};
-use crate::network::{Gradients, Mlp};
+use crate::network::Mlp;
 
 /// The optimizer's memory between steps: first and second moments shaped like the model
 /// (momentum uses the first, Adam both), and the step count for Adam's bias correction.
@@ -26,102 +24,8 @@ impl OptimizerState {
     }
 }
 
-/// One optimizer step with the gradient of the summed loss over `batch` rows, given as the
-/// partial sums `partials` (added in order, so the sum's bits are those of adding them one
-/// after the other), on the threads of `pool`.
-///
-/// Each parameter array is cut into contiguous ranges, one per thread; the update is elementwise,
-/// so the result is the same bits whatever the number of threads. Summing the partials inside
-/// the update saves a pass over the parameters, and the threads share what was one thread's
-/// pass (measured: the update of 784-512-256-10 was 9% of the CPU time and a quarter of the wall
-/// time of a step, the other core waiting).
-pub(super) fn apply_update(
-    model: &mut Mlp,
-    partials: &[&Gradients],
-    state: &mut OptimizerState,
-    config: &TrainConfig,
-    alpha: f32,
-    batch: usize,
-    pool: &mut Pool,
-) {
-    let rule = UpdateRule::next_step(state, config, alpha, batch);
-    let threads = pool.threads();
-    // Piece `i` of every array goes to thread `i % threads`.
-    let mut work: Vec<Vec<Piece<'_>>> = (0..threads).map(|_| Vec::new()).collect();
-    let (first, second) = (&mut state.first.layers, &mut state.second.layers);
-    for (l, ((layer, m), v)) in model.layers.iter_mut().zip(first).zip(second).enumerate() {
-        let arrays = [
-            // No weight decay on biases.
-            (
-                slice_mut(&mut layer.w),
-                slice_mut(&mut m.w),
-                slice_mut(&mut v.w),
-                config.l2,
-                true,
-            ),
-            (
-                slice_mut(&mut layer.b),
-                slice_mut(&mut m.b),
-                slice_mut(&mut v.b),
-                0.0,
-                false,
-            ),
-        ];
-        for (w, m, v, l2, is_w) in arrays {
-            let grads: Vec<&[f32]> = partials
-                .iter()
-                .map(|g| {
-                    if is_w {
-                        slice(&g.layers[l].w)
-                    } else {
-                        slice(&g.layers[l].b)
-                    }
-                })
-                .collect();
-            // Ranges of whole cache lines, and not so small that a thread's start costs more.
-            let piece = w.len().div_ceil(threads).next_multiple_of(PIECE_ALIGN).max(4096);
-            let pieces = w.chunks_mut(piece).zip(m.chunks_mut(piece)).zip(v.chunks_mut(piece));
-            for (i, ((w, m), v)) in pieces.enumerate() {
-                let start = i * piece;
-                let grads = grads.iter().map(|g| &g[start..start + w.len()]).collect();
-                work[i % threads].push(Piece { w, m, v, grads, l2 });
-            }
-        }
-    }
-    let rule = &rule;
-    let run = |pieces: Vec<Piece<'_>>| {
-        for p in pieces {
-            rule.apply_sum(p.w, &p.grads, p.m, p.v, p.l2, &mut [0.0; SUM_BLOCK]);
-        }
-    };
-    let work: Vec<Mutex<Vec<Piece<'_>>>> = work.into_iter().map(Mutex::new).collect();
-    pool.run(&|thread| {
-        let pieces = std::mem::take(&mut *work[thread].lock().unwrap_or_else(PoisonError::into_inner));
-        run(pieces);
-    });
-}
-
-/// Floats per range boundary in [`apply_update`]: a 64-byte cache line.
-const PIECE_ALIGN: usize = 16;
 /// Floats summed at a time from the partial gradients before they are applied.
 pub(super) const SUM_BLOCK: usize = 256;
-
-/// One thread's range of one parameter array, its moments and the partial gradients.
-struct Piece<'a> {
-    w: &'a mut [f32],
-    m: &'a mut [f32],
-    v: &'a mut [f32],
-    grads: Vec<&'a [f32]>,
-    l2: f32,
-}
-
-fn slice<D: ndarray::Dimension>(a: &ndarray::Array<f32, D>) -> &[f32] {
-    a.as_slice().expect("parameters are contiguous")
-}
-
-fn slice_mut<D: ndarray::Dimension>(a: &mut ndarray::Array<f32, D>) -> &mut [f32] {
-    a.as_slice_mut().expect("parameters are contiguous")
-}
 
 const MOMENTUM: f32 = 0.9;
 const ADAM_BETA1: f32 = 0.9;

@@ -1,6 +1,8 @@
-//! The training loop: [`train`] runs the steps (gradient, divergence check, update), reports
-//! progress and scores the result.
+//! The training loop: a [`Run`] takes one step at a time (gradient, divergence check, update),
+//! reports progress and snapshots as they fall due, and scores the result at the end; [`train`]
+//! is the loop over it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
@@ -25,146 +27,267 @@ pub fn train(
     control: &TrainControl,
     on_event: &mut dyn FnMut(&TrainEvent),
 ) -> TrainReport {
-    let train = &split.train;
-    let dev = &split.dev;
-    let n = train.rows();
-    let batch = if config.batch_size == 0 || config.batch_size >= n {
-        n
-    } else {
-        config.batch_size
-    };
-    let steps_per_epoch = n.div_ceil(batch.max(1)).max(1);
-    let total_steps = match config.length {
-        Length::Iterations(k) => k,
-        Length::Epochs(e) => e * steps_per_epoch,
-    };
-    let parameters = model.parameter_count();
-    on_event(&TrainEvent::Started {
-        total_steps,
-        steps_per_epoch,
-        parameters,
-        train_rows: n,
-        dev_rows: dev.rows(),
-    });
+    let mut run = Run::new(model, config, split, control, on_event);
+    while run.step(on_event) {}
+    run.report(on_event)
+}
 
-    let chunk_rows = gradient::chunk_rows(batch);
-    // Full batches without augmentation cut the rows into the same chunks every step.
-    let fixed_chunks = (batch == n && !config.augments()).then_some(chunk_rows);
-    let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
-    let mut workers = Workers::new(model, gradient::worker_threads(config.threads), chunk_rows);
-    let mut state = OptimizerState::new(model);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut shuffle_rng = StdRng::seed_from_u64(config.seed ^ 0x5EED_0F0D);
-    let mut base_alpha = config.alpha;
-    let mut last_good = model.clone();
-    let mut since_report = BatchStats::default();
-    let mut last_stats = BatchStats::default();
-    let mut paused_time = Duration::ZERO;
-    let start = Instant::now();
-    let dev_every = if batch == n {
-        config.report_every.max(1)
-    } else {
-        (steps_per_epoch / 4).max(config.report_every).max(1)
-    };
-    let mut stop = StopReason::Completed;
-    let mut step = 0;
-    let mut first_loss = None;
-    let mut last_snapshot = Instant::now();
+/// A training run in progress: [`Run::step`] until it returns false, then [`Run::report`].
+/// Between steps the caller may read the model ([`Run::model`], borrowed: fine-tuning measures it
+/// this way) or copy it ([`Run::snapshot`]).
+pub struct Run<'a> {
+    model: &'a mut Mlp,
+    config: &'a TrainConfig,
+    split: &'a Split,
+    control: &'a TrainControl,
+    /// `None` if cancelled while preparing.
+    inputs: Option<Inputs<'a>>,
+    workers: Workers,
+    state: OptimizerState,
+    /// Rows per step, steps per pass over the rows, steps in all.
+    batch: usize,
+    steps_per_epoch: usize,
+    total_steps: usize,
+    /// Steps between dev evaluations.
+    dev_every: usize,
+    parameters: usize,
+    /// The training rows in this epoch's order.
+    order: Vec<usize>,
+    shuffle_rng: StdRng,
+    /// The learning rate before the schedule: the config's, or the last one set through the
+    /// control.
+    base_alpha: f32,
+    /// The parameters at the last report, restored if the run diverges.
+    last_good: Mlp,
+    since_report: BatchStats,
+    last_stats: BatchStats,
+    /// The first step's loss, against which divergence is judged.
+    first_loss: Option<f32>,
+    step: usize,
+    /// Set when the run stops before its last step.
+    stop: Option<StopReason>,
+    start: Instant,
+    paused_time: Duration,
+    last_snapshot: Instant,
+}
 
-    while step < total_steps {
-        paused_time += control.wait_while_paused();
-        let Some(inputs) = inputs.as_ref().filter(|_| !control.is_cancelled() && n > 0) else {
-            stop = StopReason::Cancelled;
-            break;
+impl<'a> Run<'a> {
+    /// Prepares a run of `model` on `split` and sends [`TrainEvent::Started`].
+    pub fn new(
+        model: &'a mut Mlp,
+        config: &'a TrainConfig,
+        split: &'a Split,
+        control: &'a TrainControl,
+        on_event: &mut dyn FnMut(&TrainEvent),
+    ) -> Run<'a> {
+        let train = &split.train;
+        let n = train.rows();
+        let batch = if config.batch_size == 0 || config.batch_size >= n {
+            n
+        } else {
+            config.batch_size
         };
-        if let Some(alpha) = control.take_alpha() {
-            base_alpha = alpha;
+        let steps_per_epoch = n.div_ceil(batch.max(1)).max(1);
+        let total_steps = match config.length {
+            Length::Iterations(k) => k,
+            Length::Epochs(e) => e * steps_per_epoch,
+        };
+        let parameters = model.parameter_count();
+        on_event(&TrainEvent::Started {
+            total_steps,
+            steps_per_epoch,
+            parameters,
+            train_rows: n,
+            dev_rows: split.dev.rows(),
+        });
+
+        let chunk_rows = gradient::chunk_rows(batch);
+        // Full batches without augmentation cut the rows into the same chunks every step.
+        let fixed_chunks = (batch == n && !config.augments()).then_some(chunk_rows);
+        let inputs = Inputs::new(train, model, config.first_layer, fixed_chunks, control.cancel_flag());
+        let dev_every = if batch == n {
+            config.report_every.max(1)
+        } else {
+            (steps_per_epoch / 4).max(config.report_every).max(1)
+        };
+        Run {
+            workers: Workers::new(model, gradient::worker_threads(config.threads), chunk_rows),
+            state: OptimizerState::new(model),
+            last_good: model.clone(),
+            model,
+            config,
+            split,
+            control,
+            inputs,
+            batch,
+            steps_per_epoch,
+            total_steps,
+            dev_every,
+            parameters,
+            order: (0..n).collect(),
+            shuffle_rng: StdRng::seed_from_u64(config.seed ^ 0x5EED_0F0D),
+            base_alpha: config.alpha,
+            since_report: BatchStats::default(),
+            last_stats: BatchStats::default(),
+            first_loss: None,
+            step: 0,
+            stop: None,
+            start: Instant::now(),
+            paused_time: Duration::ZERO,
+            last_snapshot: Instant::now(),
         }
-        let in_epoch = step % steps_per_epoch;
+    }
+
+    /// One step (waiting first while paused), then the progress report and the snapshot if they
+    /// are due. False when the run is over: every step taken, cancelled or diverged.
+    pub fn step(&mut self, on_event: &mut dyn FnMut(&TrainEvent)) -> bool {
+        if self.stop.is_some() || self.step >= self.total_steps {
+            return false;
+        }
+        self.paused_time += self.control.wait_while_paused();
+        let n = self.split.train.rows();
+        let Some(inputs) = self.inputs.as_ref().filter(|_| !self.control.is_cancelled() && n > 0) else {
+            self.stop = Some(StopReason::Cancelled);
+            return false;
+        };
+        if let Some(alpha) = self.control.take_alpha() {
+            self.base_alpha = alpha;
+        }
+        let (step, batch) = (self.step, self.batch);
+        let in_epoch = step % self.steps_per_epoch;
         if in_epoch == 0 && batch < n {
-            order.shuffle(&mut shuffle_rng);
+            self.order.shuffle(&mut self.shuffle_rng);
         }
-        let rows = &order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
-        let Some(stats) = batch_gradients(model, inputs, rows, config, step, &mut workers, control.cancel_flag())
+        let rows = &self.order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
+        let cancel = self.control.cancel_flag();
+        let Some(gradient) = batch_gradients(self.model, inputs, rows, self.config, step, &mut self.workers, cancel)
         else {
-            stop = StopReason::Cancelled;
-            break;
+            self.stop = Some(StopReason::Cancelled);
+            return false;
         };
-        let first_loss = *first_loss.get_or_insert(stats.loss());
+        let stats = gradient.stats;
+        let first_loss = *self.first_loss.get_or_insert(stats.loss());
         if diverging(stats.loss(), first_loss) {
-            model.clone_from(&last_good);
-            stop = StopReason::Diverged { step: step + 1 };
-            break;
+            self.model.clone_from(&self.last_good);
+            self.stop = Some(StopReason::Diverged { step: step + 1 });
+            return false;
         }
-        let alpha = scheduled_alpha(config, base_alpha, step, total_steps, steps_per_epoch);
-        workers.apply_update(model, &mut state, config, alpha, rows.len());
-        step += 1;
-        since_report.add(stats);
-        last_stats = stats;
+        let alpha = scheduled_alpha(
+            self.config,
+            self.base_alpha,
+            step,
+            self.total_steps,
+            self.steps_per_epoch,
+        );
+        self.workers
+            .apply_update(self.model, &gradient, &mut self.state, self.config, alpha);
+        self.step += 1;
+        self.since_report.add(stats);
+        self.last_stats = stats;
 
-        if step % config.report_every.max(1) == 0 || step == total_steps {
-            if !model.is_finite() {
-                model.clone_from(&last_good);
-                stop = StopReason::Diverged { step };
-                break;
-            }
-            last_good.clone_from(model);
-            let evaluate_dev = dev.rows() > 0 && (step % dev_every == 0 || step == total_steps);
-            let dev_accuracy = evaluate_dev.then(|| flushed(|| accuracy(model, dev)));
-            on_event(&TrainEvent::Progress(Progress {
-                step,
-                total_steps,
-                epoch: step as f32 / steps_per_epoch as f32,
-                loss: since_report.loss(),
-                train_accuracy: since_report.accuracy(),
-                dev_accuracy,
-                alpha,
-                elapsed: start.elapsed().saturating_sub(paused_time),
-            }));
-            since_report = BatchStats::default();
-        }
-        if let Some(every) = control.snapshot_every()
-            && last_snapshot.elapsed() >= every
-            && step < total_steps
-            && model.is_finite()
+        let step = self.step;
+        if (step.is_multiple_of(self.config.report_every.max(1)) || step == self.total_steps)
+            && !self.progress(alpha, on_event)
         {
-            // One copy of the parameters (2 MB for `best`) every `every`: the views share it.
-            on_event(&TrainEvent::Snapshot(Snapshot {
-                step,
-                total_steps,
-                model: std::sync::Arc::new(model.clone()),
-            }));
-            last_snapshot = Instant::now();
+            return false;
+        }
+        if let Some(every) = self.control.snapshot_every()
+            && self.last_snapshot.elapsed() >= every
+            && step < self.total_steps
+            && self.model.is_finite()
+        {
+            on_event(&TrainEvent::Snapshot(self.snapshot()));
+            self.last_snapshot = Instant::now();
+        }
+        step < self.total_steps
+    }
+
+    /// Sends a progress report, with the dev accuracy when due, after checking that the
+    /// parameters are finite (else restores the last good ones and stops: false).
+    fn progress(&mut self, alpha: f32, on_event: &mut dyn FnMut(&TrainEvent)) -> bool {
+        let step = self.step;
+        if !self.model.is_finite() {
+            self.model.clone_from(&self.last_good);
+            self.stop = Some(StopReason::Diverged { step });
+            return false;
+        }
+        self.last_good.clone_from(self.model);
+        let dev = &self.split.dev;
+        let evaluate_dev = dev.rows() > 0 && (step.is_multiple_of(self.dev_every) || step == self.total_steps);
+        let model = &*self.model;
+        let dev_accuracy = evaluate_dev.then(|| flushed(|| accuracy(model, dev)));
+        on_event(&TrainEvent::Progress(Progress {
+            step,
+            total_steps: self.total_steps,
+            epoch: step as f32 / self.steps_per_epoch as f32,
+            loss: self.since_report.loss(),
+            train_accuracy: self.since_report.accuracy(),
+            dev_accuracy,
+            alpha,
+            elapsed: self.start.elapsed().saturating_sub(self.paused_time),
+        }));
+        self.since_report = BatchStats::default();
+        true
+    }
+
+    /// A copy of the parameters as they are now (one copy, 2 MB for `best`: the views share it).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            step: self.step,
+            total_steps: self.total_steps,
+            model: Arc::new(self.model.clone()),
         }
     }
-    let train_seconds = start.elapsed().saturating_sub(paused_time).as_secs_f64();
-    if stop == StopReason::Cancelled && !model.is_finite() {
-        model.clone_from(&last_good);
+
+    /// The parameters as they are now.
+    pub fn model(&self) -> &Mlp {
+        self.model
     }
-    // A finished run is scored on all its rows. A stopped or diverged one returns at once instead
-    // of scoring 41,000 rows: its train accuracy is the last batches', and it claims no dev
-    // accuracy (the last one measured belongs to earlier weights).
-    let completed = stop == StopReason::Completed;
-    let report = TrainReport {
-        final_loss: last_stats.loss(),
-        train_accuracy: if completed && n > 0 {
-            flushed(|| accuracy(model, train))
-        } else {
-            last_stats.accuracy()
-        },
-        dev_accuracy: if completed && dev.rows() > 0 {
-            Some(flushed(|| accuracy(model, dev)))
-        } else {
-            None
-        },
-        stop,
-        steps: step,
-        epochs: step as f32 / steps_per_epoch as f32,
-        train_seconds,
-        parameters,
-    };
-    on_event(&TrainEvent::Finished(report.clone()));
-    report
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.step
+    }
+
+    /// Steps the run takes if nothing stops it.
+    pub fn total_steps(&self) -> usize {
+        self.total_steps
+    }
+
+    /// Ends the run: scores it, sends [`TrainEvent::Finished`] and returns the report.
+    pub fn report(self, on_event: &mut dyn FnMut(&TrainEvent)) -> TrainReport {
+        let train_seconds = self.start.elapsed().saturating_sub(self.paused_time).as_secs_f64();
+        let stop = self.stop.unwrap_or(StopReason::Completed);
+        let model = self.model;
+        if stop == StopReason::Cancelled && !model.is_finite() {
+            model.clone_from(&self.last_good);
+        }
+        let (train, dev) = (&self.split.train, &self.split.dev);
+        // A finished run is scored on all its rows. A stopped or diverged one returns at once
+        // instead of scoring 41,000 rows: its train accuracy is the last batches', and it claims
+        // no dev accuracy (the last one measured belongs to earlier weights).
+        let completed = stop == StopReason::Completed;
+        let report = TrainReport {
+            final_loss: self.last_stats.loss(),
+            train_accuracy: if completed && train.rows() > 0 {
+                flushed(|| accuracy(model, train))
+            } else {
+                self.last_stats.accuracy()
+            },
+            dev_accuracy: if completed && dev.rows() > 0 {
+                Some(flushed(|| accuracy(model, dev)))
+            } else {
+                None
+            },
+            stop,
+            steps: self.step,
+            epochs: self.step as f32 / self.steps_per_epoch as f32,
+            train_seconds,
+            parameters: self.parameters,
+        };
+        on_event(&TrainEvent::Finished(report.clone()));
+        report
+    }
 }
 
 /// A run diverges when its loss becomes NaN or infinite, or explodes: the stable log-softmax
@@ -329,6 +452,30 @@ mod tests {
                 "{flushed} of {events} events saw subnormals flushed ({threads} threads)"
             );
         }
+    }
+
+    #[test]
+    fn a_run_stepped_by_hand_is_train() {
+        let split = small_split();
+        let mut config = TrainConfig::preset(Preset::Seed);
+        config.length = Length::Iterations(12);
+        let (trained, report) = run(&config, &split);
+        let mut model = init_model(&config);
+        let control = TrainControl::new();
+        let mut run = Run::new(&mut model, &config, &split, &control, &mut |_| {});
+        assert_eq!(run.total_steps(), 12);
+        let mut snapshots = Vec::new();
+        while run.step(&mut |_| {}) {
+            snapshots.push(run.snapshot());
+            assert_eq!(snapshots.last().unwrap().step, run.steps());
+            assert_eq!(*snapshots.last().unwrap().model, *run.model());
+        }
+        assert_eq!(run.steps(), 12);
+        assert_eq!(snapshots.len(), 11, "after every step but the last");
+        let by_hand = run.report(&mut |_| {});
+        assert_eq!(model, trained);
+        assert_eq!(by_hand.final_loss, report.final_loss);
+        assert_eq!(by_hand.steps, report.steps);
     }
 
     #[test]

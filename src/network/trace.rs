@@ -1,0 +1,171 @@
+//! [`Mlp::trace`]: each layer's `Z`, `A`, `dZ`, `dW` and `db` for a batch, plus the loss and
+//! `dX`, from the very layer functions training runs (the Math tab shows the notebook's math on
+//! these numbers).
+
+use ndarray::{Array1, Array2, ArrayView2, s};
+
+use super::layers::softmax_cross_entropy;
+use super::{BackwardRecord, Input, Mlp, Workspace, softmax_in_place};
+
+/// One layer's numbers in a [`Trace`] of `m` examples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerTrace {
+    /// `Z = A_prev·W + b`: `(m, outputs)`.
+    pub z: Array2<f32>,
+    /// `A = ReLU(Z)` for a hidden layer, the probabilities `softmax(Z)` for the last: `(m,
+    /// outputs)`.
+    pub a: Array2<f32>,
+    /// The gradient of the summed loss at `Z`: `(m, outputs)` (`P - Y` for the last layer).
+    pub dz: Array2<f32>,
+    /// The gradient of the mean loss at `W`, `(1/m) A_prevᵀ·dZ`: `(inputs, outputs)`.
+    pub dw: Array2<f32>,
+    /// The gradient of the mean loss at `b`, `(1/m) Σ_rows dZ`: `(outputs)`.
+    pub db: Array1<f32>,
+}
+
+/// What [`Mlp::trace`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trace {
+    /// Input layer first.
+    pub layers: Vec<LayerTrace>,
+    /// The mean cross-entropy loss over the `m` examples.
+    pub loss: f32,
+    /// The gradient of the summed loss at the input, `dX = dZ_1·W_1ᵀ`: `(m, 784)`.
+    pub dx: Array2<f32>,
+}
+
+impl Mlp {
+    /// Every layer's forward and backward numbers for `x` `(m, 784)` scaled to [0, 1] with
+    /// `labels` `(m)`: one training pass (dropout off, one-hot targets) through the same
+    /// [`super::LayerKind`] functions, loss head and backward as [`Mlp::accumulate_gradients`],
+    /// with their intermediate values copied out. `dW` and `db` are the summed gradient that
+    /// training computes, scaled by `1/m` as the update scales it.
+    pub fn trace(&self, x: ArrayView2<'_, f32>, labels: &[u8]) -> Trace {
+        let m = x.nrows();
+        assert_eq!(labels.len(), m, "one label per row");
+        let count = self.layers.len();
+        let last = count - 1;
+        let mut ws = Workspace::new(self, m);
+        // Z_l: (m, outputs_l) each
+        let mut z: Vec<Array2<f32>> = self.layers.iter().map(|l| Array2::zeros((m, l.outputs()))).collect();
+        self.forward_layers(Input::Dense(x), &mut ws, 0.0, count, Some(&mut z));
+        // A_l of the hidden layers: (m, outputs_l); P = softmax(Z_L) for the last, with the
+        // loss head's own softmax
+        let mut a: Vec<Array2<f32>> = ws.acts[..last]
+            .iter()
+            .map(|a| a.slice(s![..m, ..]).to_owned())
+            .collect();
+        let mut probabilities = z[last].clone();
+        for mut row in probabilities.rows_mut() {
+            softmax_in_place(row.as_slice_mut().expect("rows are contiguous"));
+        }
+        a.push(probabilities);
+        // Logits become dZ_L = P - Y, in place.
+        let stats = softmax_cross_entropy::forward_backward(ws.acts[last].slice_mut(s![..m, ..]), labels, 0.0);
+        let mut grads = self.zeros_like();
+        let mut record = BackwardRecord::new(self, m, true);
+        self.backward(Input::Dense(x), &mut ws, Some(&mut grads), Some(&mut record), 0.0);
+        let dz = record.dz.take().expect("asked for dZ");
+        // As the update scales the summed gradient (`UpdateRule`'s `scale`).
+        let scale = 1.0 / m.max(1) as f32;
+        let layers = z
+            .into_iter()
+            .zip(a)
+            .zip(dz)
+            .zip(grads.layers)
+            .map(|(((z, a), dz), grad)| LayerTrace {
+                z,
+                a,
+                dz,
+                dw: grad.w.mapv(|g| g * scale),
+                db: grad.b.mapv(|g| g * scale),
+            })
+            .collect();
+        Trace {
+            layers,
+            loss: stats.loss(),
+            dx: record.dx,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::network::{Init, Input, Mlp, Workspace};
+
+    fn batch() -> (Array2<f32>, Vec<u8>) {
+        let x = Array2::from_shape_fn((7, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin().abs());
+        (x, vec![0, 1, 2, 1, 0, 2, 2])
+    }
+
+    #[test]
+    fn the_trace_is_the_training_gradient() {
+        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
+        let (x, labels) = batch();
+        let trace = net.trace(x.view(), &labels);
+        let mut ws = Workspace::new(&net, 7);
+        let mut grads = net.zeros_like();
+        let stats = net.accumulate_gradients(Input::Dense(x.view()), &labels, &mut ws, &mut grads, 0.0);
+        assert_eq!(trace.loss, stats.loss());
+        let scale = 1.0 / 7.0f32;
+        for (l, (t, g)) in trace.layers.iter().zip(&grads.layers).enumerate() {
+            assert_eq!(
+                t.dw,
+                g.w.mapv(|v| v * scale),
+                "layer {l}: dW is training's, bit for bit"
+            );
+            assert_eq!(t.db, g.b.mapv(|v| v * scale), "layer {l}: db");
+        }
+        // The forward numbers: A = ReLU(Z) in hidden layers, probabilities at the end, whose
+        // dZ is P - Y.
+        for t in &trace.layers[..2] {
+            assert_eq!(t.a, t.z.mapv(|z| z.max(0.0)));
+        }
+        let out = &trace.layers[2];
+        assert_eq!(out.a, net.forward(x.view()));
+        for (r, &label) in labels.iter().enumerate() {
+            for c in 0..3 {
+                let y = if c == usize::from(label) { 1.0 } else { 0.0 };
+                assert!((out.dz[(r, c)] - (out.a[(r, c)] - y)).abs() < 1e-6);
+            }
+        }
+        // dZ of a hidden layer is zero wherever its ReLU was off.
+        let hidden = &trace.layers[1];
+        assert!(hidden.dz.iter().zip(&hidden.z).all(|(&d, &z)| z > 0.0 || d == 0.0));
+        // dX matches the attribution's backward.
+        let dz_logits = out.dz.clone();
+        assert_eq!(trace.dx, net.input_gradients(x.view(), dz_logits.view()).dx);
+    }
+
+    #[test]
+    fn the_trace_dw_matches_finite_differences() {
+        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
+        let (x, labels) = batch();
+        let trace = net.trace(x.view(), &labels);
+        let eps = 1e-3f32;
+        let mut checked = 0;
+        for l in 0..net.layers.len() {
+            let (rows, cols) = net.layers[l].w.dim();
+            for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+                let loss = |delta: f32| {
+                    let mut bumped = net.clone();
+                    bumped.layers[l].w[(r, c)] += delta;
+                    f64::from(bumped.trace(x.view(), &labels).loss)
+                };
+                let numeric = (loss(eps) - loss(-eps)) / (2.0 * f64::from(eps));
+                let analytic = f64::from(trace.layers[l].dw[(r, c)]);
+                let err = (numeric - analytic).abs() / (numeric.abs() + analytic.abs()).max(1e-2);
+                assert!(
+                    err < 2e-2,
+                    "layer {l} W ({r},{c}): numeric {numeric} analytic {analytic}"
+                );
+                checked += 1;
+            }
+            let db_sum: f32 = trace.layers[l].db.sum();
+            assert!(db_sum.is_finite());
+        }
+        assert_eq!(checked, 6 * 5 + 5 * 4 + 4 * 3);
+    }
+}
