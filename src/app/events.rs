@@ -10,16 +10,16 @@ use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::{StopReason, TrainConfig, TrainEvent, TrainReport};
 
-use super::App;
-use super::file_actions::FileAction;
-use super::format::{describe_model, fmt_count};
-use super::replace_prompt::ReplaceQuestion;
-use super::state::{LoadSlot, TestData, TrainData};
-use super::worker::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::files::replace_prompt::ReplaceQuestion;
+use crate::app::format::{describe_model, fmt_count};
+use crate::app::jobs::runner::{DataRole, EvalResult, Job, LoadedData, WorkerEvent, file_name};
+use crate::app::session::{LoadSlot, TestData, TrainData};
 
 impl App {
     /// Applies one worker report to the app's state.
-    pub(super) fn handle(&mut self, event: WorkerEvent) {
+    pub(crate) fn handle(&mut self, event: WorkerEvent) {
         match event {
             WorkerEvent::Progress { id, fraction } => {
                 if let Some(t) = self.tasks.iter_mut().find(|t| t.id == id) {
@@ -102,7 +102,7 @@ impl App {
     }
 
     /// Transposes the training images (the side panel's EMNIST toggle), or turns them back.
-    pub(super) fn transpose_data(&mut self) {
+    pub(crate) fn transpose_data(&mut self) {
         if self.training.is_some() {
             return;
         }
@@ -181,7 +181,7 @@ impl App {
 
     /// Why the current model cannot predict the training data's dev set, if it cannot (a model
     /// of another image size or label space).
-    pub(super) fn fit_problem(&self) -> Option<String> {
+    pub(crate) fn fit_problem(&self) -> Option<String> {
         let (model, data) = (self.model.as_ref()?, self.data.as_ref()?);
         crate::evaluate::check_fits(&model.model, &data.split.dev, &data.name)
             .err()

@@ -11,39 +11,20 @@
 //! The app depends on the core (data, network, train, ...) and never on the command line: the
 //! command line hands it [`StartupFiles`].
 
-mod background;
-pub mod canvas;
-mod central_panel;
-pub mod confusion;
-mod error_banner;
-mod events;
-pub mod file_actions;
-pub mod file_dialog;
-mod file_drop;
+pub mod events;
+pub mod files;
 pub mod format;
-pub mod frame_stats;
-pub mod insight;
-mod kept_finetune;
-mod menu;
-pub mod my_digits_panel;
-mod path_field;
-mod picture_queue;
-pub mod plot_export;
-pub mod plots;
-pub mod probs;
-mod replace_prompt;
-pub mod sample_grid;
-mod save_jobs;
-mod saver;
-mod side_panel;
-pub mod state;
-mod status_bar;
-pub mod teach;
+pub mod jobs;
+pub mod session;
+pub mod tabs;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-pub mod training_panel;
-pub mod weights;
-pub mod worker;
+pub mod window;
+
+// The paths the integration tests and the command line name.
+pub use jobs::runner as worker;
+pub use tabs::samples::confusion;
+pub use tabs::training::plots;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,13 +36,21 @@ use crate::network::Mlp;
 use crate::train::TrainControl;
 use crate::write_guard::Replace;
 
-pub use file_actions::FileAction;
-use file_dialog::{FilePicker, RfdPicker};
-use side_panel::{SidePanel, SidePanelAction, SidePanelView};
-use state::{LoadSlot, NewestLoads, TrainingRun};
-pub use state::{ModelState, Settings, Tab, TestData, ThemeChoice, TrainData};
-use status_bar::StatusView;
-use training_panel::{RunState, TrainAction};
+pub use files::actions::FileAction;
+use files::dialog::{FilePicker, RfdPicker};
+use files::{drop as file_drop, replace_prompt};
+use session::{LoadSlot, NewestLoads, TrainingRun};
+pub use session::{ModelState, Settings, Tab, TestData, ThemeChoice, TrainData};
+use tabs::draw::canvas;
+use tabs::my_digits::{collection as teach, panel as my_digits_panel, saver};
+use tabs::samples::sample_grid;
+use tabs::training::controls::{RunState, TrainAction};
+use tabs::training::plot_export;
+use tabs::weights;
+use window::frame_stats;
+use window::menu;
+use window::side_panel::{SidePanel, SidePanelAction, SidePanelView};
+use window::status_bar::{self, StatusView};
 use worker::{DataRole, EvalResult, Task, Worker};
 
 /// Files to load when the app starts (the command line's `--train`, `--test`, `--model`).

@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::App;
-use super::file_actions::FileAction;
-use super::file_dialog::FilePicker;
-use super::state::{ModelState, TestData, TrainData};
-use super::teach::TeachEvent;
-use super::worker::{EvalResult, Job, WorkerEvent};
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::files::dialog::FilePicker;
+use crate::app::jobs::runner::{EvalResult, Job, WorkerEvent};
+use crate::app::session::{ModelState, TestData, TrainData};
+use crate::app::tabs::my_digits::collection::TeachEvent;
 
 /// A file picker that gives its `answer` once, then `None` (as rfd does where no dialog can
 /// open), and records what it was asked for.
@@ -43,7 +43,7 @@ impl JobGate {
         self.opened.notify_all();
     }
 
-    pub(super) fn wait(&self) {
+    pub(crate) fn wait(&self) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         while !*open {
             open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
@@ -124,7 +124,7 @@ impl App {
         waiting
     }
 
-    /// The next background job of kind `job` panics (see [`super::worker::Fault`]).
+    /// The next background job of kind `job` panics (see [`crate::app::jobs::runner::Fault`]).
     pub fn inject_panic(&self, job: Job) {
         self.worker.inject_panic(job);
     }
@@ -208,7 +208,7 @@ impl App {
         self.teaching
             .pictures
             .as_ref()
-            .map_or(0, super::picture_queue::PictureQueue::peak)
+            .map_or(0, crate::app::tabs::my_digits::picture_queue::PictureQueue::peak)
     }
 
     /// Dropped pictures waiting for a label.

@@ -10,7 +10,7 @@ use crate::data::{CLASSES, PIXELS, SIDE, Split, class_caption};
 use crate::network::{Mlp, argmax};
 use crate::preprocess::{preprocess_gray, resize_to_side};
 
-use super::insight::{InsightPanel, Subject};
+use crate::app::tabs::insight::{InsightPanel, Subject};
 
 /// Side of the raster the strokes are drawn into, in pixels.
 pub const RASTER: usize = 280;
@@ -299,7 +299,7 @@ impl DrawingCanvas {
                     .on_hover_text("What the network sees: 28x28, after cropping, scaling and centring");
             }
         });
-        super::probs::probability_chart(ui, "canvas_probs", &prediction.probs, names, None, 130.0);
+        crate::app::tabs::probs::probability_chart(ui, "canvas_probs", &prediction.probs, names, None, 130.0);
         self.dirty = false;
     }
 }

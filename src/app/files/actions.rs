@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use super::App;
-use super::save_jobs::WriteCheck;
-use super::worker::DataRole;
+use crate::app::App;
+use crate::app::files::save::WriteCheck;
+use crate::app::jobs::runner::DataRole;
 use crate::write_guard::{Input, Replace};
 
 /// Something done with a file the user chooses or types.
@@ -183,7 +183,7 @@ const NO_DIGITS: &str = "My digits is empty: draw a digit on the Draw tab and la
 impl App {
     /// Starts `action` with a file dialog (File menu, shortcut). Export without test data asks for
     /// the test CSV first and then goes on to the export dialog.
-    pub(super) fn start_file_action(&mut self, action: FileAction) {
+    pub(crate) fn start_file_action(&mut self, action: FileAction) {
         if self.dialog_open {
             return;
         }
@@ -218,13 +218,13 @@ impl App {
 
     /// Does `action` with a path chosen in a file dialog (which asked before replacing a file)
     /// or dropped.
-    pub(super) fn run_file_action(&mut self, action: FileAction, path: PathBuf) {
+    pub(crate) fn run_file_action(&mut self, action: FileAction, path: PathBuf) {
         self.run_file_action_with(action, path, Replace::Anything);
     }
 
     /// Does `action` with `path`; a save or export replaces an existing file only as `replace`
     /// allows, asks the user otherwise, and never writes onto a file the app has loaded.
-    pub(super) fn run_file_action_with(&mut self, action: FileAction, path: PathBuf, replace: Replace) {
+    pub(crate) fn run_file_action_with(&mut self, action: FileAction, path: PathBuf, replace: Replace) {
         match action {
             FileAction::OpenTraining => self.load_data(path, DataRole::Train),
             FileAction::OpenTest => self.load_data(path, DataRole::Test),
@@ -318,7 +318,7 @@ impl App {
     }
 
     /// Ctrl+O and friends open the action's dialog.
-    pub(super) fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+    pub(crate) fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         for action in FileAction::ALL {
             let Some(shortcut) = action.shortcut() else { continue };
             if ctx.input_mut(|i| i.consume_shortcut(&shortcut)) {

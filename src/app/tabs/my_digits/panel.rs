@@ -13,8 +13,8 @@ use crate::finetune::{FinetuneProgress, FinetuneReport, Phase};
 use crate::my_digits::MyDigits;
 use crate::network::Mlp;
 
-use super::background::Latest;
-use super::teach::FinetuneRun;
+use crate::app::jobs::background::Latest;
+use crate::app::tabs::my_digits::collection::FinetuneRun;
 
 /// What the user asked for on the tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,12 +19,12 @@ use egui::{ColorImage, Rect};
 use crate::atomic::write_atomic;
 use crate::write_guard::{Output, PLOT_MARK};
 
-use super::App;
-use super::file_actions::FileAction;
-use super::plots::Run;
-use super::save_jobs::WriteCheck;
-use super::state::Tab;
-use super::worker::{Job, Task, Worker, WorkerEvent, file_name};
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::files::save::WriteCheck;
+use crate::app::jobs::runner::{Job, Task, Worker, WorkerEvent, file_name};
+use crate::app::session::Tab;
+use crate::app::tabs::training::plots::Run;
 
 /// The CSV's columns, by which [`crate::write_guard`] knows an earlier export.
 pub use crate::write_guard::CURVES_HEADER;
@@ -232,7 +232,7 @@ impl App {
     /// Save plot (PNG) to `path`: shows the Training tab and checks the path on a worker; the
     /// screenshot is asked for once that check passed and a frame has drawn the plots
     /// ([`App::request_plot_shot`]).
-    pub(super) fn export_plot(&mut self, path: PathBuf, check: WriteCheck) {
+    pub(crate) fn export_plot(&mut self, path: PathBuf, check: WriteCheck) {
         if self.pending_plot.is_some() {
             self.error = Some("A plot is being saved already: wait for it to finish.".into());
             return;
@@ -252,7 +252,7 @@ impl App {
     }
 
     /// The plot export on task `id` may take its screenshot.
-    pub(super) fn plot_path_cleared(&mut self, id: u64) {
+    pub(crate) fn plot_path_cleared(&mut self, id: u64) {
         if let Some(pending) = &mut self.pending_plot
             && pending.task == id
         {
@@ -262,7 +262,7 @@ impl App {
 
     /// After the central panel: asks for a screenshot if a plot export waits and the plots were
     /// drawn this frame.
-    pub(super) fn request_plot_shot(&mut self, ctx: &egui::Context) {
+    pub(crate) fn request_plot_shot(&mut self, ctx: &egui::Context) {
         let Some(pending) = &mut self.pending_plot else { return };
         let Some(rect) = self.plots.last_rect else { return };
         if pending.requested.is_some() || !pending.cleared {
@@ -278,7 +278,7 @@ impl App {
     }
 
     /// Before each frame: hands a screenshot taken to a worker, or says none can be taken.
-    pub(super) fn poll_plot_shot(&mut self) {
+    pub(crate) fn poll_plot_shot(&mut self) {
         let shot = match self.pending_plot.as_ref().and_then(|p| p.requested.as_ref()) {
             Some((slot, _, _)) => slot.lock().map(|s| s.clone()).unwrap_or(Shot::Unavailable),
             None => return,

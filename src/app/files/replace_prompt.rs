@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::file_actions::FileAction;
+use crate::app::files::actions::FileAction;
 
 /// A save or export waiting for the user's consent to replace `path`.
 #[derive(Clone, Debug)]

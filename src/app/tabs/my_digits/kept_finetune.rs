@@ -13,9 +13,9 @@ use crate::finetune::FinetuneReport;
 use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 
-use super::teach::TeachEvent;
-use super::worker::{Job, Worker, WorkerEvent, lower_priority};
-use super::{App, ModelState};
+use crate::app::jobs::runner::{Job, Worker, WorkerEvent, lower_priority};
+use crate::app::tabs::my_digits::collection::TeachEvent;
+use crate::app::{App, ModelState};
 
 /// The fine-tuned model and the one before it, kept beside My digits while the fine-tuned model
 /// is the current one, so that a restart comes back to it (and Undo still works). The state
@@ -43,7 +43,7 @@ pub struct Restored {
 
 impl Worker {
     /// Keeps the fine-tuned model and the one before it in `dir` (see [`FINETUNED_STATE`]).
-    pub(super) fn keep_finetuned(
+    pub(crate) fn keep_finetuned(
         &self,
         dir: PathBuf,
         current: &ModelState,
@@ -76,7 +76,7 @@ impl Worker {
     }
 
     /// Forgets the kept fine-tuned model (state file first).
-    pub(super) fn forget_finetuned(&self, dir: PathBuf) {
+    pub(crate) fn forget_finetuned(&self, dir: PathBuf) {
         self.spawn(Job::MyDigits, None, move |_, fault| {
             fault.point();
             for file in [FINETUNED_STATE, FINETUNED_MODEL, BEFORE_MODEL] {
@@ -86,7 +86,7 @@ impl Worker {
     }
 
     /// Reads the kept fine-tuned model, if there is one.
-    pub(super) fn restore_finetuned(&self, dir: PathBuf) {
+    pub(crate) fn restore_finetuned(&self, dir: PathBuf) {
         self.spawn(Job::MyDigits, None, move |out, fault| {
             lower_priority();
             fault.point();
@@ -127,7 +127,7 @@ fn read_kept(dir: &Path) -> Result<Restored, String> {
 impl App {
     /// The model fine-tuned last session, back as the current one (unless another model was
     /// opened or trained meanwhile).
-    pub(super) fn restored(&mut self, restored: Restored) {
+    pub(crate) fn restored(&mut self, restored: Restored) {
         let untouched = self
             .model
             .as_ref()

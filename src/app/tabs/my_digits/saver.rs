@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::my_digits::MyDigits;
 
-use super::teach::TeachEvent;
-use super::worker::{Emitter, WorkerEvent, lower_priority};
+use crate::app::jobs::runner::{Emitter, WorkerEvent, lower_priority};
+use crate::app::tabs::my_digits::collection::TeachEvent;
 
 /// How long the app waits at exit for the last save (a save of thousands of digits takes well
 /// under a second; a hung disk should not hold the process forever).
@@ -113,7 +113,7 @@ impl Saver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::worker::Worker;
+    use crate::app::jobs::runner::Worker;
 
     fn digits(n: usize) -> MyDigits {
         let mut digits = MyDigits::default();

@@ -4,10 +4,10 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::format::fmt_duration;
-use super::frame_stats::FrameStats;
-use super::state::TrainingRun;
-use super::worker::Task;
+use crate::app::format::fmt_duration;
+use crate::app::jobs::runner::Task;
+use crate::app::session::TrainingRun;
+use crate::app::window::frame_stats::FrameStats;
 
 /// How often the tasks' elapsed times tick while any runs.
 const TASK_TICK: Duration = Duration::from_millis(250);

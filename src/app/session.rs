@@ -10,8 +10,8 @@ use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::{Progress, Snapshot, TrainConfig, TrainControl};
 
-use super::confusion::ConfusionColor;
-use super::plots::PlotScale;
+use crate::app::tabs::samples::confusion::ConfusionColor;
+use crate::app::tabs::training::plots::PlotScale;
 
 /// The central view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -210,8 +210,8 @@ impl TrainingRun {
             Some(s) => format!(
                 "run #{}, step {} of {}",
                 self.number,
-                super::format::fmt_count(s.step),
-                super::format::fmt_count(s.total_steps)
+                crate::app::format::fmt_count(s.step),
+                crate::app::format::fmt_count(s.total_steps)
             ),
             None => format!("run #{}, starting", self.number),
         }

@@ -37,7 +37,7 @@ impl<K: Clone + PartialEq + Send + 'static, T: Send + 'static> Latest<K, T> {
             let job_key = key.clone();
             std::thread::spawn(move || {
                 // Like the worker's evaluations: a view's extra never slows training or the UI.
-                super::worker::lower_priority();
+                crate::app::jobs::runner::lower_priority();
                 let value = work();
                 // The view may be gone; then nobody wants the result.
                 let _ = tx.send((job_key, value));

@@ -9,8 +9,8 @@ use rand::seq::SliceRandom;
 use crate::data::{CLASSES, Dataset, PIXELS, Split, class_name};
 use crate::network::Mlp;
 
-use super::insight::{InsightPanel, Subject};
-use super::worker::EvalResult;
+use crate::app::jobs::runner::EvalResult;
+use crate::app::tabs::insight::{InsightPanel, Subject};
 
 pub const COLS: usize = 6;
 pub const ROWS: usize = 4;
@@ -190,7 +190,7 @@ impl SampleGrid {
                     label.map_or("?".into(), name),
                     name(eval.predictions[row])
                 ));
-                super::probs::probability_chart(ui, "sample_probs", &eval.probs[row], names, label, 140.0);
+                crate::app::tabs::probs::probability_chart(ui, "sample_probs", &eval.probs[row], names, label, 140.0);
                 // The explanations are written for 28x28 digits.
                 let digits_model = model.filter(|(m, _)| m.inputs() == PIXELS && m.classes() == CLASSES);
                 if model.is_some() && digits_model.is_none() {

@@ -12,8 +12,8 @@ use crate::attribution::{self, Explanation};
 use crate::data::{CLASSES, Dataset, PIXELS, SIDE, Split};
 use crate::network::Mlp;
 
-use super::background::Latest;
-use super::weights::diverging;
+use crate::app::jobs::background::Latest;
+use crate::app::tabs::weights::diverging;
 
 /// Evidence for the digit explained (with [`AWAY`], a colour-blind safe pair: Okabe-Ito sky
 /// blue and orange).

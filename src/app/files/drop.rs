@@ -3,12 +3,12 @@
 
 use egui::Color32;
 
-use super::App;
-use super::file_actions::FileAction;
-use super::worker::DataRole;
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::jobs::runner::DataRole;
 
 impl App {
-    pub(super) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+    pub(crate) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
         let dropped = ctx.input(|i| i.raw.dropped_files.clone());
         for file in dropped {
             let path = file.path().to_path_buf();

@@ -1,6 +1,6 @@
 //! Teaching the model the user's handwriting: My digits (labelled drawings and pictures, kept in
 //! the app's data folder and saved after every change), fine-tuning on them off the UI thread,
-//! and undo. The UI is [`super::my_digits_panel`]; the core is [`crate::my_digits`] and
+//! and undo. The UI is [`crate::app::tabs::my_digits::panel`]; the core is [`crate::my_digits`] and
 //! [`crate::finetune`].
 
 use std::path::{Path, PathBuf};
@@ -17,11 +17,11 @@ use crate::my_digits::{DigitProblem, FolderLock, LockError, MyDigits, import_lab
 use crate::network::Mlp;
 use crate::train::TrainControl;
 
-use super::kept_finetune::Restored;
-use super::picture_queue::PictureQueue;
-use super::saver::{EXIT_SAVE_WAIT, Saver};
-use super::worker::{Emitter, Job, Worker, WorkerEvent, file_name, lower_priority};
-use super::{App, ModelState, SNAPSHOT_EVERY};
+use crate::app::jobs::runner::{Emitter, Job, Worker, WorkerEvent, file_name, lower_priority};
+use crate::app::tabs::my_digits::kept_finetune::Restored;
+use crate::app::tabs::my_digits::picture_queue::PictureQueue;
+use crate::app::tabs::my_digits::saver::{EXIT_SAVE_WAIT, Saver};
+use crate::app::{App, ModelState, SNAPSHOT_EVERY};
 
 /// What the teaching jobs report to the UI thread. (Few and short-lived: variant sizes do not
 /// matter.)
@@ -169,7 +169,7 @@ impl Worker {
 
     /// Reads a file to add to My digits: a `file,label` list of pictures, or a training CSV
     /// (an export of My digits, or any Kaggle training file).
-    pub fn import_my_digits(&mut self, path: PathBuf) -> super::worker::Task {
+    pub fn import_my_digits(&mut self, path: PathBuf) -> crate::app::jobs::runner::Task {
         let task = self.task(format!("Importing {}", file_name(&path)));
         let id = task.id;
         self.spawn(Job::MyDigits, Some(id), move |out, fault| {
@@ -190,8 +190,8 @@ impl Worker {
         &mut self,
         path: PathBuf,
         digits: MyDigits,
-        check: super::save_jobs::WriteCheck,
-    ) -> super::worker::Task {
+        check: crate::app::files::save::WriteCheck,
+    ) -> crate::app::jobs::runner::Task {
         let mut task = self.task(format!("Exporting My digits to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
@@ -199,7 +199,12 @@ impl Worker {
             lower_priority();
             fault.point();
             let output = crate::write_guard::Output::MyDigits;
-            if let Some(event) = check.run(id, super::file_actions::FileAction::ExportMyDigits, &path, output) {
+            if let Some(event) = check.run(
+                id,
+                crate::app::files::actions::FileAction::ExportMyDigits,
+                &path,
+                output,
+            ) {
                 out.send(event);
                 return;
             }
@@ -306,7 +311,7 @@ fn read_import(path: &Path) -> Result<MyDigits, String> {
 impl App {
     /// Starts reading My digits from the data folder (None: this session only), and the model
     /// fine-tuned last session when `restore_model`.
-    pub(super) fn open_my_digits(&mut self, data_dir: Option<PathBuf>, restore_model: bool) {
+    pub(crate) fn open_my_digits(&mut self, data_dir: Option<PathBuf>, restore_model: bool) {
         match data_dir {
             Some(dir) => {
                 if restore_model {
@@ -338,7 +343,7 @@ impl App {
 
     /// Applies an edit to My digits and saves them; false (and the banner says why) when it
     /// was refused. A refused edit changes nothing.
-    pub(super) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits) -> Result<(), DigitProblem>) -> bool {
+    pub(crate) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits) -> Result<(), DigitProblem>) -> bool {
         if let Some(why) = &self.teaching.read_only {
             self.error = Some(format!("Not changed: {why}"));
             return false;
@@ -361,7 +366,7 @@ impl App {
     /// Holds a close request back while a change to My digits is being saved, and closes the
     /// window once it is on disk (a save takes milliseconds; the status bar says what happens).
     /// If the save fails, the banner says so and the next close request quits anyway.
-    pub(super) fn hold_close_for_saves(&mut self, ctx: &egui::Context) {
+    pub(crate) fn hold_close_for_saves(&mut self, ctx: &egui::Context) {
         let asked = ctx.input(|i| i.viewport().close_requested());
         if asked && self.teaching.unsaved() && !self.teaching.close_anyway {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -394,7 +399,7 @@ impl App {
     }
 
     /// Reads a dropped picture on the decoder pool; it then waits for its label.
-    pub(super) fn read_picture(&mut self, path: PathBuf) {
+    pub(crate) fn read_picture(&mut self, path: PathBuf) {
         let worker = &self.worker;
         let queue = self
             .teaching
@@ -404,14 +409,14 @@ impl App {
             self.error = Some(format!(
                 "{} was not read: {} pictures already wait. Drop it again once they are labelled.",
                 file_name(&path),
-                super::picture_queue::PICTURES_WAITING
+                crate::app::tabs::my_digits::picture_queue::PICTURES_WAITING
             ));
         }
     }
 
     /// "This is a 4": the drawing (as the network sees it) joins My digits and the canvas clears
     /// for the next one.
-    pub(super) fn label_drawing(&mut self, digit: u8) {
+    pub(crate) fn label_drawing(&mut self, digit: u8) {
         let Some(prediction) = self.canvas.prediction() else {
             return;
         };
@@ -436,7 +441,7 @@ impl App {
         ));
     }
 
-    pub(super) fn teach_event(&mut self, event: TeachEvent) {
+    pub(crate) fn teach_event(&mut self, event: TeachEvent) {
         match event {
             TeachEvent::Loaded(Ok(digits)) => {
                 // Labelling waits for this (`edit_my_digits`): nothing was added before.
@@ -470,7 +475,7 @@ impl App {
             TeachEvent::PictureRead { name, result } => match result {
                 Ok(image) => {
                     self.teaching.unlabelled.push((name, image));
-                    self.settings.tab = super::Tab::MyDigits;
+                    self.settings.tab = crate::app::Tab::MyDigits;
                 }
                 Err(message) => self.error = Some(format!("{name}: {message}")),
             },
@@ -487,7 +492,7 @@ impl App {
     }
 
     /// Labels (or, with None, skips) the first dropped picture waiting for one.
-    pub(super) fn label_dropped(&mut self, digit: Option<u8>) {
+    pub(crate) fn label_dropped(&mut self, digit: Option<u8>) {
         if self.teaching.unlabelled.is_empty() {
             return;
         }
@@ -503,7 +508,7 @@ impl App {
     }
 
     /// Fine-tunes the current model on My digits, replaying the loaded training data.
-    pub(super) fn start_finetune(&mut self) {
+    pub(crate) fn start_finetune(&mut self) {
         if self.training.is_some() || self.teaching.run.is_some() {
             return;
         }
@@ -584,7 +589,7 @@ impl App {
 
     /// Another model (trained or opened) replaced the fine-tuned one: Undo no longer applies and
     /// the fine-tuned model is not restored next time.
-    pub(super) fn finetuned_model_replaced(&mut self) {
+    pub(crate) fn finetuned_model_replaced(&mut self) {
         if self.teaching.before.take().is_some() {
             self.teaching.last_report = None;
             self.teaching.last_curve.clear();
@@ -595,7 +600,7 @@ impl App {
     }
 
     /// Back to the model from before the last fine-tuning.
-    pub(super) fn undo_finetune(&mut self) {
+    pub(crate) fn undo_finetune(&mut self) {
         let Some(before) = self.teaching.before.take() else {
             return;
         };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use egui::Color32;
 
-use super::file_actions::FileAction;
+use crate::app::files::actions::FileAction;
 
 #[derive(Default)]
 pub struct PathField {

@@ -1,18 +1,26 @@
 //! The central view: the error banner, then the selected tab (learning curves, dev samples with
 //! the confusion matrix, first-layer weights, or the drawing canvas).
 
+pub mod draw;
+pub mod insight;
+pub mod my_digits;
+pub mod probs;
+pub mod samples;
+pub mod training;
+pub mod weights;
+
 use std::sync::Arc;
 
 use crate::network::Mlp;
 
-use super::App;
-use super::error_banner;
-use super::file_actions::FileAction;
-use super::my_digits_panel::{MyDigitsAction, MyDigitsView};
-use super::state::Tab;
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::session::Tab;
+use crate::app::tabs::my_digits::panel::{MyDigitsAction, MyDigitsView};
+use crate::app::window::error_banner;
 
 impl App {
-    pub(super) fn central_panel(&mut self, ui: &mut egui::Ui) {
+    pub(crate) fn central_panel(&mut self, ui: &mut egui::Ui) {
         error_banner::ui(ui, &mut self.error);
         if self.settings.tab == Tab::Training {
             self.plots.ui(ui);
@@ -79,7 +87,7 @@ impl App {
 
     /// Why Fine-tune cannot start now, if it cannot (a run in progress is not a reason: the
     /// button becomes Stop then).
-    pub(super) fn finetune_blocked(&self) -> Option<String> {
+    pub(crate) fn finetune_blocked(&self) -> Option<String> {
         if self.training.is_some() {
             return Some("A training run is under way.".into());
         }

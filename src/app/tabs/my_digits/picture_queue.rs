@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::preprocess::{load_image, preprocess_image};
 
-use super::teach::TeachEvent;
-use super::worker::{Emitter, WorkerEvent, file_name, lower_priority};
+use crate::app::jobs::runner::{Emitter, WorkerEvent, file_name, lower_priority};
+use crate::app::tabs::my_digits::collection::TeachEvent;
 
 /// Pictures decoded at once.
 pub const PICTURE_DECODERS: usize = 2;

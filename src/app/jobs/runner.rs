@@ -19,8 +19,8 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::{Mlp, argmax};
 use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
 
-use super::file_actions::FileAction;
-use super::file_dialog::FilePicker;
+use crate::app::files::actions::FileAction;
+use crate::app::files::dialog::FilePicker;
 
 /// How a user of the app sets the class count, for the rare-label warning.
 const APP_SET_COUNT: &str = "untick Classes: auto (beside the path field) and set the count";
@@ -121,7 +121,7 @@ pub enum WorkerEvent {
     ModelSaved {
         id: u64,
         path: PathBuf,
-        /// Which model was written ([`super::App`]'s model version when the save was asked for).
+        /// Which model was written ([`crate::app::App`]'s model version when the save was asked for).
         version: u64,
     },
     Exported {
@@ -170,20 +170,20 @@ pub enum WorkerEvent {
         path: Option<PathBuf>,
     },
     /// A save or export found a file it may only replace with the user's consent: nothing was
-    /// written; ask (see [`super::replace_prompt`]).
+    /// written; ask (see [`crate::app::files::replace_prompt`]).
     ReplaceAsked {
         id: u64,
         action: FileAction,
         path: PathBuf,
         question: String,
     },
-    /// A plot export's path passed its [`WriteCheck`](super::save_jobs::WriteCheck): the screenshot may be taken
-    /// ([`super::plot_export`]).
+    /// A plot export's path passed its [`WriteCheck`](crate::app::files::save::WriteCheck): the screenshot may be taken
+    /// ([`crate::app::tabs::training::plot_export`]).
     WriteCleared {
         id: u64,
     },
-    /// My digits and fine-tuning ([`super::teach`]).
-    Teach(super::teach::TeachEvent),
+    /// My digits and fine-tuning ([`crate::app::tabs::my_digits::collection`]).
+    Teach(crate::app::tabs::my_digits::collection::TeachEvent),
 }
 
 /// Predictions of a model on the dev set: the current model's, or a training run's snapshot.
@@ -217,7 +217,7 @@ impl Emitter {
     }
 
     /// For frequent events: coalesces repaints to about 60 per second.
-    pub(super) fn send_soon(&self, event: WorkerEvent) {
+    pub(crate) fn send_soon(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(Duration::from_millis(16));
     }
@@ -227,7 +227,7 @@ impl Emitter {
     /// (measured with bench/app_vs_cli.sh: repainting for every report made the app's `seed`
     /// run about 20% slower than the command line's; every 250 ms, 8-10%; every 400 ms, 7%, and
     /// 4.5% once the status bar stopped spinning before the first report).
-    pub(super) fn send_throttled(&self, event: WorkerEvent) {
+    pub(crate) fn send_throttled(&self, event: WorkerEvent) {
         let _ = self.tx.send(event);
         self.ctx.request_repaint_after(TRAINING_REPAINT);
     }
@@ -245,7 +245,7 @@ pub struct Worker {
     inject_panic: std::cell::Cell<Option<Job>>,
     /// The next job of this kind waits at its first fault point until the gate opens.
     #[cfg(any(test, feature = "test-support"))]
-    hold_next: std::cell::RefCell<Option<(Job, Arc<super::test_support::JobGate>)>>,
+    hold_next: std::cell::RefCell<Option<(Job, Arc<crate::app::test_support::JobGate>)>>,
 }
 
 /// A point in a job where it panics when a test armed it ([`Worker::inject_panic`]). Without the
@@ -255,7 +255,7 @@ pub struct Fault {
     armed: bool,
     /// Held here until a test opens the gate (to finish jobs in the order it chooses).
     #[cfg(any(test, feature = "test-support"))]
-    hold: Option<Arc<super::test_support::JobGate>>,
+    hold: Option<Arc<crate::app::test_support::JobGate>>,
 }
 
 impl Fault {
@@ -316,7 +316,7 @@ impl Worker {
 
     /// Makes the next job of kind `job` wait at its first fault point until `gate` opens.
     #[cfg(any(test, feature = "test-support"))]
-    pub fn hold_next(&self, job: Job, gate: Arc<super::test_support::JobGate>) {
+    pub fn hold_next(&self, job: Job, gate: Arc<crate::app::test_support::JobGate>) {
         *self.hold_next.borrow_mut() = Some((job, gate));
     }
 
@@ -351,7 +351,7 @@ impl Worker {
 
     /// Runs `work` on its own thread; a panic in it is caught and reported as
     /// [`WorkerEvent::Crashed`], so the UI never waits for an event that will not come.
-    pub(super) fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
+    pub(crate) fn spawn(&self, job: Job, task: Option<u64>, work: impl FnOnce(&Emitter, &Fault) + Send + 'static) {
         let out = self.emitter();
         let fault = self.fault_for(job);
         std::thread::spawn(move || {
@@ -374,7 +374,7 @@ impl Worker {
         self.rx.try_iter().collect()
     }
 
-    pub(super) fn task(&mut self, label: String) -> Task {
+    pub(crate) fn task(&mut self, label: String) -> Task {
         let id = self.next_id;
         self.next_id += 1;
         Task {

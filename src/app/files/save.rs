@@ -1,7 +1,7 @@
 //! Jobs that write the user's files: saving the model and exporting the submission, each
 //! checked against the write rule ([`write_guard`]: never onto an input, another kind only when
 //! allowed) on the job's thread before anything is written. The plot and curve exports are in
-//! [`super::plot_export`], My digits' export in [`super::teach`].
+//! [`crate::app::tabs::training::plot_export`], My digits' export in [`crate::app::tabs::my_digits::collection`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,8 +13,8 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::write_guard::{self, Input, Output, Refusal, Replace};
 
-use super::file_actions::FileAction;
-use super::worker::{Job, Task, Worker, WorkerEvent, file_name, lower_priority};
+use crate::app::files::actions::FileAction;
+use crate::app::jobs::runner::{Job, Task, Worker, WorkerEvent, file_name, lower_priority};
 
 /// What a save or export checks before it writes ([`write_guard`]): the app's input files, never
 /// written onto, and what existing file it may replace without asking.
@@ -27,7 +27,7 @@ pub struct WriteCheck {
 impl WriteCheck {
     /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
     /// the event to send instead of writing.
-    pub(super) fn run(
+    pub(crate) fn run(
         &self,
         id: u64,
         action: FileAction,

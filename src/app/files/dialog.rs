@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::file_actions::{DialogKind, FileAction};
+use crate::app::files::actions::{DialogKind, FileAction};
 
 /// Chooses a file for `action`; blocks its thread (the app calls it on a worker thread). `None`
 /// means cancelled, or no dialog available.

@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use crate::data::{CLASSES, MAX_LABEL};
 use crate::train::TrainConfig;
 
-use super::file_actions::FileAction;
-use super::format::{describe_model, fmt_count};
-use super::path_field::PathField;
-use super::state::{ModelState, TestData, TrainData};
-use super::training_panel::{RunState, TrainAction, TrainingPanel};
-use super::worker::EvalResult;
+use crate::app::files::actions::FileAction;
+use crate::app::files::path_field::PathField;
+use crate::app::format::{describe_model, fmt_count};
+use crate::app::jobs::runner::EvalResult;
+use crate::app::session::{ModelState, TestData, TrainData};
+use crate::app::tabs::training::controls::{RunState, TrainAction, TrainingPanel};
 
 /// What the user asked for in the panel this frame.
 #[derive(Debug)]

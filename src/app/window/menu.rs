@@ -1,8 +1,8 @@
 //! The top bar: the File menu (from the file-action table), the View menu (the theme) and the
 //! tabs.
 
-use super::file_actions::FileAction;
-use super::state::{Tab, ThemeChoice};
+use crate::app::files::actions::FileAction;
+use crate::app::session::{Tab, ThemeChoice};
 
 /// Draws the bar; returns the file action chosen from the menu.
 pub fn ui(ui: &mut egui::Ui, tab: &mut Tab, theme: &mut ThemeChoice) -> Option<FileAction> {

@@ -1,0 +1,3 @@
+//! The Draw tab: a canvas the model reads as you draw.
+
+pub mod canvas;
