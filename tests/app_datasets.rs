@@ -114,6 +114,8 @@ fn other_sizes_and_labels_train_and_show_their_class_names() {
     draw_seven(&mut h);
     let prediction = h
         .state()
+        .tabs
+        .draw
         .canvas
         .prediction()
         .expect("the drawing is classified")

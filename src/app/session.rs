@@ -1,109 +1,37 @@
-//! What the app holds: the persisted settings, the loaded data and model, and the run in progress.
+//! The session: the loaded data and model, the dev set's predictions, and the [`Version`]s the
+//! views cache on.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use crate::data::{Dataset, Split};
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::{Progress, Snapshot, TrainConfig, TrainControl};
 
-use crate::app::tabs::samples::confusion::ConfusionColor;
-use crate::app::tabs::training::plots::PlotScale;
+use crate::app::tabs::samples::evaluation::Evaluations;
+pub use crate::app::version::Version;
 
-/// The central view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Tab {
-    #[default]
-    Training,
-    Samples,
-    Weights,
-    Draw,
-    MyDigits,
+/// The data, the model and what is known about them in this session.
+#[derive(Default)]
+pub struct Session {
+    pub data: Option<TrainData>,
+    pub test: Option<TestData>,
+    pub model: Option<ModelState>,
+    /// The open model's file (None: trained, fine-tuned or embedded). Submissions never go there.
+    pub model_path: Option<PathBuf>,
+    /// The newest load of each kind: an older one that ends later is dropped.
+    pub newest_loads: NewestLoads,
+    /// The dev set's predictions, shown and under way.
+    pub evals: Evaluations,
 }
 
-impl Tab {
-    /// In the order of the tab bar.
-    pub const ALL: [Tab; 5] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw, Tab::MyDigits];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Training => "Training",
-            Tab::Samples => "Samples",
-            Tab::Weights => "Weights",
-            Tab::Draw => "Draw",
-            Tab::MyDigits => "My digits",
-        }
-    }
-}
-
-/// The colours of the app: light, dark, or as the system's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum ThemeChoice {
-    #[default]
-    System,
-    Light,
-    Dark,
-}
-
-impl ThemeChoice {
-    /// In the order of the View menu.
-    pub const ALL: [ThemeChoice; 3] = [ThemeChoice::System, ThemeChoice::Light, ThemeChoice::Dark];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            ThemeChoice::System => "Follow the system",
-            ThemeChoice::Light => "Light",
-            ThemeChoice::Dark => "Dark",
-        }
-    }
-
-    pub fn preference(self) -> egui::ThemePreference {
-        match self {
-            ThemeChoice::System => egui::ThemePreference::System,
-            ThemeChoice::Light => egui::ThemePreference::Light,
-            ThemeChoice::Dark => egui::ThemePreference::Dark,
-        }
-    }
-}
-
-/// What persists across restarts (never the data or the weights).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    pub config: TrainConfig,
-    pub tab: Tab,
-    /// The path field's text.
-    pub path: String,
-    /// Classes of the training data: `None` takes them from the labels (warning about a rare
-    /// label above 0-9); a count refuses files with labels outside `0..count` on load.
-    pub class_count: Option<usize>,
-    pub mistakes_only: bool,
-    pub brush: f32,
-    pub weight_units: usize,
-    /// The learning curves' y axes.
-    pub plot_scale: PlotScale,
-    /// What colours the confusion matrix.
-    pub confusion_color: ConfusionColor,
-    pub theme: ThemeChoice,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            config: TrainConfig::default(),
-            tab: Tab::Training,
-            path: String::new(),
-            class_count: None,
-            mistakes_only: false,
-            brush: 11.0,
-            weight_units: 32,
-            plot_scale: PlotScale::default(),
-            confusion_color: ConfusionColor::default(),
-            theme: ThemeChoice::default(),
-        }
+impl Session {
+    /// The current model's and dev set's versions: predictions made for others are stale.
+    pub fn eval_base(&self) -> (Option<Version>, Option<Version>) {
+        (
+            self.model.as_ref().map(|m| m.version),
+            self.data.as_ref().map(|d| d.dev_version),
+        )
     }
 }
 
@@ -118,10 +46,21 @@ pub struct TrainData {
     pub transposed: bool,
     pub dataset: Arc<Dataset>,
     pub split: Arc<Split>,
+    /// Changes whenever `split` does (see [`TrainData::set_split`]).
+    pub dev_version: Version,
     /// The (dev size, seed) the split was made with.
     pub split_key: (usize, u64),
     /// Loading time (0 for the embedded sample).
     pub seconds: f64,
+}
+
+impl TrainData {
+    /// Replaces the dev split (made with `key`), with a new version.
+    pub fn set_split(&mut self, split: Arc<Split>, key: (usize, u64)) {
+        self.split = split;
+        self.split_key = key;
+        self.dev_version = Version::next();
+    }
 }
 
 /// Unlabelled data to predict for the submission.
@@ -138,6 +77,20 @@ pub struct ModelState {
     pub model: Arc<Mlp>,
     pub info: ModelInfo,
     pub name: String,
+    /// Changes whenever the model does (a save names the model it wrote only if it is still
+    /// the current one).
+    pub version: Version,
+}
+
+impl ModelState {
+    pub fn new(model: Arc<Mlp>, info: ModelInfo, name: String) -> ModelState {
+        ModelState {
+            model,
+            info,
+            name,
+            version: Version::next(),
+        }
+    }
 }
 
 /// The kinds of load where the newest request wins.
@@ -174,50 +127,6 @@ impl NewestLoads {
     }
 }
 
-/// A training run in progress.
-pub struct TrainingRun {
-    pub control: Arc<TrainControl>,
-    /// Runs are numbered from 1 in each session ("run #3").
-    pub number: usize,
-    /// The settings it started with (a value typed into a field commits when Train is clicked,
-    /// so this can differ from the settings of the frame before).
-    pub config: TrainConfig,
-    /// The learning rate the run uses now (the alpha slider while it runs).
-    pub alpha: f32,
-    pub total_steps: usize,
-    pub last: Option<Progress>,
-    pub last_dev: Option<f32>,
-    /// The latest snapshot of its parameters: what the views show while it trains.
-    pub live: Option<Snapshot>,
-    /// What its model file will say about the data it learns from (labels, class names,
-    /// orientation), taken at the start: other data may be loaded before it ends.
-    pub learnt_from: ModelInfo,
-}
-
-impl TrainingRun {
-    pub fn is_paused(&self) -> bool {
-        self.control.is_paused()
-    }
-
-    /// The run's name, from its config ("784-10-10 gd full a=0.1").
-    pub fn label(&self) -> String {
-        self.config.label()
-    }
-
-    /// "run #3, step 1,200 of 6,420" for the latest snapshot (or "run #3, starting").
-    pub fn caption(&self) -> String {
-        match &self.live {
-            Some(s) => format!(
-                "run #{}, step {} of {}",
-                self.number,
-                crate::app::format::fmt_count(s.step),
-                crate::app::format::fmt_count(s.total_steps)
-            ),
-            None => format!("run #{}, starting", self.number),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,35 +146,5 @@ mod tests {
         assert!(newest.claim(LoadSlot::TestData, 1));
         assert!(newest.claim(LoadSlot::TrainData, 4));
         assert!(!newest.claim(LoadSlot::TrainData, 3));
-    }
-
-    #[test]
-    fn old_settings_still_load() {
-        let s: Settings = serde_json::from_str(r#"{"tab":"Draw","unknown":1}"#).unwrap();
-        assert_eq!(s.tab, Tab::Draw);
-        assert_eq!(s.brush, 11.0);
-        assert_eq!(s.plot_scale, PlotScale::Accuracy);
-        assert_eq!(s.theme, ThemeChoice::System);
-    }
-
-    #[test]
-    fn view_settings_round_trip() {
-        let s = Settings {
-            plot_scale: PlotScale::ErrorLog,
-            confusion_color: ConfusionColor::RowShare,
-            theme: ThemeChoice::Light,
-            ..Settings::default()
-        };
-        let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
-        assert_eq!(back.plot_scale, PlotScale::ErrorLog);
-        assert_eq!(back.confusion_color, ConfusionColor::RowShare);
-        assert_eq!(back.theme, ThemeChoice::Light);
-    }
-
-    #[test]
-    fn settings_saved_with_the_old_custom_preset_still_load() {
-        let s: Settings = serde_json::from_str(r#"{"config":{"preset":"custom","alpha":0.05}}"#).unwrap();
-        assert_eq!(s.config.preset, crate::train::Preset::Custom);
-        assert_eq!(s.config.alpha, 0.05);
     }
 }

@@ -5,7 +5,7 @@ use egui::Color32;
 
 use crate::app::App;
 use crate::app::files::actions::FileAction;
-use crate::app::jobs::runner::DataRole;
+use crate::app::files::load::DataRole;
 
 impl App {
     pub(crate) fn handle_dropped_files(&mut self, ctx: &egui::Context) {
@@ -13,7 +13,7 @@ impl App {
         for file in dropped {
             let path = file.path().to_path_buf();
             if path.as_os_str().is_empty() {
-                self.error = Some("The dropped file has no path: use File > Open instead.".into());
+                self.messages.error = Some("The dropped file has no path: use File > Open instead.".into());
                 continue;
             }
             let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());

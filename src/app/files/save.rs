@@ -13,8 +13,11 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::write_guard::{self, Input, Output, Refusal, Replace};
 
-use crate::app::files::actions::FileAction;
-use crate::app::jobs::runner::{Job, Task, Worker, WorkerEvent, file_name, lower_priority};
+use crate::app::files::replace_prompt::ReplaceQuestion;
+use crate::app::format::{file_name, fmt_count};
+use crate::app::jobs::runner::{Task, TaskEvent, lower_priority};
+use crate::app::version::Version;
+use crate::app::{App, AppEvent, FileAction, Job, Worker};
 
 /// What a save or export checks before it writes ([`write_guard`]): the app's input files, never
 /// written onto, and what existing file it may replace without asking.
@@ -24,33 +27,54 @@ pub struct WriteCheck {
     pub replace: Replace,
 }
 
+/// What the saving and exporting jobs report besides their task's end.
+pub enum SaveEvent {
+    ModelSaved {
+        id: u64,
+        path: PathBuf,
+        /// Which model was written.
+        version: Version,
+    },
+    /// A save or export found a file it may only replace with the user's consent: nothing was
+    /// written; ask (see [`crate::app::files::replace_prompt`]).
+    ReplaceAsked {
+        id: u64,
+        action: FileAction,
+        path: PathBuf,
+        question: String,
+    },
+    /// A plot export's path passed its [`WriteCheck`]: the screenshot may be taken
+    /// ([`crate::app::tabs::training::plot_export`]).
+    WriteCleared { id: u64 },
+}
+
 impl WriteCheck {
     /// Checks `path` (reading its first bytes: on the job's thread, never the UI's). `Some` is
     /// the event to send instead of writing.
-    pub(crate) fn run(
-        &self,
-        id: u64,
-        action: FileAction,
-        path: &std::path::Path,
-        output: Output,
-    ) -> Option<WorkerEvent> {
+    pub(crate) fn run(&self, id: u64, action: FileAction, path: &std::path::Path, output: Output) -> Option<AppEvent> {
         match write_guard::check(path, output, &self.inputs, self.replace) {
             Ok(_) => None,
-            Err(refusal @ Refusal::OwnInput { .. }) => Some(WorkerEvent::Failed {
-                id,
-                message: format!("{refusal}. Nothing was written: choose another file."),
-            }),
-            Err(Refusal::Exists { found, .. }) => Some(WorkerEvent::ReplaceAsked {
-                id,
-                action,
-                path: path.to_path_buf(),
-                question: format!(
-                    "{} is {}. Replace it with {}?",
-                    path.display(),
-                    found.describe(),
-                    output.noun()
-                ),
-            }),
+            Err(refusal @ Refusal::OwnInput { .. }) => Some(
+                TaskEvent::Failed {
+                    id,
+                    message: format!("{refusal}. Nothing was written: choose another file."),
+                }
+                .into(),
+            ),
+            Err(Refusal::Exists { found, .. }) => Some(
+                SaveEvent::ReplaceAsked {
+                    id,
+                    action,
+                    path: path.to_path_buf(),
+                    question: format!(
+                        "{} is {}. Replace it with {}?",
+                        path.display(),
+                        found.describe(),
+                        output.noun()
+                    ),
+                }
+                .into(),
+            ),
         }
     }
 }
@@ -63,7 +87,7 @@ impl Worker {
         path: PathBuf,
         model: Arc<Mlp>,
         info: ModelInfo,
-        version: u64,
+        version: Version,
         check: WriteCheck,
     ) -> Task {
         let mut task = self.task(format!("Saving model to {}", file_name(&path)));
@@ -76,8 +100,8 @@ impl Worker {
                 return;
             }
             match model_file::save(&path, &model, &info) {
-                Ok(()) => out.send(WorkerEvent::ModelSaved { id, path, version }),
-                Err(e) => out.send(WorkerEvent::Failed {
+                Ok(()) => out.send(SaveEvent::ModelSaved { id, path, version }),
+                Err(e) => out.send(TaskEvent::Failed {
                     id,
                     message: format!("saving the model failed: {e}"),
                 }),
@@ -108,7 +132,7 @@ impl Worker {
                 return;
             }
             if let Err(message) = crate::evaluate::check_fits(&model, &test, "the test data") {
-                out.send(WorkerEvent::Failed {
+                out.send(TaskEvent::Failed {
                     id,
                     message: format!("{message}: nothing was written"),
                 });
@@ -127,7 +151,7 @@ impl Worker {
             let mut predictions = Vec::with_capacity(rows);
             for start in (0..rows).step_by(chunk) {
                 if cancel.load(Ordering::Relaxed) {
-                    out.send(WorkerEvent::Failed {
+                    out.send(TaskEvent::Failed {
                         id,
                         message: "export cancelled: nothing was written".into(),
                     });
@@ -140,19 +164,59 @@ impl Worker {
                     &labels,
                     &test.pixels[start * n..end * n],
                 ));
-                out.send_soon(WorkerEvent::Progress {
+                out.send_soon(TaskEvent::Progress {
                     id,
                     fraction: end as f32 / rows.max(1) as f32,
                 });
             }
             match evaluate::write_submission(&path, &predictions, &test.ids) {
-                Ok(()) => out.send(WorkerEvent::Exported { id, path, rows }),
-                Err(e) => out.send(WorkerEvent::Failed {
+                Ok(()) => out.send(TaskEvent::Finished {
+                    id,
+                    notice: format!("Wrote {} predictions to {}", fmt_count(rows), path.display()),
+                }),
+                Err(e) => out.send(TaskEvent::Failed {
                     id,
                     message: format!("{}: cannot write the submission: {e}", path.display()),
                 }),
             }
         });
         task
+    }
+}
+
+impl App {
+    /// Applies what a save or export reported.
+    pub(crate) fn saved(&mut self, event: SaveEvent) {
+        match event {
+            SaveEvent::ModelSaved { id, path, version } => {
+                self.task_done(id);
+                match &mut self.session.model {
+                    // The file holds the current model: it goes by the file's name now, and the
+                    // file is one of the app's inputs (never exported onto).
+                    Some(m) if version == m.version => {
+                        m.name = file_name(&path);
+                        self.messages.notice = Some(format!("Saved the model to {}", path.display()));
+                        self.session.model_path = Some(path);
+                    }
+                    // A run or an open replaced the model during the save.
+                    _ => {
+                        self.messages.notice = Some(format!(
+                            "Saved the model from before to {}; the current model is not saved",
+                            path.display()
+                        ));
+                    }
+                }
+            }
+            SaveEvent::ReplaceAsked {
+                id,
+                action,
+                path,
+                question,
+            } => {
+                self.task_done(id);
+                self.files.pending_replace = Some(ReplaceQuestion { action, path, question });
+            }
+            SaveEvent::WriteCleared { id } => self.plot_path_cleared(id),
+        }
     }
 }

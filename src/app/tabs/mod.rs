@@ -1,5 +1,7 @@
-//! The central view: the error banner, then the selected tab (learning curves, dev samples with
-//! the confusion matrix, first-layer weights, or the drawing canvas).
+//! The tabs of the central view, each its own struct with a `ui` method (as in egui's demo app)
+//! and its own persisted settings: Training (learning curves), Samples (dev digits and the
+//! confusion matrix), Weights (the first layer), Draw (a canvas), My digits. The app shows the
+//! error banner, then the selected tab, handing it a view of what it shows.
 
 pub mod draw;
 pub mod insight;
@@ -9,21 +11,55 @@ pub mod samples;
 pub mod training;
 pub mod weights;
 
-use std::sync::Arc;
-
-use crate::network::Mlp;
+use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::app::files::actions::FileAction;
-use crate::app::session::Tab;
 use crate::app::tabs::my_digits::panel::{MyDigitsAction, MyDigitsView};
 use crate::app::window::error_banner;
 
+/// The central view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Tab {
+    #[default]
+    Training,
+    Samples,
+    Weights,
+    Draw,
+    MyDigits,
+}
+
+impl Tab {
+    /// In the order of the tab bar.
+    pub const ALL: [Tab; 5] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw, Tab::MyDigits];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Training => "Training",
+            Tab::Samples => "Samples",
+            Tab::Weights => "Weights",
+            Tab::Draw => "Draw",
+            Tab::MyDigits => "My digits",
+        }
+    }
+}
+
+/// Every tab, with its own settings (persisted under [`crate::app::TABS_KEY`]).
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tabs {
+    pub training: training::TrainingTab,
+    pub samples: samples::SamplesTab,
+    pub weights: weights::WeightsPanel,
+    pub draw: draw::DrawTab,
+    pub my_digits: my_digits::MyDigitsTab,
+}
+
 impl App {
     pub(crate) fn central_panel(&mut self, ui: &mut egui::Ui) {
-        error_banner::ui(ui, &mut self.error);
+        error_banner::ui(ui, &mut self.messages.error);
         if self.settings.tab == Tab::Training {
-            self.plots.ui(ui);
+            self.tabs.training.ui(ui);
             return;
         }
         // While a run trains, the views show its latest snapshot; the key tells them when the
@@ -31,23 +67,35 @@ impl App {
         let shown = self.shown_model();
         let model = shown.as_ref().map(|m| (m.model.as_ref(), m.key));
         let dev = self
+            .session
             .data
             .as_ref()
-            .map(|d| (d.split.clone(), Arc::as_ptr(&d.split) as u64));
+            .map(|d| (d.split.clone(), d.dev_version.get()));
         let caption = shown.as_ref().map(|m| m.caption.clone());
         match self.settings.tab {
             Tab::Training => {}
-            Tab::Samples => self.samples_tab(ui, shown.as_ref().map(|m| (&m.model, m.key))),
+            Tab::Samples => {
+                let class_names = self.class_names();
+                let view = samples::SamplesView {
+                    data: self.session.data.as_ref(),
+                    eval: self.session.evals.shown.as_ref(),
+                    model: shown.as_ref().map(|m| (&m.model, m.key)),
+                    has_model: self.session.model.is_some(),
+                    class_names: &class_names,
+                };
+                self.tabs.samples.ui(ui, view);
+            }
             Tab::Weights => {
                 model_caption(ui, caption.as_deref());
-                self.weights.ui(ui, model);
+                self.tabs.weights.ui(ui, model);
             }
             Tab::Draw => {
                 model_caption(ui, caption.as_deref());
                 let strip = self.my_digits_strip(ui);
                 let names = self.class_names();
                 let labelled = self
-                    .canvas
+                    .tabs
+                    .draw
                     .ui(ui, shown.as_ref().map(|m| (&m.model, m.key)), dev, &names);
                 if let Some(digit) = labelled {
                     self.label_drawing(digit);
@@ -69,7 +117,7 @@ impl App {
                     last_report: self.teaching.last_report.as_ref(),
                     can_undo: self.teaching.before.is_some(),
                     blocked: blocked.as_deref(),
-                    replay_name: self.data.as_ref().map(|d| d.name.as_str()),
+                    replay_name: self.session.data.as_ref().map(|d| d.name.as_str()),
                     path: path.as_deref(),
                     read_only: self.teaching.read_only.as_deref(),
                     unlabelled: self
@@ -78,7 +126,7 @@ impl App {
                         .first()
                         .map(|(name, image)| (name.as_str(), image, self.teaching.unlabelled.len())),
                 };
-                if let Some(action) = self.my_digits_panel.ui(ui, &view) {
+                if let Some(action) = self.tabs.my_digits.ui(ui, &view) {
                     self.my_digits_action(action);
                 }
             }
@@ -88,13 +136,13 @@ impl App {
     /// Why Fine-tune cannot start now, if it cannot (a run in progress is not a reason: the
     /// button becomes Stop then).
     pub(crate) fn finetune_blocked(&self) -> Option<String> {
-        if self.training.is_some() {
+        if self.training.run.is_some() {
             return Some("A training run is under way.".into());
         }
-        let Some(model) = &self.model else {
+        let Some(model) = &self.session.model else {
             return Some("No model: train one or open a model file.".into());
         };
-        let Some(data) = &self.data else {
+        let Some(data) = &self.session.data else {
             return Some("No training data to replay: open a training CSV.".into());
         };
         let digits = self.teaching.digits.as_ref().filter(|d| !d.is_empty());
@@ -179,62 +227,21 @@ impl App {
     /// The class names the views show: the model's (saved with it), else those of the training
     /// data's `classes.txt`; while a run trains, the data's. Empty: classes show their labels.
     pub fn class_names(&self) -> Vec<String> {
-        let data = self.data.as_ref().map(|d| d.class_names.clone()).unwrap_or_default();
-        match &self.model {
-            Some(m) if self.training.is_none() && !m.info.class_names.is_empty() => m.info.class_names.clone(),
+        let data = self
+            .session
+            .data
+            .as_ref()
+            .map(|d| d.class_names.clone())
+            .unwrap_or_default();
+        match &self.session.model {
+            Some(m) if self.training.run.is_none() && !m.info.class_names.is_empty() => m.info.class_names.clone(),
             _ => data,
         }
-    }
-
-    fn samples_tab(&mut self, ui: &mut egui::Ui, model: Option<(&Arc<Mlp>, u64)>) {
-        let Some(data) = &self.data else {
-            ui.label("No training data: open a training CSV.");
-            return;
-        };
-        if data.split.dev.rows() == 0 {
-            ui.label("The dev set is empty: set a dev size and train.");
-            return;
-        }
-        let caption = self.eval.as_ref().map(|e| e.caption.as_str());
-        model_caption(ui, caption);
-        let class_names = self.class_names();
-        ui.columns(2, |columns| {
-            // The split's address changes whenever the dev set does.
-            let dev_key = Arc::as_ptr(&data.split) as u64;
-            egui::ScrollArea::vertical()
-                .id_salt("samples")
-                .show(&mut columns[0], |ui| {
-                    self.grid
-                        .ui(ui, &data.split, dev_key, self.eval.as_ref(), model, &class_names);
-                });
-            match &self.eval {
-                Some(eval) => {
-                    let filter = self.grid.filter;
-                    if let Some(cell) = self
-                        .confusion
-                        .ui(&mut columns[1], &eval.evaluation, filter, &class_names)
-                    {
-                        self.grid.filter = if self.grid.filter == Some(cell) {
-                            None
-                        } else {
-                            Some(cell)
-                        };
-                        self.grid.mistakes_only = false;
-                    }
-                }
-                None if self.model.is_none() => {
-                    columns[1].label("No model: train one or open a model file.");
-                }
-                None => {
-                    columns[1].spinner();
-                }
-            }
-        });
     }
 }
 
 /// Which model a view shows: "Model: run #3, step 1,200 of 6,420" while a run trains.
-fn model_caption(ui: &mut egui::Ui, caption: Option<&str>) {
+pub fn model_caption(ui: &mut egui::Ui, caption: Option<&str>) {
     if let Some(caption) = caption {
         ui.weak(format!("Model: {caption}"))
             .on_hover_text("While a run trains, the views show a snapshot of it taken every half second.");

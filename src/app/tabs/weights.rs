@@ -3,11 +3,14 @@
 use egui::{Color32, ColorImage, Pos2, Rect, Sense, TextureHandle, TextureOptions, Vec2};
 
 use crate::network::Mlp;
-
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WeightsPanel {
     /// Units shown.
     pub count: usize,
+    #[serde(skip)]
     texture: Option<TextureHandle>,
+    #[serde(skip)]
     key: (u64, usize),
 }
 

@@ -2,7 +2,8 @@
 //! tabs.
 
 use crate::app::files::actions::FileAction;
-use crate::app::session::{Tab, ThemeChoice};
+use crate::app::tabs::Tab;
+use crate::app::window::settings::ThemeChoice;
 
 /// Draws the bar; returns the file action chosen from the menu.
 pub fn ui(ui: &mut egui::Ui, tab: &mut Tab, theme: &mut ThemeChoice) -> Option<FileAction> {

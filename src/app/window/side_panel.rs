@@ -9,8 +9,8 @@ use crate::train::TrainConfig;
 use crate::app::files::actions::FileAction;
 use crate::app::files::path_field::PathField;
 use crate::app::format::{describe_model, fmt_count};
-use crate::app::jobs::runner::EvalResult;
 use crate::app::session::{ModelState, TestData, TrainData};
+use crate::app::tabs::samples::evaluation::EvalResult;
 use crate::app::tabs::training::controls::{RunState, TrainAction, TrainingPanel};
 
 /// What the user asked for in the panel this frame.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::app::format::fmt_duration;
 use crate::app::jobs::runner::Task;
-use crate::app::session::TrainingRun;
+use crate::app::tabs::training::run::TrainingRun;
 use crate::app::window::frame_stats::FrameStats;
 
 /// How often the tasks' elapsed times tick while any runs.

@@ -25,23 +25,33 @@ pub struct CanvasPrediction {
     /// The 28x28 image the network sees (scaled to the model's side for other data sets).
     pub input: [u8; PIXELS],
 }
-
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DrawingCanvas {
     /// White ink on black, `RASTER * RASTER`.
+    #[serde(skip)]
     raster: Vec<u8>,
     /// The previous point of the stroke being drawn, in raster pixels.
+    #[serde(skip)]
     last: Option<Pos2>,
     /// The raster changed since the prediction and texture were made.
+    #[serde(skip)]
     dirty: bool,
+    #[serde(skip)]
     has_ink: bool,
+    #[serde(skip)]
     texture: Option<TextureHandle>,
+    #[serde(skip)]
     input_texture: Option<TextureHandle>,
+    #[serde(skip)]
     prediction: Option<CanvasPrediction>,
     /// Generation of the model the prediction was made with.
+    #[serde(skip)]
     model_generation: u64,
     /// Brush radius in raster pixels.
     pub brush: f32,
     /// Why the network reads the drawing as it does.
+    #[serde(skip)]
     pub insight: InsightPanel,
 }
 

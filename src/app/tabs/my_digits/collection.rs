@@ -17,42 +17,14 @@ use crate::my_digits::{DigitProblem, FolderLock, LockError, MyDigits, import_lab
 use crate::network::Mlp;
 use crate::train::TrainControl;
 
-use crate::app::jobs::runner::{Emitter, Job, Worker, WorkerEvent, file_name, lower_priority};
-use crate::app::tabs::my_digits::kept_finetune::Restored;
+use crate::app::format::file_name;
+use crate::app::jobs::runner::{Emitter, Task, TaskEvent, lower_priority};
+use crate::app::tabs::my_digits::MyDigitsEvent;
 use crate::app::tabs::my_digits::picture_queue::PictureQueue;
 use crate::app::tabs::my_digits::saver::{EXIT_SAVE_WAIT, Saver};
+use crate::app::version::Version;
 use crate::app::{App, ModelState, SNAPSHOT_EVERY};
-
-/// What the teaching jobs report to the UI thread. (Few and short-lived: variant sizes do not
-/// matter.)
-#[allow(clippy::large_enum_variant)]
-pub enum TeachEvent {
-    /// My digits read at start, or why not and whether the unreadable file is still in the way
-    /// (then nothing may be saved over it).
-    Loaded(Result<MyDigits, (String, bool)>),
-    /// A save failed (successes are silent: saves happen after every change).
-    SaveFailed(String),
-    /// Digits to add, from an import (already checked, every row).
-    Imported {
-        id: u64,
-        source: String,
-        result: Result<MyDigits, String>,
-    },
-    /// A dropped picture, preprocessed, waiting for its label.
-    PictureRead {
-        name: String,
-        result: Result<[u8; PIXELS], String>,
-    },
-    /// The fine-tuned model kept from the last session (None: there is none).
-    Restored(Result<Option<Restored>, String>),
-    Finetune(FinetuneEvent),
-    FinetuneDone {
-        model: Mlp,
-        report: FinetuneReport,
-    },
-    /// The model, the digits and the replayed data do not fit together: nothing was done.
-    FinetuneRefused(String),
-}
+use crate::app::{AppEvent, Job, Worker};
 
 /// A fine-tuning run in progress.
 pub struct FinetuneRun {
@@ -61,6 +33,8 @@ pub struct FinetuneRun {
     pub curve: Vec<FinetuneProgress>,
     /// The latest parameters, for the views.
     pub live: Option<(usize, usize, Arc<Mlp>)>,
+    /// Changes with `live`.
+    pub live_version: Version,
     pub started: Instant,
 }
 
@@ -163,24 +137,24 @@ impl Worker {
                     ),
                 }
             });
-            out.send(WorkerEvent::Teach(TeachEvent::Loaded(result)));
+            out.send(MyDigitsEvent::Loaded(result));
         });
     }
 
     /// Reads a file to add to My digits: a `file,label` list of pictures, or a training CSV
     /// (an export of My digits, or any Kaggle training file).
-    pub fn import_my_digits(&mut self, path: PathBuf) -> crate::app::jobs::runner::Task {
+    pub fn import_my_digits(&mut self, path: PathBuf) -> Task {
         let task = self.task(format!("Importing {}", file_name(&path)));
         let id = task.id;
         self.spawn(Job::MyDigits, Some(id), move |out, fault| {
             lower_priority();
             fault.point();
             let result = read_import(&path);
-            out.send(WorkerEvent::Teach(TeachEvent::Imported {
+            out.send(MyDigitsEvent::Imported {
                 id,
                 source: file_name(&path),
                 result,
-            }));
+            });
         });
         task
     }
@@ -191,7 +165,7 @@ impl Worker {
         path: PathBuf,
         digits: MyDigits,
         check: crate::app::files::save::WriteCheck,
-    ) -> crate::app::jobs::runner::Task {
+    ) -> Task {
         let mut task = self.task(format!("Exporting My digits to {}", file_name(&path)));
         task.cancellable = false;
         let id = task.id;
@@ -209,11 +183,11 @@ impl Worker {
                 return;
             }
             out.send(match digits.save(&path) {
-                Ok(()) => WorkerEvent::Wrote {
+                Ok(()) => TaskEvent::Finished {
                     id,
-                    message: format!("Exported {} of My digits to {}", digits.len(), path.display()),
+                    notice: format!("Exported {} of My digits to {}", digits.len(), path.display()),
                 },
-                Err(e) => WorkerEvent::Failed {
+                Err(e) => TaskEvent::Failed {
                     id,
                     message: format!("cannot write {}: {e}", path.display()),
                 },
@@ -240,17 +214,17 @@ impl Worker {
                 }
                 send_finetune_event(out, &control, event);
             });
-            out.send(WorkerEvent::Teach(match result {
-                Ok((model, report)) => TeachEvent::FinetuneDone { model, report },
-                Err(why) => TeachEvent::FinetuneRefused(why),
-            }));
+            out.send(match result {
+                Ok((model, report)) => MyDigitsEvent::FinetuneDone { model, report },
+                Err(why) => MyDigitsEvent::FinetuneRefused(why),
+            });
         });
     }
 }
 
 /// Sends `event`, but a snapshot waits in `control` instead (one at most; see
 /// [`TrainControl::offer_snapshot`]).
-fn send_finetune_event(out: &Emitter, control: &TrainControl, event: &FinetuneEvent) {
+fn send_finetune_event(out: &Emitter<AppEvent>, control: &TrainControl, event: &FinetuneEvent) {
     if let FinetuneEvent::Snapshot {
         step,
         total_steps,
@@ -264,11 +238,11 @@ fn send_finetune_event(out: &Emitter, control: &TrainControl, event: &FinetuneEv
             model: model.clone(),
         };
         if control.offer_snapshot(snapshot) {
-            out.send_throttled(WorkerEvent::SnapshotReady);
+            out.send_throttled(MyDigitsEvent::SnapshotReady);
         }
         return;
     }
-    out.send_throttled(WorkerEvent::Teach(TeachEvent::Finetune(event.clone())));
+    out.send_throttled(MyDigitsEvent::Finetune(event.clone()));
 }
 
 fn unix_seconds() -> u64 {
@@ -315,7 +289,7 @@ impl App {
         match data_dir {
             Some(dir) => {
                 if restore_model {
-                    self.worker.restore_finetuned(dir.clone());
+                    self.jobs.runner.restore_finetuned(dir.clone());
                 }
                 let path = dir.join(MY_DIGITS_FILE);
                 match FolderLock::acquire(&dir) {
@@ -327,15 +301,15 @@ impl App {
                             "{held}, so they are read-only here. Add digits in that window, or close it \
                              and reopen this one."
                         ));
-                        self.worker.load_my_digits(path, false);
+                        self.jobs.runner.load_my_digits(path, false);
                         return;
                     }
                     // A file system without locks: saved as before, unprotected.
                     Err(e) => eprintln!("digit-recognizer: {e}; My digits are saved without a lock"),
                 }
                 self.teaching.dir = Some(dir);
-                self.teaching.saver = Some(Saver::start(path.clone(), self.worker.emitter()));
-                self.worker.load_my_digits(path, true);
+                self.teaching.saver = Some(Saver::start(path.clone(), self.jobs.runner.emitter()));
+                self.jobs.runner.load_my_digits(path, true);
             }
             None => self.teaching.digits = Some(MyDigits::default()),
         }
@@ -345,15 +319,15 @@ impl App {
     /// was refused. A refused edit changes nothing.
     pub(crate) fn edit_my_digits(&mut self, edit: impl FnOnce(&mut MyDigits) -> Result<(), DigitProblem>) -> bool {
         if let Some(why) = &self.teaching.read_only {
-            self.error = Some(format!("Not changed: {why}"));
+            self.messages.error = Some(format!("Not changed: {why}"));
             return false;
         }
         let Some(digits) = &mut self.teaching.digits else {
-            self.error = Some("My digits are still being read: try again in a moment.".into());
+            self.messages.error = Some("My digits are still being read: try again in a moment.".into());
             return false;
         };
         if let Err(problem) = edit(digits) {
-            self.error = Some(format!("My digits unchanged: {problem}."));
+            self.messages.error = Some(format!("My digits unchanged: {problem}."));
             return false;
         }
         self.teaching.version += 1;
@@ -371,7 +345,7 @@ impl App {
         if asked && self.teaching.unsaved() && !self.teaching.close_anyway {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.teaching.closing_since.get_or_insert_with(Instant::now);
-            self.notice = Some("Saving My digits before closing...".into());
+            self.messages.notice = Some("Saving My digits before closing...".into());
         }
         let Some(since) = self.teaching.closing_since else {
             return;
@@ -384,13 +358,14 @@ impl App {
             self.teaching.closing_since = None;
             self.teaching.close_anyway = true;
             let why = if self.teaching.save_failed() {
-                self.error
+                self.messages
+                    .error
                     .take()
                     .unwrap_or_else(|| "My digits could not be saved".into())
             } else {
                 format!("My digits are still being saved after {} s", EXIT_SAVE_WAIT.as_secs())
             };
-            self.error = Some(format!(
+            self.messages.error = Some(format!(
                 "{why}. Close the window again to quit without the last changes."
             ));
         } else {
@@ -400,13 +375,13 @@ impl App {
 
     /// Reads a dropped picture on the decoder pool; it then waits for its label.
     pub(crate) fn read_picture(&mut self, path: PathBuf) {
-        let worker = &self.worker;
+        let worker = &self.jobs.runner;
         let queue = self
             .teaching
             .pictures
             .get_or_insert_with(|| PictureQueue::start(&worker.emitter()));
         if let Err(path) = queue.submit(path) {
-            self.error = Some(format!(
+            self.messages.error = Some(format!(
                 "{} was not read: {} pictures already wait. Drop it again once they are labelled.",
                 file_name(&path),
                 crate::app::tabs::my_digits::picture_queue::PICTURES_WAITING
@@ -417,7 +392,7 @@ impl App {
     /// "This is a 4": the drawing (as the network sees it) joins My digits and the canvas clears
     /// for the next one.
     pub(crate) fn label_drawing(&mut self, digit: u8) {
-        let Some(prediction) = self.canvas.prediction() else {
+        let Some(prediction) = self.tabs.draw.canvas.prediction() else {
             return;
         };
         let image = prediction.input;
@@ -430,63 +405,71 @@ impl App {
             .digits
             .as_ref()
             .map_or(0, |d| d.counts()[usize::from(digit)]);
-        self.canvas.clear();
+        self.tabs.draw.canvas.clear();
         let verdict = if read_as == usize::from(digit) {
             String::new()
         } else {
             format!(" (the model read it as {read_as})")
         };
-        self.notice = Some(format!(
+        self.messages.notice = Some(format!(
             "Added to My digits as a {digit}{verdict}: {count} {digit}s now. Draw the next one."
         ));
     }
 
-    pub(crate) fn teach_event(&mut self, event: TeachEvent) {
+    pub(crate) fn my_digits_event(&mut self, event: MyDigitsEvent) {
         match event {
-            TeachEvent::Loaded(Ok(digits)) => {
+            MyDigitsEvent::Loaded(Ok(digits)) => {
                 // Labelling waits for this (`edit_my_digits`): nothing was added before.
                 self.teaching.digits = Some(digits);
                 self.teaching.version += 1;
             }
-            TeachEvent::Loaded(Err((message, in_the_way))) => {
+            MyDigitsEvent::Loaded(Err((message, in_the_way))) => {
                 if in_the_way {
                     self.teaching.stop_saving();
                 }
                 self.teaching.digits = Some(MyDigits::default());
-                self.error = Some(message);
+                self.messages.error = Some(message);
             }
-            TeachEvent::SaveFailed(message) => self.error = Some(message),
-            TeachEvent::Imported { id, source, result } => {
+            MyDigitsEvent::SaveFailed(message) => self.messages.error = Some(message),
+            MyDigitsEvent::Imported { id, source, result } => {
                 self.task_done(id);
                 match result {
-                    Ok(rows) if rows.is_empty() => self.error = Some(format!("{source}: nothing to import")),
+                    Ok(rows) if rows.is_empty() => self.messages.error = Some(format!("{source}: nothing to import")),
                     Ok(rows) => {
                         if self.edit_my_digits(|d| {
                             d.append(&rows);
                             Ok(())
                         }) {
                             let n = rows.len();
-                            self.notice = Some(format!("Imported {n} digits from {source} into My digits."));
+                            self.messages.notice = Some(format!("Imported {n} digits from {source} into My digits."));
                         }
                     }
-                    Err(message) => self.error = Some(format!("Nothing imported: {message}")),
+                    Err(message) => self.messages.error = Some(format!("Nothing imported: {message}")),
                 }
             }
-            TeachEvent::PictureRead { name, result } => match result {
+            MyDigitsEvent::PictureRead { name, result } => match result {
                 Ok(image) => {
                     self.teaching.unlabelled.push((name, image));
                     self.settings.tab = crate::app::Tab::MyDigits;
                 }
-                Err(message) => self.error = Some(format!("{name}: {message}")),
+                Err(message) => self.messages.error = Some(format!("{name}: {message}")),
             },
-            TeachEvent::Restored(Ok(Some(restored))) => self.restored(restored),
-            TeachEvent::Restored(Ok(None)) => {}
-            TeachEvent::Restored(Err(message)) => self.error = Some(message),
-            TeachEvent::Finetune(event) => self.finetune_progress(event),
-            TeachEvent::FinetuneDone { model, report } => self.finetune_done(model, report),
-            TeachEvent::FinetuneRefused(why) => {
+            MyDigitsEvent::Restored(Ok(Some(restored))) => self.restored(restored),
+            MyDigitsEvent::Restored(Ok(None)) => {}
+            MyDigitsEvent::Restored(Err(message)) => self.messages.error = Some(message),
+            MyDigitsEvent::Finetune(event) => self.finetune_progress(event),
+            MyDigitsEvent::FinetuneDone { model, report } => self.finetune_done(model, report),
+            MyDigitsEvent::FinetuneRefused(why) => {
                 self.teaching.run = None;
-                self.error = Some(format!("Cannot fine-tune: {why}."));
+                self.messages.error = Some(format!("Cannot fine-tune: {why}."));
+            }
+            MyDigitsEvent::SnapshotReady => {
+                if let Some(run) = &mut self.teaching.run
+                    && let Some(snapshot) = run.control.take_snapshot()
+                {
+                    run.live = Some((snapshot.step, snapshot.total_steps, snapshot.model));
+                    run.live_version = Version::next();
+                }
             }
         }
     }
@@ -502,21 +485,22 @@ impl App {
             if !self.edit_my_digits(|d| d.push(digit, &image)) {
                 return;
             }
-            self.notice = Some(format!("Added {name} to My digits as a {digit}."));
+            self.messages.notice = Some(format!("Added {name} to My digits as a {digit}."));
         }
         self.teaching.unlabelled.remove(0);
     }
 
     /// Fine-tunes the current model on My digits, replaying the loaded training data.
     pub(crate) fn start_finetune(&mut self) {
-        if self.training.is_some() || self.teaching.run.is_some() {
+        if self.training.run.is_some() || self.teaching.run.is_some() {
             return;
         }
         if let Some(why) = self.finetune_blocked() {
-            self.error = Some(why);
+            self.messages.error = Some(why);
             return;
         }
-        let (Some(model), Some(data), Some(digits)) = (&self.model, &self.data, &self.teaching.digits) else {
+        let (Some(model), Some(data), Some(digits)) = (&self.session.model, &self.session.data, &self.teaching.digits)
+        else {
             return;
         };
         let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
@@ -524,7 +508,7 @@ impl App {
             seed: self.settings.config.seed,
             ..FinetuneConfig::default()
         };
-        self.worker.finetune(
+        self.jobs.runner.finetune(
             model.model.clone(),
             digits.clone(),
             data.split.clone(),
@@ -535,9 +519,10 @@ impl App {
             control,
             curve: Vec::new(),
             live: None,
+            live_version: Version::next(),
             started: Instant::now(),
         });
-        self.error = None;
+        self.messages.error = None;
     }
 
     fn finetune_progress(&mut self, event: FinetuneEvent) {
@@ -551,7 +536,7 @@ impl App {
                 ..
             } => {
                 run.live = Some((step, total_steps, model));
-                self.view_key += 1;
+                run.live_version = Version::next();
             }
             FinetuneEvent::Started { .. } | FinetuneEvent::Finished(_) => {}
         }
@@ -563,11 +548,13 @@ impl App {
         let summary = report.summary();
         self.teaching.last_report = Some(report.clone());
         if report.stop != crate::train::StopReason::Completed {
-            self.notice = Some("Fine-tuning stopped: the model is unchanged.".into());
+            self.messages.notice = Some("Fine-tuning stopped: the model is unchanged.".into());
             self.changed();
             return;
         }
-        let Some(before) = self.model.take() else { return };
+        let Some(before) = self.session.model.take() else {
+            return;
+        };
         let info = ModelInfo {
             dev_accuracy: report.mnist_after,
             ..before.info.clone()
@@ -578,11 +565,11 @@ impl App {
             report.mine_rows
         );
         self.install_model(model, info, name);
-        if let (Some(dir), Some(current)) = (&self.teaching.dir, &self.model) {
-            self.worker.keep_finetuned(dir.clone(), current, &before, report);
+        if let (Some(dir), Some(current)) = (&self.teaching.dir, &self.session.model) {
+            self.jobs.runner.keep_finetuned(dir.clone(), current, &before, report);
         }
         self.teaching.before = Some(before);
-        self.notice = Some(format!("Fine-tuned: {summary}. Undo brings the model before back."));
+        self.messages.notice = Some(format!("Fine-tuned: {summary}. Undo brings the model before back."));
         // Not `eprintln!`, which panics when stderr is a closed pipe.
         let _ = writeln!(std::io::stderr(), "fine-tuning: {summary}");
     }
@@ -594,7 +581,7 @@ impl App {
             self.teaching.last_report = None;
             self.teaching.last_curve.clear();
             if let Some(dir) = &self.teaching.dir {
-                self.worker.forget_finetuned(dir.clone());
+                self.jobs.runner.forget_finetuned(dir.clone());
             }
         }
     }
@@ -605,14 +592,14 @@ impl App {
             return;
         };
         if let Some(dir) = &self.teaching.dir {
-            self.worker.forget_finetuned(dir.clone());
+            self.jobs.runner.forget_finetuned(dir.clone());
         }
-        self.eval = None;
-        let ModelState { model, info, name } = before;
+        self.session.evals.shown = None;
+        let ModelState { model, info, name, .. } = before;
         let model = Arc::try_unwrap(model).unwrap_or_else(|shared| (*shared).clone());
         self.install_model(model, info, name.clone());
         self.teaching.last_report = None;
         self.teaching.last_curve.clear();
-        self.notice = Some(format!("Undone: the model is {name} again."));
+        self.messages.notice = Some(format!("Undone: the model is {name} again."));
     }
 }

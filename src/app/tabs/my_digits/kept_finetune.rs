@@ -13,9 +13,10 @@ use crate::finetune::FinetuneReport;
 use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 
-use crate::app::jobs::runner::{Job, Worker, WorkerEvent, lower_priority};
-use crate::app::tabs::my_digits::collection::TeachEvent;
+use crate::app::jobs::runner::lower_priority;
+use crate::app::tabs::my_digits::MyDigitsEvent;
 use crate::app::{App, ModelState};
+use crate::app::{Job, Worker};
 
 /// The fine-tuned model and the one before it, kept beside My digits while the fine-tuned model
 /// is the current one, so that a restart comes back to it (and Undo still works). The state
@@ -68,9 +69,9 @@ impl Worker {
                     write_atomic(&dir.join(FINETUNED_STATE), |w| w.write_all(&json)).map_err(|e| e.to_string())
                 });
             if let Err(e) = result {
-                out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(format!(
+                out.send(MyDigitsEvent::SaveFailed(format!(
                     "The fine-tuned model could not be kept for the next session: {e}"
-                ))));
+                )));
             }
         });
     }
@@ -101,7 +102,7 @@ impl Worker {
             } else {
                 Ok(None)
             };
-            out.send(WorkerEvent::Teach(TeachEvent::Restored(result)));
+            out.send(MyDigitsEvent::Restored(result));
         });
     }
 }
@@ -115,11 +116,7 @@ fn read_kept(dir: &Path) -> Result<Restored, String> {
         model,
         info,
         name: state.name,
-        before: ModelState {
-            model: Arc::new(before),
-            info: before_info,
-            name: state.before_name,
-        },
+        before: ModelState::new(Arc::new(before), before_info, state.before_name),
         report: state.report,
     })
 }
@@ -129,10 +126,11 @@ impl App {
     /// opened or trained meanwhile).
     pub(crate) fn restored(&mut self, restored: Restored) {
         let untouched = self
+            .session
             .model
             .as_ref()
             .is_none_or(|m| m.name == crate::embedded::MODEL_NAME);
-        if !untouched || self.training.is_some() || self.teaching.run.is_some() {
+        if !untouched || self.training.run.is_some() || self.teaching.run.is_some() {
             return;
         }
         let Restored {
@@ -142,9 +140,9 @@ impl App {
             before,
             report,
         } = restored;
-        self.eval = None;
+        self.session.evals.shown = None;
         self.install_model(model, info, name.clone());
-        self.notice = Some(format!(
+        self.messages.notice = Some(format!(
             "Restored {name}, fine-tuned last session ({}). Undo brings back {}.",
             report.summary(),
             before.name

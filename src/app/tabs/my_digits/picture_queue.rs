@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::preprocess::{load_image, preprocess_image};
 
-use crate::app::jobs::runner::{Emitter, WorkerEvent, file_name, lower_priority};
-use crate::app::tabs::my_digits::collection::TeachEvent;
+use crate::app::AppEvent;
+use crate::app::format::file_name;
+use crate::app::jobs::runner::{Emitter, lower_priority};
+use crate::app::tabs::my_digits::MyDigitsEvent;
 
 /// Pictures decoded at once.
 pub const PICTURE_DECODERS: usize = 2;
@@ -34,8 +36,8 @@ struct DecodeCounts {
 
 impl PictureQueue {
     /// Starts the decoder threads; each picture read is sent to the UI as
-    /// [`TeachEvent::PictureRead`].
-    pub fn start(out: &Emitter) -> PictureQueue {
+    /// [`MyDigitsEvent::PictureRead`].
+    pub fn start(out: &Emitter<AppEvent>) -> PictureQueue {
         let (tx, rx) = sync_channel::<PathBuf>(PICTURES_WAITING);
         let rx = Arc::new(Mutex::new(rx));
         let counts = Arc::new(DecodeCounts::default());
@@ -59,7 +61,7 @@ impl PictureQueue {
     }
 }
 
-fn decoder(rx: &Mutex<Receiver<PathBuf>>, out: &Emitter, counts: &DecodeCounts) {
+fn decoder(rx: &Mutex<Receiver<PathBuf>>, out: &Emitter<AppEvent>, counts: &DecodeCounts) {
     lower_priority();
     loop {
         // The lock is held only while waiting for the next picture, not while decoding it.
@@ -77,9 +79,9 @@ fn decoder(rx: &Mutex<Receiver<PathBuf>>, out: &Emitter, counts: &DecodeCounts) 
         }))
         .unwrap_or_else(|_| Err("reading this picture failed (a bug); it was skipped".into()));
         counts.running.fetch_sub(1, Ordering::SeqCst);
-        out.send(WorkerEvent::Teach(TeachEvent::PictureRead {
+        out.send(MyDigitsEvent::PictureRead {
             name: file_name(&path),
             result,
-        }));
+        });
     }
 }

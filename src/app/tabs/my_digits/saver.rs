@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use crate::my_digits::MyDigits;
 
-use crate::app::jobs::runner::{Emitter, WorkerEvent, lower_priority};
-use crate::app::tabs::my_digits::collection::TeachEvent;
+use crate::app::AppEvent;
+use crate::app::jobs::runner::{Emitter, lower_priority};
+use crate::app::tabs::my_digits::MyDigitsEvent;
 
 /// How long the app waits at exit for the last save (a save of thousands of digits takes well
 /// under a second; a hung disk should not hold the process forever).
@@ -32,7 +33,7 @@ pub struct Saver {
 
 impl Saver {
     /// Starts the thread that saves to `path`; failures are also reported to the UI.
-    pub fn start(path: PathBuf, out: Emitter) -> Saver {
+    pub fn start(path: PathBuf, out: Emitter<AppEvent>) -> Saver {
         let (tx, rx) = channel::<(u64, MyDigits)>();
         let (ended_tx, ended) = channel::<()>();
         let saved = Arc::new(AtomicU64::new(0));
@@ -54,7 +55,7 @@ impl Saver {
                 }
                 match result {
                     Ok(()) => thread_saved.store(version, Ordering::SeqCst),
-                    Err(message) => out.send(WorkerEvent::Teach(TeachEvent::SaveFailed(message))),
+                    Err(message) => out.send(MyDigitsEvent::SaveFailed(message)),
                 }
             }
         });
@@ -113,7 +114,7 @@ impl Saver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::jobs::runner::Worker;
+    use crate::app::{AppEvent, Worker};
 
     fn digits(n: usize) -> MyDigits {
         let mut digits = MyDigits::default();
@@ -162,7 +163,7 @@ mod tests {
         assert!(
             events
                 .iter()
-                .any(|e| matches!(e, WorkerEvent::Teach(TeachEvent::SaveFailed(_))))
+                .any(|e| matches!(e, AppEvent::MyDigits(MyDigitsEvent::SaveFailed(_))))
         );
     }
 }

@@ -30,9 +30,9 @@ impl ConfusionColor {
     }
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ConfusionPanel {
-    /// Persisted in the settings by the app.
     pub color: ConfusionColor,
 }
 

@@ -9,24 +9,32 @@ use rand::seq::SliceRandom;
 use crate::data::{CLASSES, Dataset, PIXELS, Split, class_name};
 use crate::network::Mlp;
 
-use crate::app::jobs::runner::EvalResult;
 use crate::app::tabs::insight::{InsightPanel, Subject};
+use crate::app::tabs::samples::evaluation::EvalResult;
 
 pub const COLS: usize = 6;
 pub const ROWS: usize = 4;
-
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SampleGrid {
     pub mistakes_only: bool,
     /// Only samples with this (true, predicted) pair: set by clicking the confusion matrix.
+    #[serde(skip)]
     pub filter: Option<(u8, u8)>,
     /// Dev rows in a random order.
+    #[serde(skip)]
     order: Vec<usize>,
     /// Identity of the dev set `order` was made for.
+    #[serde(skip)]
     order_key: u64,
+    #[serde(skip)]
     selected: Option<usize>,
+    #[serde(skip)]
     atlas: Option<TextureHandle>,
+    #[serde(skip)]
     atlas_rows: Vec<usize>,
     /// Why the network reads the clicked sample as it does.
+    #[serde(skip)]
     pub insight: InsightPanel,
 }
 

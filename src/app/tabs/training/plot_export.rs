@@ -1,6 +1,6 @@
 //! Exports of the learning curves: every run on the plot as one CSV (one row per report), and the
 //! two plots as a PNG cropped from a screenshot of the window. Both files are written atomically
-//! on a worker thread, which reports [`WorkerEvent::Wrote`] or [`WorkerEvent::Failed`]. Both obey
+//! on a worker thread, which reports a [`TaskEvent`]. Both obey
 //! [`crate::write_guard`] like Save model: never onto a file the app has loaded, and an existing
 //! file only as the user allowed; the PNG's path is checked before the screenshot is taken.
 //!
@@ -21,10 +21,13 @@ use crate::write_guard::{Output, PLOT_MARK};
 
 use crate::app::App;
 use crate::app::files::actions::FileAction;
+use crate::app::files::save::SaveEvent;
 use crate::app::files::save::WriteCheck;
-use crate::app::jobs::runner::{Job, Task, Worker, WorkerEvent, file_name};
-use crate::app::session::Tab;
+use crate::app::format::file_name;
+use crate::app::jobs::runner::{Task, TaskEvent};
+use crate::app::tabs::Tab;
 use crate::app::tabs::training::plots::Run;
+use crate::app::{Job, Worker};
 
 /// The CSV's columns, by which [`crate::write_guard`] knows an earlier export.
 pub use crate::write_guard::CURVES_HEADER;
@@ -135,7 +138,7 @@ pub struct PendingPlot {
     pub task: u64,
     /// The write check, run again before writing.
     pub check: WriteCheck,
-    /// The path passed the check ([`WorkerEvent::WriteCleared`]): the screenshot may be taken.
+    /// The path passed the check ([`SaveEvent::WriteCleared`]): the screenshot may be taken.
     pub cleared: bool,
     /// Set once the screenshot is requested: the plots' rect (points) and the scale then.
     pub requested: Option<(ShotSlot, Rect, f32)>,
@@ -158,16 +161,16 @@ impl Worker {
                 rows = write_curves(w, &runs)?;
                 Ok(())
             }) {
-                Ok(()) => out.send(WorkerEvent::Wrote {
+                Ok(()) => out.send(TaskEvent::Finished {
                     id,
-                    message: format!(
+                    notice: format!(
                         "Wrote {rows} rows of {} run{} to {}",
                         runs.len(),
                         if runs.len() == 1 { "" } else { "s" },
                         path.display()
                     ),
                 }),
-                Err(e) => out.send(WorkerEvent::Failed {
+                Err(e) => out.send(TaskEvent::Failed {
                     id,
                     message: format!("{}: cannot write the curves: {e}", path.display()),
                 }),
@@ -177,14 +180,14 @@ impl Worker {
     }
 
     /// Checks where a plot image is to go before the screenshot is taken: reports
-    /// [`WorkerEvent::WriteCleared`], or the refusal or question, on task `id`.
+    /// [`SaveEvent::WriteCleared`], or the refusal or question, on task `id`.
     pub fn check_plot_path(&mut self, id: u64, path: PathBuf, check: WriteCheck) {
         self.spawn(Job::ExportPlot, Some(id), move |out, fault| {
             fault.point();
             out.send(
                 check
                     .run(id, FileAction::ExportPlot, &path, Output::PlotImage)
-                    .unwrap_or(WorkerEvent::WriteCleared { id }),
+                    .unwrap_or_else(|| SaveEvent::WriteCleared { id }.into()),
             );
         });
     }
@@ -207,7 +210,7 @@ impl Worker {
                 return;
             }
             let Some((corner, size)) = crop_pixels(rect, pixels_per_point, shot.size) else {
-                out.send(WorkerEvent::Failed {
+                out.send(TaskEvent::Failed {
                     id,
                     message: "the plot was not on the screenshot: nothing was written".into(),
                 });
@@ -215,11 +218,11 @@ impl Worker {
             };
             let image = shot.region_by_pixels(corner, size);
             match write_atomic(&path, |w| write_png(w, &image)) {
-                Ok(()) => out.send(WorkerEvent::Wrote {
+                Ok(()) => out.send(TaskEvent::Finished {
                     id,
-                    message: format!("Saved the plot ({}x{} px) to {}", size[0], size[1], path.display()),
+                    notice: format!("Saved the plot ({}x{} px) to {}", size[0], size[1], path.display()),
                 }),
-                Err(e) => out.send(WorkerEvent::Failed {
+                Err(e) => out.send(TaskEvent::Failed {
                     id,
                     message: format!("{}: cannot write the plot image: {e}", path.display()),
                 }),
@@ -233,27 +236,30 @@ impl App {
     /// screenshot is asked for once that check passed and a frame has drawn the plots
     /// ([`App::request_plot_shot`]).
     pub(crate) fn export_plot(&mut self, path: PathBuf, check: WriteCheck) {
-        if self.pending_plot.is_some() {
-            self.error = Some("A plot is being saved already: wait for it to finish.".into());
+        if self.tabs.training.pending_plot.is_some() {
+            self.messages.error = Some("A plot is being saved already: wait for it to finish.".into());
             return;
         }
-        let mut task = self.worker.task(format!("Saving the plot to {}", file_name(&path)));
+        let mut task = self
+            .jobs
+            .runner
+            .task(format!("Saving the plot to {}", file_name(&path)));
         task.cancellable = false;
-        self.worker.check_plot_path(task.id, path.clone(), check.clone());
-        self.pending_plot = Some(PendingPlot {
+        self.jobs.runner.check_plot_path(task.id, path.clone(), check.clone());
+        self.tabs.training.pending_plot = Some(PendingPlot {
             path,
             task: task.id,
             check,
             cleared: false,
             requested: None,
         });
-        self.tasks.push(task);
+        self.jobs.tasks.push(task);
         self.settings.tab = Tab::Training;
     }
 
     /// The plot export on task `id` may take its screenshot.
     pub(crate) fn plot_path_cleared(&mut self, id: u64) {
-        if let Some(pending) = &mut self.pending_plot
+        if let Some(pending) = &mut self.tabs.training.pending_plot
             && pending.task == id
         {
             pending.cleared = true;
@@ -263,8 +269,12 @@ impl App {
     /// After the central panel: asks for a screenshot if a plot export waits and the plots were
     /// drawn this frame.
     pub(crate) fn request_plot_shot(&mut self, ctx: &egui::Context) {
-        let Some(pending) = &mut self.pending_plot else { return };
-        let Some(rect) = self.plots.last_rect else { return };
+        let Some(pending) = &mut self.tabs.training.pending_plot else {
+            return;
+        };
+        let Some(rect) = self.tabs.training.plots.last_rect else {
+            return;
+        };
         if pending.requested.is_some() || !pending.cleared {
             return;
         }
@@ -279,7 +289,13 @@ impl App {
 
     /// Before each frame: hands a screenshot taken to a worker, or says none can be taken.
     pub(crate) fn poll_plot_shot(&mut self) {
-        let shot = match self.pending_plot.as_ref().and_then(|p| p.requested.as_ref()) {
+        let shot = match self
+            .tabs
+            .training
+            .pending_plot
+            .as_ref()
+            .and_then(|p| p.requested.as_ref())
+        {
             Some((slot, _, _)) => slot.lock().map(|s| s.clone()).unwrap_or(Shot::Unavailable),
             None => return,
         };
@@ -292,17 +308,18 @@ impl App {
             check,
             requested: Some((_, rect, pixels_per_point)),
             ..
-        }) = self.pending_plot.take()
+        }) = self.tabs.training.pending_plot.take()
         else {
             return;
         };
         match shot {
             Shot::Taken(image) => self
-                .worker
+                .jobs
+                .runner
                 .export_plot_png(task, path, image, rect, pixels_per_point, check),
             _ => {
                 self.task_done(task);
-                self.notice = Some(unavailable_message(&path));
+                self.messages.notice = Some(unavailable_message(&path));
             }
         }
     }

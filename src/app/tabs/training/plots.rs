@@ -59,24 +59,32 @@ pub enum PlotRequest {
     ExportPng,
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PlotsPanel {
     /// Earlier runs first; the last one is the current (or latest) run.
+    #[serde(skip)]
     pub runs: Vec<Run>,
     /// Runs started so far (numbers the legend; `runs` keeps only the last few).
+    #[serde(skip)]
     pub started: usize,
-    /// The y axes' scale (persisted in the settings by the app).
+    /// The y axes' scale.
     pub scale: PlotScale,
     /// Steps the configured run will take: the x range before the first run.
+    #[serde(skip)]
     pub planned_steps: usize,
     /// Where the two plots (axes and legends included) were drawn last, in points.
+    #[serde(skip)]
     pub last_rect: Option<Rect>,
     /// An export button pressed, taken by the app.
+    #[serde(skip)]
     pub request: Option<PlotRequest>,
     /// The ranges the loss and the accuracy plots showed last (min and max, x and y, in plotted
     /// units).
+    #[serde(skip)]
     pub shown: Option<[([f64; 2], [f64; 2]); 2]>,
     /// Where the loss and the accuracy plots were drawn last (their plot areas, in points).
+    #[serde(skip)]
     pub plot_rects: Option<[Rect; 2]>,
 }
 
