@@ -1,7 +1,6 @@
 //! What the app does with each report from its jobs ([`AppEvent`]): each feature's own
 //! handler, and what is common to every job (its status-bar task, a crash).
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::app::jobs::runner::{Crash, TaskEvent};
@@ -35,21 +34,6 @@ impl App {
             }
             TaskEvent::Failed { id, message } => self.task_failed(id, message),
         }
-    }
-
-    /// Transposes the training images (the side panel's EMNIST toggle), or turns them back.
-    pub(crate) fn transpose_data(&mut self) {
-        if self.training.run.is_some() {
-            return;
-        }
-        let Some(data) = &mut self.session.data else { return };
-        let mut dataset = (*data.dataset).clone();
-        dataset.transpose_images();
-        let split = Arc::new(dataset.split(data.split_key.0, data.split_key.1));
-        data.set_split(split, data.split_key);
-        data.dataset = Arc::new(dataset);
-        data.transposed = !data.transposed;
-        self.changed();
     }
 
     /// Why the current model cannot predict the training data's dev set, if it cannot (a model
@@ -108,7 +92,14 @@ impl App {
                 self.session.evals.crashed();
                 text.push_str(" The dev predictions are not shown.");
             }
-            Job::LoadData | Job::LoadModel | Job::SaveModel | Job::Export | Job::ExportCurves | Job::ExportPlot => {
+            Job::LoadData
+            | Job::LoadModel
+            | Job::Transpose
+            | Job::SaveModel
+            | Job::Export
+            | Job::ExportCurves
+            | Job::ExportPlot => {
+                self.session.transposing = None;
                 self.files.pending_export = false;
                 text.push_str(" The data and model from before are kept.");
             }

@@ -105,6 +105,8 @@ pub fn window_icon() -> egui::IconData {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Job {
     LoadData,
+    /// Transposing the training images (EMNIST).
+    Transpose,
     LoadModel,
     SaveModel,
     Export,
@@ -123,6 +125,7 @@ impl Job {
     pub fn doing(self) -> &'static str {
         match self {
             Job::LoadData => "loading data",
+            Job::Transpose => "transposing the images",
             Job::LoadModel => "opening the model",
             Job::SaveModel => "saving the model",
             Job::Export => "exporting the submission",

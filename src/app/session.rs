@@ -23,6 +23,8 @@ pub struct Session {
     pub newest_loads: NewestLoads,
     /// The dev set's predictions, shown and under way.
     pub evals: Evaluations,
+    /// The task transposing the training images (the EMNIST toggle), while it runs.
+    pub transposing: Option<u64>,
 }
 
 impl Session {

@@ -57,6 +57,14 @@ pub enum LoadEvent {
         model: Mlp,
         info: ModelInfo,
     },
+    /// The training data `from`, its images transposed, split again with `split_key`.
+    Transposed {
+        id: u64,
+        from: Arc<Dataset>,
+        dataset: Arc<Dataset>,
+        split: Arc<Split>,
+        split_key: (usize, u64),
+    },
 }
 
 impl Worker {
@@ -128,6 +136,29 @@ impl Worker {
         task
     }
 
+    /// Transposes the images of `from` (a copy of the whole data set: seconds for EMNIST, so
+    /// never on the UI thread) and splits it again with `split_key`.
+    pub fn transpose(&mut self, from: Arc<Dataset>, split_key: (usize, u64)) -> crate::app::jobs::runner::Task {
+        let mut task = self.task("Transposing the images".into());
+        task.cancellable = false;
+        let id = task.id;
+        self.spawn(Job::Transpose, Some(id), move |out, fault| {
+            lower_priority();
+            fault.point();
+            let mut dataset = (*from).clone();
+            dataset.transpose_images();
+            let split = Arc::new(dataset.split(split_key.0, split_key.1));
+            out.send(LoadEvent::Transposed {
+                id,
+                from,
+                dataset: Arc::new(dataset),
+                split,
+                split_key,
+            });
+        });
+        task
+    }
+
     pub fn load_model(&mut self, path: PathBuf) -> crate::app::jobs::runner::Task {
         let mut task = self.task(format!("Opening model {}", file_name(&path)));
         task.cancellable = false;
@@ -185,7 +216,40 @@ impl App {
                 self.finetuned_model_replaced();
                 self.messages.error = None;
             }
+            LoadEvent::Transposed {
+                id,
+                from,
+                dataset,
+                split,
+                split_key,
+            } => {
+                self.task_done(id);
+                self.session.transposing = None;
+                // Only onto the data it was made from (`from` is held, so the comparison cannot
+                // match another data set at a reused address), and not under a run.
+                if let Some(data) = &mut self.session.data
+                    && Arc::ptr_eq(&data.dataset, &from)
+                    && self.training.run.is_none()
+                {
+                    data.dataset = dataset;
+                    data.set_split(split, split_key);
+                    data.transposed = !data.transposed;
+                    self.changed();
+                }
+            }
         }
+    }
+
+    /// Transposes the training images (the side panel's EMNIST toggle), or turns them back, on
+    /// a job.
+    pub(crate) fn transpose_data(&mut self) {
+        if self.training.run.is_some() || self.session.transposing.is_some() {
+            return;
+        }
+        let Some(data) = &self.session.data else { return };
+        let task = self.jobs.runner.transpose(data.dataset.clone(), data.split_key);
+        self.session.transposing = Some(task.id);
+        self.jobs.tasks.push(task);
     }
 
     fn data_loaded(&mut self, id: u64, loaded: LoadedData) {
