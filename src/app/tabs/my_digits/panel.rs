@@ -14,7 +14,7 @@ use crate::my_digits::MyDigits;
 use crate::network::Mlp;
 
 use crate::app::jobs::background::Latest;
-use crate::app::tabs::my_digits::collection::FinetuneRun;
+use crate::app::tabs::my_digits::finetune::FinetuneRun;
 
 /// What the user asked for on the tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
