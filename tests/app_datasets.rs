@@ -220,6 +220,7 @@ fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model(
     // And back.
     h.get_by_label("Transpose images (EMNIST)").click();
     h.run_ok();
+    wait_for(&mut h, "the images turned back", |app| !app.busy());
     assert!(!h.state().train_data().unwrap().transposed);
 }
 

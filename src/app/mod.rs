@@ -1,12 +1,15 @@
 //! The desktop app (eframe/egui): load data, watch the network learn live, inspect its mistakes,
 //! draw digits for it.
 //!
-//! [`App`] owns the state ([`state`]: data, model, the dev set's predictions, the run), the
-//! [`worker::Worker`] handle and one small struct or function per panel (`menu`, `side_panel`,
-//! `status_bar`, ...), each with a `ui` function that returns what the user asked for; `App`
-//! carries it out. The file actions come from one table ([`file_actions`]). Long work runs on
-//! worker threads that report over a channel; the UI thread drains it (in `logic`, see
-//! `events.rs`) and draws.
+//! The folders read like the window: [`window`] (menu, side panel, status bar, error banner, the
+//! window's settings), [`tabs`] (training, samples, weights, draw, my digits: each its own struct
+//! with a `ui` method and its own persisted settings), [`files`] (the actions table, dialog,
+//! drop, path field, loading and saving jobs) and [`jobs`] (the generic job runner and the views'
+//! background computations). [`App`] holds a few parts: the settings, the tabs, the
+//! [`session::Session`] (data, model, predictions, keyed by [`version::Version`]), the jobs, the
+//! training run, My digits, the files state and the messages. Each feature owns its jobs and
+//! events; [`AppEvent`] wraps them and `events.rs` hands each to its feature's handler, on the UI
+//! thread (in `logic`), which then draws.
 //!
 //! The app depends on the core (data, network, train, ...) and never on the command line: the
 //! command line hands it [`StartupFiles`].

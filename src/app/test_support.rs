@@ -1,5 +1,5 @@
 //! Test scaffolding, compiled only for tests (`cfg(test)` or the `test-support` feature, which the
-//! integration tests turn on): a fake file picker, panic injection into worker jobs, and read
+//! integration tests turn on): a fake file picker, panic injection into jobs, and read
 //! access to the app's state. The shipped binary has none of it.
 
 use std::path::PathBuf;
