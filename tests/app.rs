@@ -38,8 +38,8 @@ fn train_streams_progress_into_the_plots() {
     wait_for(&mut h, "the run to finish", |app| !app.is_training());
     let app = h.state();
     // 20 steps reported every 2 steps: 10 points on the current run's curves.
-    assert_eq!(app.plots.runs.len(), 1);
-    let run = &app.plots.runs[0];
+    assert_eq!(app.tabs.training.plots.runs.len(), 1);
+    let run = &app.tabs.training.plots.runs[0];
     assert_eq!(run.loss.len(), 10, "{run:?}");
     assert!(run.label.contains("784-16-10"), "{}", run.label);
     assert!(!run.dev_accuracy.is_empty());
@@ -56,10 +56,10 @@ fn train_streams_progress_into_the_plots() {
     h.get_by_label("Train").click();
     h.step();
     wait_for(&mut h, "the second run", |app| !app.is_training());
-    assert_eq!(h.state().plots.runs.len(), 2);
+    assert_eq!(h.state().tabs.training.plots.runs.len(), 2);
     h.get_by_label("Clear earlier runs").click();
     h.step();
-    assert_eq!(h.state().plots.runs.len(), 1);
+    assert_eq!(h.state().tabs.training.plots.runs.len(), 1);
 }
 
 #[test]
@@ -70,12 +70,14 @@ fn stop_ends_a_run() {
     h.state_mut().settings.config = config;
     h.run_ok();
     h.get_by_label("Train").click();
-    wait_for(&mut h, "the first progress event", |app| app.plots.current_points() > 0);
+    wait_for(&mut h, "the first progress event", |app| {
+        app.tabs.training.plots.current_points() > 0
+    });
     h.get_by_label("Stop").click();
     wait_for(&mut h, "the run to stop", |app| !app.is_training());
     let message = h.state().last_run().unwrap().to_owned();
     assert!(message.starts_with("stopped at step"), "{message}");
-    assert!(h.state().plots.current_points() < 10_000);
+    assert!(h.state().tabs.training.plots.current_points() < 10_000);
 }
 
 #[test]
@@ -90,13 +92,13 @@ fn drawing_a_stroke_gives_a_prediction() {
     h.get_by_label("Draw").click();
     h.run_ok();
     assert!(
-        h.state().canvas.prediction().is_none(),
+        h.state().tabs.draw.canvas.prediction().is_none(),
         "an empty canvas predicts nothing"
     );
 
     draw_seven(&mut h);
 
-    let canvas = &h.state().canvas;
+    let canvas = &h.state().tabs.draw.canvas;
     assert!(canvas.has_ink());
     let prediction = canvas.prediction().expect("a drawn stroke is classified");
     let sum: f32 = prediction.probs.iter().sum();
@@ -108,8 +110,8 @@ fn drawing_a_stroke_gives_a_prediction() {
 
     h.get_by_label("Clear").click();
     h.step();
-    assert!(!h.state().canvas.has_ink());
-    assert!(h.state().canvas.prediction().is_none());
+    assert!(!h.state().tabs.draw.canvas.has_ink());
+    assert!(h.state().tabs.draw.canvas.prediction().is_none());
 }
 
 #[test]
@@ -234,7 +236,7 @@ fn samples_confusion_and_weights_views() {
     let count = eval.confusion[t][p];
     h.get_by_label(&format!("true {t}, predicted {p}: {count}")).click();
     h.run_ok();
-    assert_eq!(h.state().grid.filter, Some((t as u8, p as u8)));
+    assert_eq!(h.state().tabs.samples.grid.filter, Some((t as u8, p as u8)));
     let shown = h.get_all_by_label_contains(&format!("pred {p} · true {t}")).count();
     assert_eq!(shown, count.min(24));
     h.get_by_label("Weights").click();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::app::{AppHarness as H, harness, wait_for, with_path};
 use common::{sample_rows, write_csv};
-use digit_recognizer::app::worker::Job;
+use digit_recognizer::app::Job;
 use digit_recognizer::data::{DataKind, Dataset};
 use digit_recognizer::evaluate::Evaluation;
 use digit_recognizer::network::Mlp;
@@ -88,13 +88,13 @@ impl Checker {
                 &started.config.label(),
                 "{ctx}: the run shown is not the one started"
             );
-            let run = app.plots.runs.last().expect("a run has curves");
+            let run = app.tabs.training.plots.runs.last().expect("a run has curves");
             assert!(
                 run.label.ends_with(&format!(" {label}")),
                 "{ctx}: current curves {:?} for run {label:?}",
                 run.label
             );
-            let number = format!("#{} ", app.plots.started);
+            let number = format!("#{} ", app.tabs.training.plots.started);
             assert!(
                 run.label.starts_with(&number),
                 "{ctx}: run {number}is named {:?}",
@@ -261,10 +261,10 @@ fn random_clicks_while_training_keep_the_state_consistent() {
         let was_training = h.state().is_training();
         match action {
             "train" => {
-                let runs = h.state().plots.started;
+                let runs = h.state().tabs.training.plots.started;
                 h.get_by_label("Train").click();
                 h.step();
-                if h.state().plots.started != runs {
+                if h.state().tabs.training.plots.started != runs {
                     // Also when the shown run ended in this very frame (its TrainDone drained
                     // before the click landed): check that one first.
                     if let Some(s) = started.take() {
@@ -522,7 +522,7 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
     wait_for(&mut h, "its evaluation", |app| app.evaluation().is_some());
     let model = h.state().model().unwrap().model.clone();
     let data = h.state().train_data().unwrap().dataset.clone();
-    let points = h.state().plots.current_points();
+    let points = h.state().tabs.training.plots.current_points();
 
     // Training panics mid-run (after its first progress report).
     h.state().inject_panic(Job::Train);
@@ -595,7 +595,7 @@ fn a_panic_in_a_worker_is_reported_and_the_app_carries_on() {
         "{:?}",
         h.state().last_run()
     );
-    assert!(h.state().plots.current_points() > 0 && points > 0);
+    assert!(h.state().tabs.training.plots.current_points() > 0 && points > 0);
     assert!(!Arc::ptr_eq(&h.state().model().unwrap().model, &model));
     wait_for(&mut h, "its evaluation", |app| app.evaluation().is_some());
     with_path(&mut h, "Export submission", &submission);

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use common::app::{AppHarness, draw_seven, harness, harness_with, tiny_config, wait_for, with_path};
 use common::sample;
-use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
+use digit_recognizer::app::{Job, StartupFiles};
 use digit_recognizer::data::SIDE;
 use egui_kittest::kittest::Queryable;
 
@@ -114,6 +114,8 @@ fn other_sizes_and_labels_train_and_show_their_class_names() {
     draw_seven(&mut h);
     let prediction = h
         .state()
+        .tabs
+        .draw
         .canvas
         .prediction()
         .expect("the drawing is classified")
@@ -121,6 +123,36 @@ fn other_sizes_and_labels_train_and_show_their_class_names() {
     assert_eq!(prediction.probs.len(), 25);
     let shown = format!("Prediction: {} {}", prediction.digit, letters[prediction.digit]);
     h.get_by_label(&shown);
+}
+
+/// The transpose copies the whole data set (seconds for EMNIST's 700,000 rows): a job does it,
+/// and the window keeps drawing meanwhile.
+#[test]
+fn the_transpose_runs_off_the_ui_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("emnist.csv");
+    std::fs::write(&csv, layout_csv(600, 28, true, false)).unwrap();
+    let mut h = open(&csv);
+    let before = h.state().train_data().unwrap().dataset.clone();
+    let gate = h.state().hold_next(Job::Transpose);
+    h.get_by_label("Transpose images (EMNIST)").click();
+    for _ in 0..5 {
+        h.step();
+    }
+    // Held on its thread: frames go on, the data is as before, and the status bar says why.
+    let data = h.state().train_data().unwrap();
+    assert!(!data.transposed && Arc::ptr_eq(&data.dataset, &before));
+    h.get_by_label_contains("Transposing the images");
+    // A second click while it runs starts no second transpose.
+    h.get_by_label("Transpose images (EMNIST)").click();
+    h.step();
+    assert_eq!(h.state().state_for_tests().tasks, 1);
+    gate.open();
+    wait_for(&mut h, "the transposed images", |app| {
+        app.train_data().is_some_and(|d| d.transposed) && !app.busy()
+    });
+    let data = h.state().train_data().unwrap();
+    assert_eq!(data.dataset.image(0), sample().image(0));
 }
 
 #[test]
@@ -132,6 +164,10 @@ fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model(
     assert!(!h.state().train_data().unwrap().transposed);
     h.get_by_label("Transpose images (EMNIST)").click();
     h.run_ok();
+    // On a job: done within a few frames.
+    wait_for(&mut h, "the transposed images", |app| {
+        app.train_data().is_some_and(|d| d.transposed)
+    });
     let data = h.state().train_data().unwrap();
     assert!(data.transposed);
     // Upright: the sample's own digit again.
@@ -184,6 +220,7 @@ fn the_transpose_toggle_turns_emnist_images_upright_and_is_saved_with_the_model(
     // And back.
     h.get_by_label("Transpose images (EMNIST)").click();
     h.run_ok();
+    wait_for(&mut h, "the images turned back", |app| !app.busy());
     assert!(!h.state().train_data().unwrap().transposed);
 }
 

@@ -29,10 +29,10 @@ fn a_drawing_is_explained_for_any_digit_and_its_units_open() {
     h.run_ok();
     draw_seven(&mut h);
     wait_for(&mut h, "the drawing's attribution", |app| {
-        app.canvas.insight.up_to_date()
+        app.tabs.draw.canvas.insight.up_to_date()
     });
-    let digit = h.state().canvas.prediction().unwrap().digit;
-    let first = h.state().canvas.insight.shown().unwrap().clone();
+    let digit = h.state().tabs.draw.canvas.prediction().unwrap().digit;
+    let first = h.state().tabs.draw.canvas.insight.shown().unwrap().clone();
     assert_eq!(first.target, digit, "the prediction is explained first");
     assert_eq!(first.predicted, digit);
     assert!(first.pixels.iter().any(|&v| v > 0.0), "no evidence for the prediction");
@@ -45,9 +45,9 @@ fn a_drawing_is_explained_for_any_digit_and_its_units_open() {
     let other = if digit == 1 { 7 } else { 1 };
     explain_digit(&mut h, other);
     wait_for(&mut h, "the attribution for another digit", |app| {
-        app.canvas.insight.up_to_date()
+        app.tabs.draw.canvas.insight.up_to_date()
     });
-    let second = h.state().canvas.insight.shown().unwrap().clone();
+    let second = h.state().tabs.draw.canvas.insight.shown().unwrap().clone();
     assert_eq!(second.target, other);
     assert_eq!(second.predicted, digit);
     assert_ne!(
@@ -70,7 +70,7 @@ fn a_drawing_is_explained_for_any_digit_and_its_units_open() {
     h.get_by_label_contains(&format!("#{unit} "));
     h.get_by_label(&unit_label).click();
     h.step();
-    assert_eq!(h.state().canvas.insight.opened_unit, Some(unit));
+    assert_eq!(h.state().tabs.draw.canvas.insight.opened_unit, Some(unit));
     let start = std::time::Instant::now();
     while h.query_by_label("Dev digits that excite it most:").is_none() {
         assert!(
@@ -91,8 +91,10 @@ fn a_clicked_sample_is_explained() {
     h.run_ok();
     h.get_all_by_label_contains("dev row ").next().unwrap().click();
     h.step();
-    wait_for(&mut h, "the sample's attribution", |app| app.grid.insight.up_to_date());
-    let e = h.state().grid.insight.shown().unwrap();
+    wait_for(&mut h, "the sample's attribution", |app| {
+        app.tabs.samples.grid.insight.up_to_date()
+    });
+    let e = h.state().tabs.samples.grid.insight.shown().unwrap();
     let (digit, predicted) = (e.target, e.predicted);
     assert_eq!(digit, predicted);
     h.get_by_label(&format!("pushes toward {digit}"));

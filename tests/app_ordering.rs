@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::app::{AppHarness, harness, harness_with, tiny_config, wait_for, with_path};
 use common::{csv_of, sample_rows, write, write_csv};
+use digit_recognizer::app::Job;
 use digit_recognizer::app::StartupFiles;
 use digit_recognizer::app::test_support::FakePicker;
-use digit_recognizer::app::worker::Job;
 use digit_recognizer::data::DataKind;
 use digit_recognizer::embedded;
 use digit_recognizer::model_file;
@@ -68,7 +68,9 @@ fn a_model_trained_while_other_data_loaded_reopens_with_its_own_labels() {
     assert!(h.state().is_training(), "the letters loaded while the run trained");
     // Steps taken before the stop (a busy machine may not have taken one yet): a run stopped
     // at step 0 keeps the model from before and would test nothing.
-    wait_for(&mut h, "the run's first report", |app| app.plots.current_points() > 0);
+    wait_for(&mut h, "the run's first report", |app| {
+        app.tabs.training.plots.current_points() > 0
+    });
     stop_run(&mut h);
 
     let model = h.state().model().unwrap();

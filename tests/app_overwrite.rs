@@ -207,7 +207,7 @@ fn app_with_everything(train_csv: &Path, test_csv: &Path, data_dir: &Path) -> (A
     h.get_by_label("Train").click();
     h.step();
     wait_for(&mut h, "the run to finish", |app| !app.is_training() && !app.busy());
-    assert!(!h.state().plots.runs.is_empty(), "a run is on the plot");
+    assert!(!h.state().tabs.training.plots.runs.is_empty(), "a run is on the plot");
     (h, picker)
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use common::app::{AppHarness, harness, tiny_config, wait_for, with_path};
 use digit_recognizer::app::confusion::ConfusionColor;
 use digit_recognizer::app::plots::{EMPTY_HINT, PlotScale, Series};
-use digit_recognizer::app::{Settings, ThemeChoice};
+use digit_recognizer::app::{Settings, TABS_KEY, Tabs, ThemeChoice};
 use egui_kittest::kittest::Queryable;
 
 /// eframe's settings storage in memory.
@@ -30,11 +30,14 @@ impl eframe::Storage for MemoryStorage {
     fn flush(&mut self) {}
 }
 
-/// What the app would persist now.
-fn saved_settings(h: &mut AppHarness) -> Settings {
+/// What the app would persist now: the window's settings and the tabs' own.
+fn saved_settings(h: &mut AppHarness) -> (Settings, Tabs) {
     let mut storage = MemoryStorage::default();
     eframe::App::save(h.state_mut(), &mut storage);
-    eframe::get_value(&storage, eframe::APP_KEY).expect("the settings were saved")
+    (
+        eframe::get_value(&storage, eframe::APP_KEY).expect("the settings were saved"),
+        eframe::get_value(&storage, TABS_KEY).expect("the tabs' settings were saved"),
+    )
 }
 
 /// Presses Train and waits for the run to end.
@@ -49,10 +52,10 @@ fn train(h: &mut AppHarness) {
 fn empty_plots_show_the_planned_steps_and_whole_ranges_with_a_hint() {
     let mut h = harness();
     h.run_ok();
-    assert!(h.state().plots.runs.is_empty());
+    assert!(h.state().tabs.training.plots.runs.is_empty());
     let hint = h.get_by_label(EMPTY_HINT).rect();
     // The hint sits inside the loss plot and takes no room: the plots are one above the other.
-    let [loss_rect, accuracy_rect] = h.state().plots.plot_rects.unwrap();
+    let [loss_rect, accuracy_rect] = h.state().tabs.training.plots.plot_rects.unwrap();
     assert!(loss_rect.contains_rect(hint), "{hint:?} in {loss_rect:?}");
     assert!(
         loss_rect.max.y <= accuracy_rect.min.y,
@@ -60,21 +63,25 @@ fn empty_plots_show_the_planned_steps_and_whole_ranges_with_a_hint() {
     );
     assert!(accuracy_rect.height() > 150.0, "{accuracy_rect:?}");
     // The seed preset: 500 iterations.
-    let [loss, accuracy] = h.state().plots.shown.expect("the plots were drawn");
+    let [loss, accuracy] = h.state().tabs.training.plots.shown.expect("the plots were drawn");
     assert_eq!(accuracy, ([0.0, 0.0], [500.0, 1.0]), "steps 0..500, accuracy 0..1");
     assert_eq!(loss, ([0.0, 0.0], [500.0, 2.5]), "steps 0..500, loss 0..2.5");
 
     // The x range follows the configured run.
     h.state_mut().settings.config = tiny_config(40);
     h.run_ok();
-    let [_, accuracy] = h.state().plots.shown.unwrap();
+    let [_, accuracy] = h.state().tabs.training.plots.shown.unwrap();
     assert_eq!(accuracy.1[0], 40.0);
 
     // Once a run reports, the hint goes and the plots fit the curves.
     train(&mut h);
     assert!(h.query_by_label(EMPTY_HINT).is_none());
-    let [loss, _] = h.state().plots.shown.unwrap();
-    let max_loss = h.state().plots.runs[0].loss.iter().map(|p| p[1]).fold(0.0, f64::max);
+    let [loss, _] = h.state().tabs.training.plots.shown.unwrap();
+    let max_loss = h.state().tabs.training.plots.runs[0]
+        .loss
+        .iter()
+        .map(|p| p[1])
+        .fold(0.0, f64::max);
     assert!(
         loss.1[1] >= max_loss && loss.1[1] < max_loss * 1.5,
         "{loss:?} for a loss up to {max_loss}"
@@ -87,16 +94,16 @@ fn the_error_rate_toggle_plots_log_error_and_persists() {
     h.state_mut().settings.config = tiny_config(20);
     h.run_ok();
     train(&mut h);
-    let run = h.state().plots.runs[0].clone();
+    let run = h.state().tabs.training.plots.runs[0].clone();
     assert!(!run.dev_accuracy.is_empty());
-    let plots = &h.state().plots;
+    let plots = &h.state().tabs.training.plots;
     assert_eq!(plots.scale, PlotScale::Accuracy);
     assert_eq!(plots.plotted(Series::Accuracy, &run.dev_accuracy), run.dev_accuracy);
     let linear_top = plots.shown.unwrap()[1].1[1];
 
     h.get_by_label("error rate (log)").click();
     h.run_ok();
-    let plots = &h.state().plots;
+    let plots = &h.state().tabs.training.plots;
     assert_eq!(plots.scale, PlotScale::ErrorLog);
     let drawn = plots.plotted(Series::Accuracy, &run.dev_accuracy);
     for (d, p) in drawn.iter().zip(&run.dev_accuracy) {
@@ -108,12 +115,12 @@ fn the_error_rate_toggle_plots_log_error_and_persists() {
     // The accuracy plot now shows log10 of the error rates: below 0 (100%), not 0..1.
     let [_, accuracy] = plots.shown.unwrap();
     assert!(accuracy.1[1] <= 0.1 && accuracy.1[1] != linear_top, "{accuracy:?}");
-    assert_eq!(saved_settings(&mut h).plot_scale, PlotScale::ErrorLog);
+    assert_eq!(saved_settings(&mut h).1.training.plots.scale, PlotScale::ErrorLog);
 
     h.get_by_label("accuracy").click();
     h.run_ok();
-    assert_eq!(h.state().plots.scale, PlotScale::Accuracy);
-    assert_eq!(saved_settings(&mut h).plot_scale, PlotScale::Accuracy);
+    assert_eq!(h.state().tabs.training.plots.scale, PlotScale::Accuracy);
+    assert_eq!(saved_settings(&mut h).1.training.plots.scale, PlotScale::Accuracy);
 }
 
 #[test]
@@ -130,7 +137,7 @@ fn csv_export_writes_every_run_on_the_plot() {
     h.state_mut().settings.config = second.clone();
     h.run_ok();
     train(&mut h);
-    assert_eq!(h.state().plots.runs.len(), 2);
+    assert_eq!(h.state().tabs.training.plots.runs.len(), 2);
 
     with_path(&mut h, "Export curves", &out);
     wait_for(&mut h, "the export", |app| !app.busy());
@@ -231,7 +238,7 @@ fn the_theme_switch_changes_the_visuals_and_persists() {
         assert_eq!(h.state().settings.theme, choice);
         assert_eq!(h.ctx.theme(), theme);
         assert_eq!(h.ctx.global_style().visuals.dark_mode, theme == egui::Theme::Dark);
-        assert_eq!(saved_settings(&mut h).theme, choice);
+        assert_eq!(saved_settings(&mut h).0.theme, choice);
     }
 }
 
@@ -245,13 +252,16 @@ fn the_confusion_colouring_toggle_persists_and_cells_still_filter() {
     h.run_ok();
     h.get_by_label("share of row").click();
     h.run_ok();
-    assert_eq!(saved_settings(&mut h).confusion_color, ConfusionColor::RowShare);
+    assert_eq!(
+        saved_settings(&mut h).1.samples.confusion.color,
+        ConfusionColor::RowShare
+    );
     let eval = h.state().evaluation().unwrap().evaluation.clone();
     let count = eval.confusion[3][5];
     h.get_by_label(&format!("true 3, predicted 5: {count}")).click();
     h.run_ok();
-    assert_eq!(h.state().grid.filter, Some((3, 5)));
+    assert_eq!(h.state().tabs.samples.grid.filter, Some((3, 5)));
     h.get_by_label("count (log)").click();
     h.run_ok();
-    assert_eq!(saved_settings(&mut h).confusion_color, ConfusionColor::Count);
+    assert_eq!(saved_settings(&mut h).1.samples.confusion.color, ConfusionColor::Count);
 }

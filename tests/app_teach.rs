@@ -71,8 +71,10 @@ fn drawings_are_labelled_by_key_and_by_button_and_survive_a_restart() {
         let mut h = app_in(dir.path(), Arc::new(FakePicker::default()));
         open_draw_tab(&mut h);
         draw_seven(&mut h);
-        wait_for(&mut h, "the prediction", |app| app.canvas.prediction().is_some());
-        let seen = h.state().canvas.prediction().unwrap().input;
+        wait_for(&mut h, "the prediction", |app| {
+            app.tabs.draw.canvas.prediction().is_some()
+        });
+        let seen = h.state().tabs.draw.canvas.prediction().unwrap().input;
         // The number key labels it.
         h.key_press(egui::Key::Num7);
         h.step();
@@ -84,12 +86,17 @@ fn drawings_are_labelled_by_key_and_by_button_and_survive_a_restart() {
             (7, &seen[..]),
             "what the network saw"
         );
-        assert!(!h.state().canvas.has_ink(), "the canvas clears for the next one");
+        assert!(
+            !h.state().tabs.draw.canvas.has_ink(),
+            "the canvas clears for the next one"
+        );
         assert!(h.state().notice().unwrap().contains("as a 7"));
 
         // A button labels the next one; a label other than the prediction is fine.
         draw_seven(&mut h);
-        wait_for(&mut h, "the prediction", |app| app.canvas.prediction().is_some());
+        wait_for(&mut h, "the prediction", |app| {
+            app.tabs.draw.canvas.prediction().is_some()
+        });
         click_label_button(&mut h, 1);
         assert_eq!(h.state().my_digits().unwrap().len(), 2);
         assert_eq!(h.state().my_digits().unwrap().label(1), 1);
@@ -142,7 +149,9 @@ fn an_unreadable_file_is_kept_aside_never_overwritten() {
     // New digits are saved to a fresh file.
     open_draw_tab(&mut h);
     draw_seven(&mut h);
-    wait_for(&mut h, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut h, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     h.key_press(egui::Key::Num7);
     h.step();
     wait_saved(&mut h, dir.path(), 1);
@@ -448,7 +457,9 @@ fn a_digit_labelled_just_before_exit_is_on_disk() {
     assert_eq!(h.state().my_digits().unwrap().len(), 4000);
     open_draw_tab(&mut h);
     draw_seven(&mut h);
-    wait_for(&mut h, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut h, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     h.key_press(egui::Key::Num7);
     h.step();
     assert_eq!(h.state().my_digits().unwrap().len(), 4001);
@@ -475,7 +486,9 @@ fn closing_the_window_waits_for_the_save() {
     let mut h = app_in(dir.path(), Arc::new(FakePicker::default()));
     open_draw_tab(&mut h);
     draw_seven(&mut h);
-    wait_for(&mut h, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut h, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     // The user presses 7 and closes the window in the same frame (one input, one frame): the
     // close waits for the save...
     h.input_mut().events.push(egui::Event::Key {
@@ -539,7 +552,9 @@ fn two_windows_on_one_folder_keep_both_windows_digits() {
     // The first window labels a 7; it is saved.
     open_draw_tab(&mut first);
     draw_seven(&mut first);
-    wait_for(&mut first, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut first, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     first.key_press(egui::Key::Num7);
     first.step();
     wait_saved(&mut first, dir.path(), 1);
@@ -547,12 +562,17 @@ fn two_windows_on_one_folder_keep_both_windows_digits() {
     // The second one's label is refused with the reason, and writes nothing.
     open_draw_tab(&mut second);
     draw_seven(&mut second);
-    wait_for(&mut second, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut second, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     second.key_press(egui::Key::Num1);
     second.step();
     let error = second.state().error().unwrap_or_default().to_owned();
     assert!(error.contains("read-only"), "{error:?}");
-    assert!(second.state().canvas.has_ink(), "the drawing stays for another try");
+    assert!(
+        second.state().tabs.draw.canvas.has_ink(),
+        "the drawing stays for another try"
+    );
     assert_eq!(second.state().my_digits().unwrap().len(), 0);
     eframe::App::on_exit(second.state_mut(), None);
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -568,7 +588,9 @@ fn two_windows_on_one_folder_keep_both_windows_digits() {
     assert_eq!(third.state().my_digits().unwrap().len(), 1);
     open_draw_tab(&mut third);
     draw_seven(&mut third);
-    wait_for(&mut third, "the prediction", |app| app.canvas.prediction().is_some());
+    wait_for(&mut third, "the prediction", |app| {
+        app.tabs.draw.canvas.prediction().is_some()
+    });
     third.key_press(egui::Key::Num1);
     third.step();
     wait_saved(&mut third, dir.path(), 2);

@@ -38,6 +38,12 @@ pub fn describe_model(model: &Mlp) -> String {
     )
 }
 
+/// The file's name for messages (the whole path when it has none).
+pub fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,49 +1,33 @@
 //! The desktop app (eframe/egui): load data, watch the network learn live, inspect its mistakes,
 //! draw digits for it.
 //!
-//! [`App`] owns the state ([`state`]: data, model, the dev set's predictions, the run), the
-//! [`worker::Worker`] handle and one small struct or function per panel (`menu`, `side_panel`,
-//! `status_bar`, ...), each with a `ui` function that returns what the user asked for; `App`
-//! carries it out. The file actions come from one table ([`file_actions`]). Long work runs on
-//! worker threads that report over a channel; the UI thread drains it (in `logic`, see
-//! `events.rs`) and draws.
+//! The folders read like the window: [`window`] (menu, side panel, status bar, error banner, the
+//! window's settings), [`tabs`] (training, samples, weights, draw, my digits: each its own struct
+//! with a `ui` method and its own persisted settings), [`files`] (the actions table, dialog,
+//! drop, path field, loading and saving jobs) and [`jobs`] (the generic job runner and the views'
+//! background computations). [`App`] holds a few parts: the settings, the tabs, the
+//! [`session::Session`] (data, model, predictions, keyed by [`version::Version`]), the jobs, the
+//! training run, My digits, the files state and the messages. Each feature owns its jobs and
+//! events; [`AppEvent`] wraps them and `events.rs` hands each to its feature's handler, on the UI
+//! thread (in `logic`), which then draws.
 //!
 //! The app depends on the core (data, network, train, ...) and never on the command line: the
 //! command line hands it [`StartupFiles`].
 
-mod background;
-pub mod canvas;
-mod central_panel;
-pub mod confusion;
-mod error_banner;
-mod events;
-pub mod file_actions;
-pub mod file_dialog;
-mod file_drop;
+pub mod events;
+pub mod files;
 pub mod format;
-pub mod frame_stats;
-pub mod insight;
-mod kept_finetune;
-mod menu;
-pub mod my_digits_panel;
-mod path_field;
-mod picture_queue;
-pub mod plot_export;
-pub mod plots;
-pub mod probs;
-mod replace_prompt;
-pub mod sample_grid;
-mod save_jobs;
-mod saver;
-mod side_panel;
-pub mod state;
-mod status_bar;
-pub mod teach;
+pub mod jobs;
+pub mod session;
+pub mod tabs;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
-pub mod training_panel;
-pub mod weights;
-pub mod worker;
+pub mod version;
+pub mod window;
+
+// Paths the integration tests name.
+pub use tabs::samples::confusion;
+pub use tabs::training::plots;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,17 +36,26 @@ use std::time::Duration;
 use crate::embedded;
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::TrainControl;
 use crate::write_guard::Replace;
 
-pub use file_actions::FileAction;
-use file_dialog::{FilePicker, RfdPicker};
-use side_panel::{SidePanel, SidePanelAction, SidePanelView};
-use state::{LoadSlot, NewestLoads, TrainingRun};
-pub use state::{ModelState, Settings, Tab, TestData, ThemeChoice, TrainData};
-use status_bar::StatusView;
-use training_panel::{RunState, TrainAction};
-use worker::{DataRole, EvalResult, Task, Worker};
+use files::FileState;
+pub use files::actions::FileAction;
+use files::dialog::{FilePicker, RfdPicker};
+use files::drop as file_drop;
+use files::load::DataRole;
+use jobs::runner::{Crash, Task, TaskEvent};
+use session::Session;
+pub use session::{ModelState, TestData, TrainData};
+use tabs::my_digits::{collection as teach, saver};
+use tabs::training::controls::RunState;
+use tabs::training::run::{Training, TrainingRun};
+pub use tabs::{Tab, Tabs};
+use version::Version;
+use window::menu;
+pub use window::settings::{Settings, ThemeChoice};
+use window::side_panel::{SidePanel, SidePanelAction, SidePanelView};
+use window::status_bar::{self, StatusView};
+use window::{Messages, frame_stats};
 
 /// Files to load when the app starts (the command line's `--train`, `--test`, `--model`).
 #[derive(Clone, Debug, Default)]
@@ -111,68 +104,120 @@ pub fn window_icon() -> egui::IconData {
     eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default()
 }
 
+/// The kinds of background job (named in crash reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    LoadData,
+    /// Transposing the training images (EMNIST).
+    Transpose,
+    LoadModel,
+    SaveModel,
+    Export,
+    ExportCurves,
+    ExportPlot,
+    Evaluate,
+    Train,
+    Pick,
+    /// Reading, importing or saving My digits.
+    MyDigits,
+    Finetune,
+}
+
+impl Job {
+    /// "while ..." in an error message.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Job::LoadData => "loading data",
+            Job::Transpose => "transposing the images",
+            Job::LoadModel => "opening the model",
+            Job::SaveModel => "saving the model",
+            Job::Export => "exporting the submission",
+            Job::ExportCurves => "exporting the curves",
+            Job::ExportPlot => "saving the plot image",
+            Job::Evaluate => "predicting the dev set",
+            Job::Train => "training",
+            Job::Pick => "choosing a file",
+            Job::MyDigits => "reading My digits",
+            Job::Finetune => "fine-tuning",
+        }
+    }
+}
+
+/// Every report a job sends the UI thread: each feature's own events, and what the runner says
+/// about any job. (Few and short-lived: variant sizes do not matter.)
+#[allow(clippy::large_enum_variant)]
+pub enum AppEvent {
+    Task(TaskEvent),
+    Crashed(Crash<Job>),
+    Load(files::load::LoadEvent),
+    Save(files::save::SaveEvent),
+    Picked(files::dialog::Picked),
+    Evaluated(tabs::samples::evaluation::Evaluated),
+    Training(tabs::training::run::TrainingEvent),
+    MyDigits(tabs::my_digits::MyDigitsEvent),
+}
+
+/// `From<$event> for AppEvent`, so that a job sends its feature's own event type.
+macro_rules! app_events {
+    ($($variant:ident($event:ty)),* $(,)?) => {
+        $(impl From<$event> for AppEvent {
+            fn from(event: $event) -> Self {
+                AppEvent::$variant(event)
+            }
+        })*
+    };
+}
+
+app_events! {
+    Task(TaskEvent),
+    Crashed(Crash<Job>),
+    Load(files::load::LoadEvent),
+    Save(files::save::SaveEvent),
+    Picked(files::dialog::Picked),
+    Evaluated(tabs::samples::evaluation::Evaluated),
+    Training(tabs::training::run::TrainingEvent),
+    MyDigits(tabs::my_digits::MyDigitsEvent),
+}
+
+/// The app's job runner: jobs of kinds [`Job`] reporting [`AppEvent`]s.
+pub type Worker = jobs::runner::Runner<Job, AppEvent>;
+
+/// Where eframe keeps the tabs' settings (the window's are under [`eframe::APP_KEY`]).
+pub const TABS_KEY: &str = "tabs";
+
 /// How often a run sends the views a snapshot of its parameters.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
-/// The model the views show, with a key that changes whenever it does and a caption saying
-/// which it is.
+/// The model the views show, with a key that changes whenever it does (its [`Version`]) and a
+/// caption saying which it is.
 pub struct ShownModel {
     pub model: Arc<Mlp>,
     pub key: u64,
     pub caption: String,
 }
 
-pub struct App {
-    pub settings: Settings,
-    worker: Worker,
-    picker: Arc<dyn FilePicker>,
-    data: Option<TrainData>,
-    test: Option<TestData>,
-    model: Option<ModelState>,
-    /// Bumped whenever the model is replaced: a save names the model it wrote only if it is
-    /// still the current one.
-    model_version: u64,
-    /// The newest load of each kind: an older one that ends later is dropped.
-    newest_loads: NewestLoads,
-    /// Bumped whenever the model or the dev set changes.
-    generation: u64,
-    /// Bumped whenever the model the views show changes: a new model or a run's snapshot.
-    view_key: u64,
-    /// The dev set's predictions by the model shown: the current model's, or while a run
-    /// trains, its latest snapshot's.
-    eval: Option<EvalResult>,
-    /// Dev-set predictions under way on worker threads.
-    evals_in_flight: usize,
-    /// A snapshot arrived while a prediction was under way: predict it when that one ends.
-    live_eval_wanted: bool,
-    /// Runs started this session (for "run #3").
-    runs_started: usize,
+/// The app's background work: the runner and the tasks in the status bar.
+pub struct Jobs {
+    pub runner: Worker,
     /// Background tasks shown in the status bar.
-    tasks: Vec<Task>,
-    training: Option<TrainingRun>,
-    /// The last finished run's message.
-    last_run: Option<String>,
-    error: Option<String>,
-    notice: Option<String>,
-    /// A file dialog is open (one at a time).
-    dialog_open: bool,
-    /// Export was asked for before a test CSV was loaded: export once one is.
-    pending_export: bool,
-    /// The open model's file (None: trained, fine-tuned or embedded). Submissions never go there.
-    model_path: Option<PathBuf>,
-    /// A save or export from the path field waiting for consent to replace a file.
-    pending_replace: Option<replace_prompt::ReplaceQuestion>,
-    /// Save plot (PNG) waiting for its screenshot.
-    pending_plot: Option<plot_export::PendingPlot>,
-    side_panel: SidePanel,
-    pub plots: plots::PlotsPanel,
-    pub grid: sample_grid::SampleGrid,
-    confusion: confusion::ConfusionPanel,
-    weights: weights::WeightsPanel,
-    pub canvas: canvas::DrawingCanvas,
+    pub tasks: Vec<Task>,
+}
+
+pub struct App {
+    /// The window's own settings (the menu's and the side panel's), persisted.
+    pub settings: Settings,
+    /// The tabs, each with its own persisted settings.
+    pub tabs: Tabs,
+    /// The data, the model and the dev set's predictions.
+    session: Session,
+    jobs: Jobs,
+    training: Training,
     /// My digits and fine-tuning.
     teaching: teach::Teaching,
-    my_digits_panel: my_digits_panel::MyDigitsPanel,
+    /// File dialogs and the saves and exports waiting on the user.
+    files: FileState,
+    messages: Messages,
+    side_panel: SidePanel,
     pub frame_stats: frame_stats::FrameStats,
 }
 
@@ -183,46 +228,25 @@ impl App {
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        let tabs: Tabs = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, TABS_KEY))
+            .unwrap_or_default();
         let mut app = App {
-            worker: Worker::new(cc.egui_ctx.clone()),
-            picker,
-            data: None,
-            test: None,
-            model: None,
-            model_version: 0,
-            newest_loads: NewestLoads::default(),
-            generation: 0,
-            view_key: 0,
-            eval: None,
-            evals_in_flight: 0,
-            live_eval_wanted: false,
-            runs_started: 0,
-            tasks: Vec::new(),
-            training: None,
-            last_run: None,
-            error: None,
-            notice: None,
-            dialog_open: false,
-            pending_export: false,
-            pending_plot: None,
-            model_path: None,
-            pending_replace: None,
-            side_panel: SidePanel::default(),
-            plots: Default::default(),
-            grid: Default::default(),
-            confusion: Default::default(),
-            weights: Default::default(),
-            canvas: Default::default(),
+            jobs: Jobs {
+                runner: Worker::new(cc.egui_ctx.clone()),
+                tasks: Vec::new(),
+            },
+            session: Session::default(),
+            training: Training::default(),
             teaching: Default::default(),
-            my_digits_panel: Default::default(),
+            files: FileState::new(picker),
+            messages: Messages::default(),
+            side_panel: SidePanel::default(),
             frame_stats: frame_stats::FrameStats::from_env(),
             settings,
+            tabs,
         };
-        app.grid.mistakes_only = app.settings.mistakes_only;
-        app.canvas.brush = app.settings.brush;
-        app.weights.count = app.settings.weight_units;
-        app.plots.scale = app.settings.plot_scale;
-        app.confusion.color = app.settings.confusion_color;
         cc.egui_ctx.set_theme(app.settings.theme.preference());
         app.load_embedded();
         // A model named on the command line wins over the one fine-tuned last session.
@@ -245,29 +269,28 @@ impl App {
         let key = (self.settings.config.dev_size, self.settings.config.seed);
         match embedded::sample() {
             Ok(dataset) => {
-                self.data = Some(TrainData {
+                self.session.data = Some(TrainData {
                     name: embedded::SAMPLE_NAME.into(),
                     path: None,
                     class_names: Vec::new(),
                     transposed: false,
                     split: Arc::new(dataset.split(key.0, key.1)),
+                    dev_version: Version::next(),
                     dataset: Arc::new(dataset),
                     split_key: key,
                     seconds: 0.0,
                 });
             }
-            Err(e) => self.error = Some(format!("the embedded sample is unavailable ({e}): open a training CSV")),
+            Err(e) => {
+                self.messages.error = Some(format!("the embedded sample is unavailable ({e}): open a training CSV"));
+            }
         }
         match embedded::model() {
             Ok((model, info)) => {
-                self.model = Some(ModelState {
-                    model: Arc::new(model),
-                    info,
-                    name: embedded::MODEL_NAME.into(),
-                });
+                self.session.model = Some(ModelState::new(Arc::new(model), info, embedded::MODEL_NAME.into()));
             }
             Err(e) => {
-                self.notice = Some(format!(
+                self.messages.notice = Some(format!(
                     "The embedded model is unavailable ({e}). Press Train to make one, or open a model file."
                 ));
             }
@@ -276,82 +299,16 @@ impl App {
 
     /// Replaces the model (as Open model does).
     pub fn set_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
-        self.eval = None;
+        self.session.evals.shown = None;
         self.install_model(model, info, name);
     }
 
     /// Makes `model` the current one and predicts the dev set with it; the predictions shown
     /// (if the caller kept them) stay until the new ones arrive.
-    fn install_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
-        self.model_path = None;
-        self.model_version += 1;
-        self.model = Some(ModelState {
-            model: Arc::new(model),
-            info,
-            name,
-        });
+    pub(crate) fn install_model(&mut self, model: Mlp, info: ModelInfo, name: String) {
+        self.session.model_path = None;
+        self.session.model = Some(ModelState::new(Arc::new(model), info, name));
         self.model_replaced();
-    }
-
-    /// The model or the dev set changed: predict the dev set again.
-    fn changed(&mut self) {
-        self.eval = None;
-        self.model_replaced();
-    }
-
-    /// A new model for the same dev set: predict it again, showing the predictions before it
-    /// until the new ones arrive (at the end of a run, those of its last snapshot).
-    fn model_replaced(&mut self) {
-        self.generation += 1;
-        self.view_key += 1;
-        if let (Some(model), Some(data)) = (&self.model, &self.data)
-            && data.split.dev.rows() > 0
-        {
-            // A model of another data set (28x28 digits with 32x32 data loaded): no predictions.
-            if let Some(problem) = self.fit_problem() {
-                self.notice = Some(match self.notice.take() {
-                    Some(notice) => format!("{notice} · {problem}"),
-                    None => problem,
-                });
-                return;
-            }
-            self.evals_in_flight += 1;
-            self.worker.evaluate(
-                self.generation,
-                model.model.clone(),
-                data.split.clone(),
-                model.name.clone(),
-                false,
-            );
-        }
-    }
-
-    /// Predicts the dev set with the run's latest snapshot, off the UI thread, when the Samples
-    /// tab shows them. One prediction at a time: a snapshot that arrives meanwhile waits for it
-    /// (see `logic`), and only the latest waits, so a slow machine skips snapshots instead of
-    /// queueing them.
-    fn evaluate_live(&mut self) {
-        let (Some(run), Some(data)) = (&self.training, &self.data) else {
-            return;
-        };
-        let Some(snapshot) = &run.live else { return };
-        if data.split.dev.rows() == 0 {
-            return;
-        }
-        // Only the Samples tab shows them: elsewhere the training keeps the CPU.
-        if self.evals_in_flight > 0 || self.settings.tab != Tab::Samples {
-            self.live_eval_wanted = true;
-            return;
-        }
-        self.live_eval_wanted = false;
-        self.evals_in_flight += 1;
-        self.worker.evaluate(
-            self.generation,
-            snapshot.model.clone(),
-            data.split.clone(),
-            run.caption(),
-            true,
-        );
     }
 
     /// The model the views show: while a run trains, its latest snapshot (the model from
@@ -362,165 +319,53 @@ impl App {
         {
             return Some(ShownModel {
                 model: model.clone(),
-                key: self.view_key,
+                key: run.live_version.get(),
                 caption: format!("fine-tuning on My digits, step {step} of {total}"),
             });
         }
-        if let Some(run) = &self.training
+        if let Some(run) = &self.training.run
             && let Some(snapshot) = &run.live
         {
             return Some(ShownModel {
                 model: snapshot.model.clone(),
-                key: self.view_key,
+                key: run.live_version.get(),
                 caption: run.caption(),
             });
         }
-        let model = self.model.as_ref()?;
-        let caption = match &self.training {
+        let model = self.session.model.as_ref()?;
+        let caption = match &self.training.run {
             Some(run) => format!("{} ({})", model.name, run.caption()),
             None => model.name.clone(),
         };
         Some(ShownModel {
             model: model.model.clone(),
-            key: self.view_key,
+            key: model.version.get(),
             caption,
         })
     }
 
-    fn load_data(&mut self, path: PathBuf, role: DataRole) {
-        let key = (self.settings.config.dev_size, self.settings.config.seed);
-        let task = self.worker.load_data(path, role, key, self.settings.class_count);
-        // A dropped file's kind is known when it has loaded: it claims its slot then.
-        match role {
-            DataRole::Train => self.newest_loads.claim(LoadSlot::TrainData, task.id),
-            DataRole::Test => self.newest_loads.claim(LoadSlot::TestData, task.id),
-            DataRole::Any => true,
-        };
-        self.tasks.push(task);
-    }
-
-    fn load_model(&mut self, path: PathBuf) {
-        let task = self.worker.load_model(path);
-        self.newest_loads.claim(LoadSlot::Model, task.id);
-        self.tasks.push(task);
-    }
-
-    fn task_done(&mut self, id: u64) {
-        self.tasks.retain(|t| t.id != id);
+    pub(crate) fn task_done(&mut self, id: u64) {
+        self.jobs.tasks.retain(|t| t.id != id);
         // A plot export whose path was refused (or whose check failed) waits no more.
-        if self.pending_plot.as_ref().is_some_and(|p| p.task == id) {
-            self.pending_plot = None;
-        }
-    }
-
-    fn train_action(&mut self, action: TrainAction) {
-        match action {
-            TrainAction::Train => self.start_training(),
-            TrainAction::Pause => {
-                if let Some(t) = &self.training {
-                    t.control.pause();
-                }
-            }
-            TrainAction::Resume => {
-                if let Some(t) = &self.training {
-                    t.control.resume();
-                }
-            }
-            TrainAction::Stop => {
-                if let Some(t) = &self.training {
-                    t.control.cancel();
-                }
-            }
-            TrainAction::Alpha(alpha) => {
-                if let Some(t) = &mut self.training {
-                    t.control.set_alpha(alpha);
-                    t.alpha = alpha;
-                }
-            }
-            TrainAction::Reset => {
-                self.notice = Some(format!("Settings reset to the {} preset.", self.settings.config.preset));
-            }
-        }
-    }
-
-    fn start_training(&mut self) {
-        if self.training.is_some() {
-            return;
-        }
-        if self.teaching.run.is_some() {
-            self.error = Some("Fine-tuning is under way: stop it or wait for it before training.".into());
-            return;
-        }
-        let Some(data) = &self.data else {
-            self.error = Some("Load training data first.".into());
-            return;
-        };
-        let config = self.settings.config.clone();
-        if let Err(e) = config.validate() {
-            self.error = Some(e);
-            return;
-        }
-        // The split made at loading is reused when the dev size and seed still match.
-        let key = (config.dev_size, config.seed);
-        let split = (data.split_key == key).then(|| data.split.clone());
-        let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
-        self.runs_started += 1;
-        self.plots.start_run(config.label());
-        let alpha = config.alpha;
-        // The model's file describes the data it starts with, whatever is loaded before it ends.
-        self.worker.train(
-            config.clone(),
-            data.dataset.clone(),
-            split,
-            data.class_names.clone(),
-            data.transposed,
-            control.clone(),
-        );
-        self.training = Some(TrainingRun {
-            control,
-            number: self.runs_started,
-            config,
-            alpha,
-            total_steps: 0,
-            last: None,
-            last_dev: None,
-            live: None,
-        });
-        self.error = None;
-        self.last_run = None;
-    }
-
-    /// Asks whether to replace a file, and carries out the answer.
-    fn replace_prompt(&mut self, ctx: &egui::Context) {
-        let Some(question) = &self.pending_replace else { return };
-        let Some(answer) = replace_prompt::ui(ctx, question) else {
-            return;
-        };
-        let question = self.pending_replace.take().expect("checked above");
-        match answer {
-            replace_prompt::Answer::Replace => {
-                self.run_file_action_with(question.action, question.path, Replace::Anything);
-            }
-            replace_prompt::Answer::Cancel => {
-                self.notice = Some(format!("Nothing was written: {} is kept.", question.path.display()));
-            }
+        if self.tabs.training.pending_plot.as_ref().is_some_and(|p| p.task == id) {
+            self.tabs.training.pending_plot = None;
         }
     }
 
     fn side_panel(&mut self, ui: &mut egui::Ui) {
         let view = SidePanelView {
-            data: self.data.as_ref(),
-            test: self.test.as_ref(),
-            model: self.model.as_ref(),
+            data: self.session.data.as_ref(),
+            test: self.session.test.as_ref(),
+            model: self.session.model.as_ref(),
             // The current model's dev accuracy, not a snapshot's.
-            eval: self.eval.as_ref().filter(|e| !e.live),
+            eval: self.session.evals.shown.as_ref().filter(|e| !e.live),
             run: RunState {
-                training: self.training.is_some(),
-                paused: self.training.as_ref().is_some_and(TrainingRun::is_paused),
-                has_data: self.data.is_some(),
-                train_rows: self.data.as_ref().map_or(0, |d| d.dataset.rows()),
+                training: self.training.run.is_some(),
+                paused: self.training.run.as_ref().is_some_and(TrainingRun::is_paused),
+                has_data: self.session.data.is_some(),
+                train_rows: self.session.data.as_ref().map_or(0, |d| d.dataset.rows()),
             },
-            last_run: self.last_run.as_deref(),
+            last_run: self.training.last_run.as_deref(),
         };
         let action = self.side_panel.ui(
             ui,
@@ -541,19 +386,19 @@ impl App {
 
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        for event in self.worker.drain() {
+        for event in self.jobs.runner.drain() {
             self.handle(event);
         }
-        if self.live_eval_wanted && self.evals_in_flight == 0 {
-            self.evaluate_live();
-        }
+        // A snapshot that came while another prediction was under way, or while another tab
+        // was shown.
+        self.evaluate_live();
         self.handle_dropped_files(ctx);
         self.handle_shortcuts(ctx);
         self.poll_plot_shot();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        let mut label = self.training.as_ref().map(TrainingRun::label);
+        let mut label = self.training.run.as_ref().map(TrainingRun::label);
         if label.is_none() && self.frame_stats.always {
             label = Some("idle".into());
         }
@@ -573,10 +418,10 @@ impl eframe::App for App {
         }
         egui::Panel::bottom("status").show(ui, |ui| {
             let view = StatusView {
-                training: self.training.as_ref(),
-                notice: self.notice.as_deref(),
+                training: self.training.run.as_ref(),
+                notice: self.messages.notice.as_deref(),
                 frame_stats: &self.frame_stats,
-                tasks: &self.tasks,
+                tasks: &self.jobs.tasks,
             };
             status_bar::ui(ui, view);
         });
@@ -590,15 +435,15 @@ impl eframe::App for App {
         // a full-window blend per frame under software rendering.
         // The plots' extent this frame (none unless the Training tab draws them), and the x range
         // they show before the first run.
-        self.plots.last_rect = None;
-        self.plots.planned_steps = plots::planned_steps(
+        self.tabs.training.plots.last_rect = None;
+        self.tabs.training.plots.planned_steps = plots::planned_steps(
             &self.settings.config,
-            self.data.as_ref().map_or(0, |d| d.dataset.rows()),
+            self.session.data.as_ref().map_or(0, |d| d.dataset.rows()),
         );
         egui::CentralPanel::no_frame()
             .frame(egui::Frame::NONE.inner_margin(8.0))
             .show(ui, |ui| self.central_panel(ui));
-        match self.plots.take_request() {
+        match self.tabs.training.plots.take_request() {
             Some(plots::PlotRequest::ExportCsv) => self.start_file_action(FileAction::ExportCurves),
             Some(plots::PlotRequest::ExportPng) => self.start_file_action(FileAction::ExportPlot),
             None => {}
@@ -615,12 +460,8 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        self.settings.mistakes_only = self.grid.mistakes_only;
-        self.settings.brush = self.canvas.brush;
-        self.settings.weight_units = self.weights.count;
-        self.settings.plot_scale = self.plots.scale;
-        self.settings.confusion_color = self.confusion.color;
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        eframe::set_value(storage, TABS_KEY, &self.tabs);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
@@ -629,13 +470,13 @@ impl eframe::App for App {
         if let Err(why) = self.teaching.finish_saving(saver::EXIT_SAVE_WAIT) {
             eprintln!("digit-recognizer: {why}");
         }
-        if let Some(t) = &self.training {
+        if let Some(t) = &self.training.run {
             t.control.cancel();
         }
         if let Some(run) = &self.teaching.run {
             run.control.cancel();
         }
-        for task in &self.tasks {
+        for task in &self.jobs.tasks {
             task.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }

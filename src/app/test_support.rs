@@ -1,16 +1,19 @@
 //! Test scaffolding, compiled only for tests (`cfg(test)` or the `test-support` feature, which the
-//! integration tests turn on): a fake file picker, panic injection into worker jobs, and read
+//! integration tests turn on): a fake file picker, panic injection into jobs, and read
 //! access to the app's state. The shipped binary has none of it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
-use super::App;
-use super::file_actions::FileAction;
-use super::file_dialog::FilePicker;
-use super::state::{ModelState, TestData, TrainData};
-use super::teach::TeachEvent;
-use super::worker::{EvalResult, Job, WorkerEvent};
+use crate::app::App;
+use crate::app::files::actions::FileAction;
+use crate::app::files::dialog::FilePicker;
+pub use crate::app::jobs::runner::JobGate;
+use crate::app::session::{ModelState, TestData, TrainData};
+use crate::app::tabs::my_digits::MyDigitsEvent;
+use crate::app::tabs::samples::evaluation::EvalResult;
+use crate::app::tabs::training::run::TrainingEvent;
+use crate::app::{AppEvent, Job};
 
 /// A file picker that gives its `answer` once, then `None` (as rfd does where no dialog can
 /// open), and records what it was asked for.
@@ -26,28 +29,6 @@ impl FilePicker for FakePicker {
             asked.push(action);
         }
         self.answer.lock().ok().and_then(|mut a| a.take())
-    }
-}
-
-/// Holds a worker job at its first fault point until [`JobGate::open`], so a test can make jobs
-/// finish in the order it wants (a slow load that ends after a newer one).
-#[derive(Default)]
-pub struct JobGate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl JobGate {
-    pub fn open(&self) {
-        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.opened.notify_all();
-    }
-
-    pub(super) fn wait(&self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        while !*open {
-            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
-        }
     }
 }
 
@@ -75,33 +56,33 @@ pub struct TestState {
 impl App {
     pub fn state_for_tests(&self) -> TestState {
         TestState {
-            run_label: self.training.as_ref().map(|t| t.label()),
-            run_config: self.training.as_ref().map(|t| t.config.clone()),
-            run_alpha: self.training.as_ref().map(|t| t.alpha),
-            run_total_steps: self.training.as_ref().map(|t| t.total_steps),
-            paused: self.training.as_ref().is_some_and(|t| t.is_paused()),
-            train_threads: self.worker.train_threads(),
-            tasks: self.tasks.len(),
-            dialog_open: self.dialog_open,
+            run_label: self.training.run.as_ref().map(|t| t.label()),
+            run_config: self.training.run.as_ref().map(|t| t.config.clone()),
+            run_alpha: self.training.run.as_ref().map(|t| t.alpha),
+            run_total_steps: self.training.run.as_ref().map(|t| t.total_steps),
+            paused: self.training.run.as_ref().is_some_and(|t| t.is_paused()),
+            train_threads: self.training.threads_alive.load(std::sync::atomic::Ordering::SeqCst),
+            tasks: self.jobs.tasks.len(),
+            dialog_open: self.files.dialog_open,
         }
     }
 
     /// The next background job of kind `job` waits until the returned gate opens.
     pub fn hold_next(&self, job: Job) -> Arc<JobGate> {
         let gate = Arc::new(JobGate::default());
-        self.worker.hold_next(job, gate.clone());
+        self.jobs.runner.hold_next(job, gate.clone());
         gate
     }
 
     /// The run snapshots the workers sent that the UI thread has not taken yet (as when no frame
     /// is drawn). Counting empties the channel: the events are then handled as a frame would.
     pub fn snapshots_waiting(&mut self) -> SnapshotsWaiting {
-        let events = self.worker.drain();
+        let events = self.jobs.runner.drain();
         let mut waiting = SnapshotsWaiting::default();
         for event in &events {
             let model = match event {
-                WorkerEvent::Train(crate::train::TrainEvent::Snapshot(s)) => &s.model,
-                WorkerEvent::Teach(TeachEvent::Finetune(crate::finetune::FinetuneEvent::Snapshot {
+                AppEvent::Training(TrainingEvent::Progress(crate::train::TrainEvent::Snapshot(s))) => &s.model,
+                AppEvent::MyDigits(MyDigitsEvent::Finetune(crate::finetune::FinetuneEvent::Snapshot {
                     model, ..
                 })) => model,
                 _ => continue,
@@ -111,7 +92,7 @@ impl App {
         }
         // And the latest, waiting in the run's (or fine-tuning's) control.
         let controls = [
-            self.training.as_ref().map(|t| &t.control),
+            self.training.run.as_ref().map(|t| &t.control),
             self.teaching.run.as_ref().map(|r| &r.control),
         ];
         for snapshot in controls.into_iter().flatten().filter_map(|c| c.peek_snapshot()) {
@@ -124,51 +105,51 @@ impl App {
         waiting
     }
 
-    /// The next background job of kind `job` panics (see [`super::worker::Fault`]).
+    /// The next background job of kind `job` panics (see [`crate::app::jobs::runner::Fault`]).
     pub fn inject_panic(&self, job: Job) {
-        self.worker.inject_panic(job);
+        self.jobs.runner.inject_panic(job);
     }
 
     pub fn is_training(&self) -> bool {
-        self.training.is_some()
+        self.training.run.is_some()
     }
 
     /// Work in flight: a task in the status bar or a run.
     pub fn busy(&self) -> bool {
-        !self.tasks.is_empty() || self.training.is_some()
+        !self.jobs.tasks.is_empty() || self.training.run.is_some()
     }
 
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.messages.error.as_deref()
     }
 
     pub fn notice(&self) -> Option<&str> {
-        self.notice.as_deref()
+        self.messages.notice.as_deref()
     }
 
     /// The question a save or export waits on before replacing a file.
     pub fn replace_question(&self) -> Option<&str> {
-        self.pending_replace.as_ref().map(|q| q.question.as_str())
+        self.files.pending_replace.as_ref().map(|q| q.question.as_str())
     }
 
     pub fn last_run(&self) -> Option<&str> {
-        self.last_run.as_deref()
+        self.training.last_run.as_deref()
     }
 
     pub fn train_data(&self) -> Option<&TrainData> {
-        self.data.as_ref()
+        self.session.data.as_ref()
     }
 
     pub fn test_data(&self) -> Option<&TestData> {
-        self.test.as_ref()
+        self.session.test.as_ref()
     }
 
     pub fn model(&self) -> Option<&ModelState> {
-        self.model.as_ref()
+        self.session.model.as_ref()
     }
 
     pub fn evaluation(&self) -> Option<&EvalResult> {
-        self.eval.as_ref()
+        self.session.evals.shown.as_ref()
     }
 
     /// My digits (None while they are read at start).
@@ -208,7 +189,7 @@ impl App {
         self.teaching
             .pictures
             .as_ref()
-            .map_or(0, super::picture_queue::PictureQueue::peak)
+            .map_or(0, crate::app::tabs::my_digits::picture_queue::PictureQueue::peak)
     }
 
     /// Dropped pictures waiting for a label.

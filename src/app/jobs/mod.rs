@@ -1,0 +1,4 @@
+//! Work off the UI thread: the job runner and the views' background computations.
+
+pub mod background;
+pub mod runner;
