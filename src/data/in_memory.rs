@@ -8,12 +8,13 @@ use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::careful::FieldSplitter;
-use super::chunk::{RowSink, parse_lines};
+use super::chunk::parse_lines;
+use super::columns::{FieldSplitter, Layout, RowSink};
 use super::dataset::{DataKind, Dataset, Expect};
 use super::error::{LoadError, LoadErrorKind};
-use super::header::Layout;
-use super::load::{HEAD_BYTES, ProgressFn, parsers, read_head, zeroed_on_huge_pages};
+use super::header::{HEAD_BYTES, read_head};
+use super::huge_pages::zeroed_on_huge_pages;
+use super::{ProgressFn, parsers};
 
 /// Bytes per chunk: small enough that the chunks of a 77 MB file keep every core busy to the
 /// end, large enough that handing one out costs nothing next to parsing it (~0.3 ms).
