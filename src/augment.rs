@@ -1,89 +1,21 @@
-//! Random distortions of a 28x28 digit: a small rotation, scaling and shift, plus an elastic
-//! distortion (Simard et al. 2003: a random displacement field smoothed by a Gaussian), so a few
-//! drawings of a digit stand for the many ways it could have been drawn. Used when fine-tuning on
-//! a user's own digits ([`crate::finetune`]); training's augmentation ([`random_affine`]) draws
-//! the affine part for every row it reads, in fixed point, and bends it with one of a bank of
-//! elastic fields drawn once, so that it costs a few microseconds per row.
+//! Random distortions of a square digit: a small rotation, scaling and shift, plus an elastic
+//! bending (Simard et al. 2003: a random displacement field smoothed by a Gaussian), so a few
+//! drawings of a digit stand for the many ways it could have been drawn. One sampler,
+//! [`distort`], parameterised by its ranges ([`Distortion`]): training's augmentation draws a
+//! distortion for every row it reads (the ranges of the preset or the flags), and fine-tuning
+//! for every copy of a user's own digits ([`crate::finetune`], [`Distortion::DEFAULT`]). It
+//! samples in fixed point and bends with one of a bank of elastic fields drawn once, so that
+//! it costs a few microseconds per row.
 
 use rand::RngExt;
 
 use crate::data::{PIXELS, SIDE};
 
-/// How far a distortion may go; each drawn image gets its own random amount up to these.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Distortion {
-    /// Largest rotation either way, in degrees.
-    pub rotate_degrees: f32,
-    /// Largest relative change of size (0.1 = 90%..110%).
-    pub scale: f32,
-    /// Largest shift either way, in pixels.
-    pub shift: f32,
-    /// Strength of the elastic displacement, in pixels (before smoothing shrinks it).
-    pub elastic_alpha: f32,
-    /// Smoothness of the elastic field (Gaussian sigma, pixels): larger is smoother.
-    pub elastic_sigma: f32,
-}
-
-impl Distortion {
-    /// Nothing changes: the image comes back as it was.
-    pub const NONE: Distortion = Distortion {
-        rotate_degrees: 0.0,
-        scale: 0.0,
-        shift: 0.0,
-        elastic_alpha: 0.0,
-        elastic_sigma: 4.0,
-    };
-
-    /// Small enough that a digit stays that digit (a 6 never becomes a 9): up to 12 degrees,
-    /// 10% of size, 2 pixels, and a gentle elastic wobble.
-    pub const DEFAULT: Distortion = Distortion {
-        rotate_degrees: 12.0,
-        scale: 0.10,
-        shift: 2.0,
-        elastic_alpha: 20.0,
-        elastic_sigma: 4.0,
-    };
-}
-
-/// Writes a randomly distorted copy of `image` (28x28, row-major) into `out`.
-pub fn distort(image: &[u8], params: &Distortion, rng: &mut impl rand::Rng, out: &mut [u8]) {
-    assert_eq!(image.len(), PIXELS);
-    assert_eq!(out.len(), PIXELS);
-    let uniform = |rng: &mut dyn rand::Rng, max: f32| {
-        if max > 0.0 { rng.random_range(-max..=max) } else { 0.0 }
-    };
-    let angle = uniform(rng, params.rotate_degrees).to_radians();
-    let scale = 1.0 + uniform(rng, params.scale);
-    let (tx, ty) = (uniform(rng, params.shift), uniform(rng, params.shift));
-    let (dx, dy) = if params.elastic_alpha > 0.0 {
-        (
-            elastic_field(rng, params.elastic_alpha, params.elastic_sigma),
-            elastic_field(rng, params.elastic_alpha, params.elastic_sigma),
-        )
-    } else {
-        (vec![0.0; PIXELS], vec![0.0; PIXELS])
-    };
-    // Each output pixel samples the source at the inverse transform of its position (rotation
-    // and scaling about the centre, then the shift), moved by the elastic field there.
-    let centre = (SIDE as f32 - 1.0) / 2.0;
-    let (sin, cos) = angle.sin_cos();
-    for y in 0..SIDE {
-        for x in 0..SIDE {
-            let i = y * SIDE + x;
-            let (px, py) = (x as f32 - centre - tx, y as f32 - centre - ty);
-            let sx = (cos * px + sin * py) / scale + centre + dx[i];
-            let sy = (-sin * px + cos * py) / scale + centre + dy[i];
-            out[i] = bilinear(image, SIDE, sx, sy).round().clamp(0.0, 255.0) as u8;
-        }
-    }
-}
-
-/// How far training's augmentation may turn, resize, move and bend a digit; each row gets its
-/// own random amount up to these, every time it is drawn. About 3 us per 28x28 row (5 with
-/// bending), small beside the row's share of the matrix products (the floating-point sampling
-/// before cost 16 us).
+/// How far a distortion may go; each row gets its own random amount up to these, every time it
+/// is drawn. About 3 us per 28x28 row (5 with bending), small beside the row's share of the
+/// matrix products (the floating-point sampling before cost 16 us).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Affine {
+pub struct Distortion {
     /// Largest rotation either way, in degrees.
     pub rotate_degrees: f32,
     /// Largest relative change of size (0.1 = 90%..110%).
@@ -95,7 +27,28 @@ pub struct Affine {
     pub elastic: f32,
 }
 
-/// Smooth displacement fields drawn once, for [`random_affine`]'s elastic part.
+impl Distortion {
+    /// Nothing changes: the image comes back as it was.
+    pub const NONE: Distortion = Distortion {
+        rotate_degrees: 0.0,
+        scale: 0.0,
+        shift: 0.0,
+        elastic: 0.0,
+    };
+
+    /// Fine-tuning's: small enough that a digit stays that digit (a 6 never becomes a 9): up to
+    /// 12 degrees, 10% of size, 2 pixels, and a gentle bend of up to 2 pixels, 1 on average
+    /// (the fresh fields of strength 20 and smoothness 4 it used before moved pixels by 1.06 on
+    /// average, 0.7 to 1.4).
+    pub const DEFAULT: Distortion = Distortion {
+        rotate_degrees: 12.0,
+        scale: 0.10,
+        shift: 2.0,
+        elastic: 2.0,
+    };
+}
+
+/// Smooth displacement fields drawn once, for [`distort`]'s elastic part.
 pub const ELASTIC_FIELDS: usize = 256;
 
 /// The fields of [`ELASTIC_FIELDS`], each `(dx, dy)` per pixel of a 28x28 image with a root
@@ -114,11 +67,11 @@ fn elastic_bank() -> &'static [Vec<(f32, f32)>] {
     })
 }
 
-/// Writes a randomly rotated, scaled, shifted (and, with [`Affine::elastic`], bent) copy of the
-/// square `image` (`side` x `side`, row-major) into `out`, about the image's centre, sampled
+/// Writes a randomly rotated, scaled, shifted (and, with [`Distortion::elastic`], bent) copy of
+/// the square `image` (`side` x `side`, row-major) into `out`, about the image's centre, sampled
 /// bilinearly in 16.16 fixed point with 8-bit weights (within 2 levels of floating point).
 /// Bending applies to 28x28 images only (the bank's size); others are not bent.
-pub fn random_affine(image: &[u8], side: usize, limits: &Affine, rng: &mut impl rand::Rng, out: &mut [u8]) {
+pub fn distort(image: &[u8], side: usize, limits: &Distortion, rng: &mut impl rand::Rng, out: &mut [u8]) {
     assert_eq!(image.len(), side * side);
     assert_eq!(out.len(), side * side);
     let uniform = |rng: &mut dyn rand::Rng, max: f32| {
@@ -141,12 +94,13 @@ pub fn random_affine(image: &[u8], side: usize, limits: &Affine, rng: &mut impl 
     // The image with a border of PAD black pixels, so that the four neighbours of any sample
     // near the ink are inside it without a bounds check.
     let wide = side + 2 * PAD;
-    let mut padded = [0u8; PADDED_MAX];
+    let (mut on_stack, mut on_heap) = ([0u8; PADDED_MAX], Vec::new());
     let padded = if wide * wide <= PADDED_MAX {
-        &mut padded[..wide * wide]
+        &mut on_stack[..wide * wide]
     } else {
-        // Images larger than 32x32 (none in use) are sampled in floating point, unbent.
-        return random_affine_large(image, side, (angle, scale, tx, ty), out);
+        // Images larger than 32x32 (none of the known data sets).
+        on_heap.resize(wide * wide, 0);
+        &mut on_heap[..]
     };
     for (y, row) in image.chunks_exact(side).enumerate() {
         let start = (y + PAD) * wide + PAD;
@@ -199,27 +153,12 @@ pub fn random_affine(image: &[u8], side: usize, limits: &Affine, rng: &mut impl 
     }
 }
 
-/// Black pixels around the image in [`random_affine`]'s copy.
+/// Black pixels around the image in [`distort`]'s copy.
 const PAD: usize = 2;
-/// [`random_affine`]'s copy on the stack: up to 32x32 images with their border.
+/// [`distort`]'s copy on the stack: up to 32x32 images with their border.
 const PADDED_MAX: usize = (32 + 2 * PAD) * (32 + 2 * PAD);
 /// 1.0 in 16.16 fixed point.
 const ONE: i32 = 1 << 16;
-
-/// [`random_affine`] for images too large for its stack copy: samples every pixel in floating
-/// point.
-fn random_affine_large(image: &[u8], side: usize, (angle, scale, tx, ty): (f32, f32, f32, f32), out: &mut [u8]) {
-    let centre = (side as f32 - 1.0) / 2.0;
-    let (sin, cos) = angle.sin_cos();
-    for y in 0..side {
-        for x in 0..side {
-            let (px, py) = (x as f32 - centre - tx, y as f32 - centre - ty);
-            let sx = (cos * px + sin * py) / scale + centre;
-            let sy = (-sin * px + cos * py) / scale + centre;
-            out[y * side + x] = bilinear(image, side, sx, sy).round().clamp(0.0, 255.0) as u8;
-        }
-    }
-}
 
 /// The smallest and largest column and row holding ink, `None` for a blank image.
 fn ink_bounds(image: &[u8], side: usize) -> Option<(usize, usize, usize, usize)> {
@@ -266,22 +205,6 @@ fn elastic_field(rng: &mut dyn rand::Rng, alpha: f32, sigma: f32) -> Vec<f32> {
     smooth.into_iter().map(|v| v * alpha).collect()
 }
 
-/// The value of the square image (`side` x `side`) at a fractional position, 0 outside it.
-fn bilinear(image: &[u8], side: usize, x: f32, y: f32) -> f32 {
-    let (x0, y0) = (x.floor(), y.floor());
-    let (fx, fy) = (x - x0, y - y0);
-    let pixel = |xi: f32, yi: f32| {
-        if xi < 0.0 || yi < 0.0 || xi >= side as f32 || yi >= side as f32 {
-            0.0
-        } else {
-            f32::from(image[yi as usize * side + xi as usize])
-        }
-    };
-    let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1.0, y0) * fx;
-    let bottom = pixel(x0, y0 + 1.0) * (1.0 - fx) + pixel(x0 + 1.0, y0 + 1.0) * fx;
-    top * (1.0 - fy) + bottom * fy
-}
-
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -303,11 +226,43 @@ mod tests {
         image.iter().map(|&p| f32::from(p)).sum()
     }
 
+    /// What [`distort`] approximates without bending: every pixel sampled in floating point at
+    /// the inverse transform of its position (rotation and scaling about the centre, then the
+    /// shift).
+    fn float_reference(image: &[u8], side: usize, (angle, scale, tx, ty): (f32, f32, f32, f32), out: &mut [u8]) {
+        let centre = (side as f32 - 1.0) / 2.0;
+        let (sin, cos) = angle.sin_cos();
+        for y in 0..side {
+            for x in 0..side {
+                let (px, py) = (x as f32 - centre - tx, y as f32 - centre - ty);
+                let sx = (cos * px + sin * py) / scale + centre;
+                let sy = (-sin * px + cos * py) / scale + centre;
+                out[y * side + x] = bilinear(image, side, sx, sy).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+
+    /// The value of the square image (`side` x `side`) at a fractional position, 0 outside it.
+    fn bilinear(image: &[u8], side: usize, x: f32, y: f32) -> f32 {
+        let (x0, y0) = (x.floor(), y.floor());
+        let (fx, fy) = (x - x0, y - y0);
+        let pixel = |xi: f32, yi: f32| {
+            if xi < 0.0 || yi < 0.0 || xi >= side as f32 || yi >= side as f32 {
+                0.0
+            } else {
+                f32::from(image[yi as usize * side + xi as usize])
+            }
+        };
+        let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1.0, y0) * fx;
+        let bottom = pixel(x0, y0 + 1.0) * (1.0 - fx) + pixel(x0 + 1.0, y0 + 1.0) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+
     #[test]
     fn no_distortion_returns_the_image() {
         let image = plus();
         let mut out = vec![0; PIXELS];
-        distort(&image, &Distortion::NONE, &mut StdRng::seed_from_u64(1), &mut out);
+        distort(&image, SIDE, &Distortion::NONE, &mut StdRng::seed_from_u64(1), &mut out);
         assert_eq!(out, image);
     }
 
@@ -320,7 +275,7 @@ mod tests {
         };
         let mut rng = StdRng::seed_from_u64(7);
         let mut out = vec![0; PIXELS];
-        distort(&image, &shift_only, &mut rng, &mut out);
+        distort(&image, SIDE, &shift_only, &mut rng, &mut out);
         // The drawn shift is fractional; the plus's centre of ink moves by it and the ink stays.
         let (cx, cy) = crate::preprocess::centre_of_mass(&out).unwrap();
         let (x0, y0) = crate::preprocess::centre_of_mass(&image).unwrap();
@@ -334,7 +289,13 @@ mod tests {
         let image = plus();
         let draw = |seed| {
             let mut out = vec![0; PIXELS];
-            distort(&image, &Distortion::DEFAULT, &mut StdRng::seed_from_u64(seed), &mut out);
+            distort(
+                &image,
+                SIDE,
+                &Distortion::DEFAULT,
+                &mut StdRng::seed_from_u64(seed),
+                &mut out,
+            );
             out
         };
         let (a, b) = (draw(1), draw(2));
@@ -352,40 +313,34 @@ mod tests {
     }
 
     #[test]
-    fn affine_without_limits_returns_the_image_at_any_side() {
+    fn no_distortion_returns_the_image_at_any_side() {
         let image = plus();
         let mut out = vec![0; PIXELS];
-        random_affine(
-            &image,
-            SIDE,
-            &Affine::default(),
-            &mut StdRng::seed_from_u64(3),
-            &mut out,
-        );
+        distort(&image, SIDE, &Distortion::NONE, &mut StdRng::seed_from_u64(3), &mut out);
         assert_eq!(out, image);
         let small: Vec<u8> = (0..64).map(|i| (i * 4) as u8).collect();
         let mut out = vec![0; 64];
-        random_affine(&small, 8, &Affine::default(), &mut StdRng::seed_from_u64(3), &mut out);
+        distort(&small, 8, &Distortion::NONE, &mut StdRng::seed_from_u64(3), &mut out);
         assert_eq!(out, small);
-        // Larger than the stack copy: sampled in floating point.
+        // Larger than the stack copy.
         let large: Vec<u8> = (0..40 * 40).map(|i| (i % 251) as u8).collect();
         let mut out = vec![0; 40 * 40];
-        random_affine(&large, 40, &Affine::default(), &mut StdRng::seed_from_u64(3), &mut out);
+        distort(&large, 40, &Distortion::NONE, &mut StdRng::seed_from_u64(3), &mut out);
         assert_eq!(out, large);
     }
 
     #[test]
     fn affine_turns_and_resizes_but_keeps_the_digit_in_place() {
         let image = plus();
-        let limits = Affine {
+        let limits = Distortion {
             rotate_degrees: 15.0,
             scale: 0.15,
             shift: 1.0,
-            ..Affine::default()
+            ..Distortion::NONE
         };
         let draw = |seed| {
             let mut out = vec![0; PIXELS];
-            random_affine(&image, SIDE, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
+            distort(&image, SIDE, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
             out
         };
         let (a, b) = (draw(1), draw(2));
@@ -409,15 +364,15 @@ mod tests {
         for x in 4..24 {
             bar[14 * SIDE + x] = 255;
         }
-        let turn = Affine {
+        let turn = Distortion {
             rotate_degrees: 90.0,
-            ..Affine::default()
+            ..Distortion::NONE
         };
         // Draws until the angle is close to +-90 degrees: then the ink lies in a column.
         let mut rng = StdRng::seed_from_u64(0);
         let mut out = vec![0; PIXELS];
         let vertical = (0..200).any(|_| {
-            random_affine(&bar, SIDE, &turn, &mut rng, &mut out);
+            distort(&bar, SIDE, &turn, &mut rng, &mut out);
             let columns = (0..SIDE)
                 .filter(|&x| (0..SIDE).any(|y| out[y * SIDE + x] > 128))
                 .count();
@@ -442,22 +397,22 @@ mod tests {
         }
         assert_eq!(ink_bounds(&image, SIDE), Some((8, 19, 8, 19)));
         assert_eq!(ink_bounds(&[0; PIXELS], SIDE), None);
-        let limits = Affine {
+        let limits = Distortion {
             rotate_degrees: 15.0,
             scale: 0.15,
             shift: 2.0,
-            ..Affine::default()
+            ..Distortion::NONE
         };
         let mut differing = 0;
         for seed in 0..20 {
             let mut out = vec![0; PIXELS];
-            random_affine(&image, SIDE, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
+            distort(&image, SIDE, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
             let mut rng = StdRng::seed_from_u64(seed);
             let angle = rng.random_range(-15.0f32..=15.0).to_radians();
             let scale = 1.0 + rng.random_range(-0.15f32..=0.15);
             let (tx, ty) = (rng.random_range(-2.0f32..=2.0), rng.random_range(-2.0f32..=2.0));
             let mut everywhere = vec![0; PIXELS];
-            random_affine_large(&image, SIDE, (angle, scale, tx, ty), &mut everywhere);
+            float_reference(&image, SIDE, (angle, scale, tx, ty), &mut everywhere);
             for (i, (&a, &b)) in out.iter().zip(&everywhere).enumerate() {
                 assert!(a.abs_diff(b) <= 2, "seed {seed} at {i}: {a} against {b}");
                 differing += usize::from(a != b);
@@ -468,15 +423,52 @@ mod tests {
     }
 
     #[test]
+    fn images_larger_than_the_stack_copy_are_sampled_the_same_way() {
+        // 40x40, beyond the 32x32 copy on the stack: the same fixed-point sampling, unbent,
+        // within 2 levels of floating point.
+        let side = 40;
+        let image: Vec<u8> = (0..side * side)
+            .map(|i| {
+                let (x, y) = (i % side, i / side);
+                if (10..30).contains(&x) && (10..30).contains(&y) {
+                    40 + (i * 7 % 200) as u8
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let limits = Distortion {
+            rotate_degrees: 15.0,
+            scale: 0.15,
+            shift: 2.0,
+            elastic: 2.0,
+        };
+        for seed in 0..5 {
+            let mut out = vec![0; side * side];
+            distort(&image, side, &limits, &mut StdRng::seed_from_u64(seed), &mut out);
+            let mut rng = StdRng::seed_from_u64(seed);
+            let angle = rng.random_range(-15.0f32..=15.0).to_radians();
+            let scale = 1.0 + rng.random_range(-0.15f32..=0.15);
+            let (tx, ty) = (rng.random_range(-2.0f32..=2.0), rng.random_range(-2.0f32..=2.0));
+            let mut everywhere = vec![0; side * side];
+            float_reference(&image, side, (angle, scale, tx, ty), &mut everywhere);
+            assert_ne!(out, image);
+            for (i, (&a, &b)) in out.iter().zip(&everywhere).enumerate() {
+                assert!(a.abs_diff(b) <= 2, "seed {seed} at {i}: {a} against {b}");
+            }
+        }
+    }
+
+    #[test]
     fn elastic_bending_moves_pixels_but_keeps_the_digit() {
         let image = plus();
-        let bend = Affine {
+        let bend = Distortion {
             elastic: 2.0,
-            ..Affine::default()
+            ..Distortion::NONE
         };
-        let draw = |limits: &Affine, seed| {
+        let draw = |limits: &Distortion, seed| {
             let mut out = vec![0; PIXELS];
-            random_affine(&image, SIDE, limits, &mut StdRng::seed_from_u64(seed), &mut out);
+            distort(&image, SIDE, limits, &mut StdRng::seed_from_u64(seed), &mut out);
             out
         };
         let (a, b) = (draw(&bend, 1), draw(&bend, 2));
@@ -496,14 +488,14 @@ mod tests {
             assert!((rms - 1.0).abs() < 1e-3, "{rms}");
         }
         // Without bending the affine part draws as before.
-        let turn = Affine {
+        let turn = Distortion {
             rotate_degrees: 10.0,
-            ..Affine::default()
+            ..Distortion::NONE
         };
-        assert_ne!(draw(&turn, 3), draw(&Affine { elastic: 1.0, ..turn }, 3));
+        assert_ne!(draw(&turn, 3), draw(&Distortion { elastic: 1.0, ..turn }, 3));
         let mut rng = StdRng::seed_from_u64(3);
         let mut out = vec![0; PIXELS];
-        random_affine(&image, SIDE, &turn, &mut rng, &mut out);
+        distort(&image, SIDE, &turn, &mut rng, &mut out);
         let next = rng.random::<u64>();
         let mut rng = StdRng::seed_from_u64(3);
         let angle = rng.random_range(-10.0f32..=10.0);

@@ -476,7 +476,7 @@ fn mixed_set(mine: &Dataset, rows: &[usize], replay: &Dataset, config: &Finetune
             if copy == 0 {
                 dst.copy_from_slice(image);
             } else {
-                distort(image, &config.distortion, &mut rng, dst);
+                distort(image, mine.side, &config.distortion, &mut rng, dst);
             }
             labels.push(mine.labels[row]);
         }

@@ -2,10 +2,10 @@
 //! the rows it declines.
 
 use super::MAX_LINE_BYTES;
-use super::careful::{self, FieldSplitter};
+use super::careful;
+use super::columns::{FieldSplitter, Layout, RowSink};
 use super::error::{LoadError, LoadErrorKind};
 use super::fast_row::{MAX_FAST_COLUMNS, parse_plain_row};
-use super::header::Layout;
 
 /// A piece of the file made of whole lines, with the number of its first line.
 pub(super) struct Chunk {
@@ -14,14 +14,6 @@ pub(super) struct Chunk {
     /// 1-based line number of the chunk's first line.
     pub first_line: usize,
     pub bytes: Vec<u8>,
-}
-
-/// Where parsed rows go: a growing [`ParsedChunk`] when streaming, or the rows' final place in
-/// the data set when the whole file is in memory.
-pub(super) trait RowSink {
-    /// Stores one valid row: its label (training data), its id (files with an id column) and
-    /// its `side * side` pixels.
-    fn push_row(&mut self, label: Option<u8>, id: Option<String>, pixels: &[u8]);
 }
 
 /// Rows parsed from one chunk.

@@ -6,9 +6,8 @@
 //! when every row goes through the careful path: 2.8-3.5x. Rows it declines go to
 //! [`super::careful`], which accepts and reports everything else.
 
-use super::chunk::RowSink;
+use super::columns::{Layout, RowSink};
 use super::dataset::{MAX_LABEL, PIXELS};
-use super::header::Layout;
 
 /// The widest row taken here: the Digit Recognizer's (label + 784 pixels), so its parse keeps a
 /// fixed-size stack buffer; wider rows (32x32, 64x64) take the careful path.

@@ -2,8 +2,10 @@
 //! or, for header-less files, the first data row. It decides the file's [`Layout`]: which
 //! columns hold the label and the id, and the side of the square images.
 
-use super::careful::{FieldSplitter, clean};
-use super::dataset::DataKind;
+use super::careful::clean;
+use super::chunk::trim_cr;
+use super::columns::{BOM, FieldSplitter, Layout};
+use super::dataset::{DataKind, Expect};
 use super::error::{LoadError, LoadErrorKind};
 
 /// Characters of a column name shown in an error message.
@@ -12,43 +14,8 @@ const SHOWN_BYTES: usize = 40;
 pub const MIN_SIDE: usize = 8;
 pub const MAX_SIDE: usize = 64;
 
-/// The columns of a file: optional label and id columns first, then `side * side` pixels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Layout {
-    pub kind: DataKind,
-    /// Side of the square images.
-    pub side: usize,
-    /// 0-based column of the label, for training data.
-    pub label_column: Option<usize>,
-    /// 0-based column of the `id`, when the file has one.
-    pub id_column: Option<usize>,
-}
-
-impl Layout {
-    /// Kaggle's Digit Recognizer layout of `kind`.
-    #[cfg(test)]
-    pub(super) fn kaggle(kind: DataKind) -> Layout {
-        Layout {
-            kind,
-            side: 28,
-            label_column: (kind == DataKind::Train).then_some(0),
-            id_column: None,
-        }
-    }
-
-    /// Columns before the pixels.
-    pub(super) fn leading(&self) -> usize {
-        usize::from(self.label_column.is_some()) + usize::from(self.id_column.is_some())
-    }
-
-    pub(super) fn pixels(&self) -> usize {
-        self.side * self.side
-    }
-
-    pub(super) fn columns(&self) -> usize {
-        self.leading() + self.pixels()
-    }
-}
+/// Line 1 must end within this many bytes (the first chunk, when streaming).
+pub(super) const HEAD_BYTES: usize = 1 << 20;
 
 /// The side of a square image of `pixels` pixels, if it is one of the accepted sides.
 pub fn square_side(pixels: usize) -> Option<usize> {
@@ -187,6 +154,54 @@ fn is_pixel_name(field: &[u8]) -> bool {
         Some(x) => digits(&field[..x]) && digits(&field[x + 1..]),
         None => false,
     }
+}
+
+/// Where the data rows start, found from the first chunk.
+pub(super) struct Head {
+    pub layout: Layout,
+    /// Offset of the first data row in the first chunk.
+    pub data_start: usize,
+    /// Its 1-based line number.
+    pub first_data_line: usize,
+}
+
+/// Reads line 1 from the first chunk (`eof`: it is the whole file) and checks the kind against
+/// `expect`.
+pub(super) fn read_head(name: &str, first: &[u8], eof: bool, expect: Expect) -> Result<Head, LoadError> {
+    let start = if first.starts_with(BOM) { BOM.len() } else { 0 };
+    let newline = memchr::memchr(b'\n', &first[start..]).map(|i| start + i);
+    let at_line_1 = |why| LoadError::new(name, why).at_line(1);
+    // NUL bytes never occur in CSV text: binary data (checked before the line's length, so that
+    // e.g. a disk image is called binary rather than a long line).
+    if memchr::memchr(0, &first[start..newline.unwrap_or(first.len())]).is_some() {
+        return Err(at_line_1(LoadErrorKind::Binary));
+    }
+    let header_end = match newline {
+        Some(i) => i,
+        None if eof => first.len(),
+        None => return Err(at_line_1(LoadErrorKind::LineTooLong)),
+    };
+    let line_1 = trim_cr(&first[start..header_end]);
+    let (layout, has_header) = detect_layout(name, line_1, &mut FieldSplitter::new())?;
+    if let Some(expected) = expect.refuses(layout.kind) {
+        return Err(at_line_1(LoadErrorKind::WrongKind {
+            found: layout.kind,
+            expected,
+        }));
+    }
+    Ok(if has_header {
+        Head {
+            layout,
+            data_start: (header_end + 1).min(first.len()),
+            first_data_line: 2,
+        }
+    } else {
+        Head {
+            layout,
+            data_start: start,
+            first_data_line: 1,
+        }
+    })
 }
 
 #[cfg(test)]

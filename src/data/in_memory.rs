@@ -3,17 +3,24 @@
 //! counts the lines of chunks, and then every core parses chunks straight into their rows'
 //! final place in the data set (a row is one line, so a chunk's rows start at most at the
 //! lines before it); blank lines leave gaps that are closed at the end.
+//!
+//! The cores are a `rayon` pool of the load's own, as many threads as [`parsers`] and started
+//! by the loading thread, so they inherit its priority (the app lowers its loading thread's,
+//! and on Linux a nice value is per thread and passed on to the threads it starts).
 
 use std::ops::Range;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use super::careful::FieldSplitter;
-use super::chunk::{RowSink, parse_lines};
+use rayon::prelude::*;
+
+use super::chunk::parse_lines;
+use super::columns::{FieldSplitter, Layout, RowSink};
 use super::dataset::{DataKind, Dataset, Expect};
 use super::error::{LoadError, LoadErrorKind};
-use super::header::Layout;
-use super::load::{HEAD_BYTES, ProgressFn, parsers, read_head, zeroed_on_huge_pages};
+use super::header::{HEAD_BYTES, read_head};
+use super::huge_pages::zeroed_on_huge_pages;
+use super::{ProgressFn, parsers};
 
 /// Bytes per chunk: small enough that the chunks of a 77 MB file keep every core busy to the
 /// end, large enough that handing one out costs nothing next to parsing it (~0.3 ms).
@@ -34,14 +41,19 @@ pub(super) fn parse_in_memory(
     let head = read_head(name, first, first.len() == bytes.len(), expect)?;
     let layout = head.layout;
     let chunks = cut_chunks(bytes, head.data_start);
-    let threads = parsers().min(chunks.len()).max(1);
+    let threads = rayon::ThreadPoolBuilder::new()
+        .num_threads(parsers().min(chunks.len()).max(1))
+        .thread_name(|i| format!("parse-{}", i + 1))
+        .build()
+        .expect("starting the parser threads");
 
-    let lines = in_parallel(
-        chunks.len(),
-        threads,
-        &|i| count_lines(&bytes[chunks[i].clone()]),
-        &mut || {},
-    );
+    // `(chunks)` line counts, in chunk order.
+    let lines: Vec<usize> = threads.install(|| {
+        chunks
+            .par_iter()
+            .map(|chunk| count_lines(&bytes[chunk.clone()]))
+            .collect()
+    });
     // Room for the rows of each chunk: one per line, and never more than its bytes can hold
     // (every field is at least one byte and a comma or line end), so that a file of blank
     // lines cannot ask for gigabytes.
@@ -86,9 +98,21 @@ pub(super) fn parse_in_memory(
         parsed_bytes.fetch_add(chunks[i].len() as u64, Ordering::Relaxed);
         result
     };
-    let mut report = || progress(parsed_bytes.load(Ordering::Relaxed), total_bytes);
-    let parsed = in_parallel(chunks.len(), threads, &parse, &mut report);
-    drop(outputs);
+    // Reported by whichever thread finished a chunk, unless another is reporting just then.
+    let report = Mutex::new(&mut *progress);
+    let parsed: Vec<_> = threads.install(|| {
+        (0..chunks.len())
+            .into_par_iter()
+            .map(|i| {
+                let parsed = parse(i);
+                if let Ok(mut report) = report.try_lock() {
+                    report(parsed_bytes.load(Ordering::Relaxed), total_bytes);
+                }
+                parsed
+            })
+            .collect()
+    });
+    drop((outputs, report));
     progress(total_bytes, total_bytes);
 
     // The first error in file order wins.
@@ -191,45 +215,6 @@ fn split_into_slots<'a>(
         .collect()
 }
 
-/// Runs `job(i)` for every `i` in `0..count` on `threads` threads, the caller's among them,
-/// handing the indices out in increasing order (so when job `i` runs, every earlier one has
-/// started); `after` runs on the calling thread after each of its jobs. The results come back
-/// in index order.
-fn in_parallel<T: Send>(
-    count: usize,
-    threads: usize,
-    job: &(dyn Fn(usize) -> T + Sync),
-    after: &mut dyn FnMut(),
-) -> Vec<T> {
-    let next = AtomicUsize::new(0);
-    let work = |after: &mut dyn FnMut()| {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= count {
-                return done;
-            }
-            done.push((i, job(i)));
-            after();
-        }
-    };
-    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(|| work(&mut || {}))).collect();
-        let mut all = work(after);
-        for helper in helpers {
-            all.extend(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        for (i, result) in all {
-            results[i] = Some(result);
-        }
-    });
-    results
-        .into_iter()
-        .map(|result| result.expect("every index is handed out once"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,10 +265,20 @@ mod tests {
     }
 
     #[test]
-    fn parallel_results_come_back_in_order() {
-        let mut calls = 0;
-        let squares = in_parallel(100, 3, &|i| i * i, &mut || calls += 1);
-        assert_eq!(squares, (0..100).map(|i| i * i).collect::<Vec<_>>());
-        assert!(calls <= 100);
+    fn many_chunks_come_back_in_order_with_progress_up_to_the_end() {
+        let text = train_text(600);
+        let chunks = cut_chunks(text.as_bytes(), 0).len();
+        assert!(chunks > 3, "{chunks} chunks");
+        let total = text.len() as u64;
+        let reports = Mutex::new(Vec::new());
+        let mut progress = |done, of| reports.lock().unwrap().push((done, of));
+        let cancel = AtomicBool::new(false);
+        let data = parse_in_memory("t.csv", text.as_bytes(), Expect::Train, &mut progress, &cancel).unwrap();
+        assert_train_rows(&data, 600);
+        let reports = reports.into_inner().unwrap();
+        // At least one report while parsing, at most one per chunk, then the whole file.
+        assert!((2..=chunks + 1).contains(&reports.len()), "{reports:?}");
+        assert!(reports.iter().all(|&(done, of)| done <= total && of == total));
+        assert_eq!(reports.last(), Some(&(total, total)));
     }
 }

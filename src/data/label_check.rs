@@ -13,8 +13,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::careful::{BOM, FieldSplitter, clean, is_blank, parse_number};
+use super::careful::{clean, is_blank, parse_number};
 use super::chunk::trim_cr;
+use super::columns::{BOM, FieldSplitter};
 use super::dataset::{CLASSES, Dataset};
 use super::error::{LoadError, LoadErrorKind};
 use super::header::detect_layout;

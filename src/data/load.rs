@@ -7,29 +7,20 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
-use super::MAX_LINE_BYTES;
-use super::careful::{BOM, FieldSplitter};
-use super::chunk::{Chunk, ParsedChunk, parse_chunk, trim_cr};
+use super::chunk::{Chunk, ParsedChunk, parse_chunk};
+use super::columns::FieldSplitter;
 use super::dataset::{DataKind, Dataset, Expect};
 use super::error::{LoadError, LoadErrorKind};
-use super::header::{Layout, detect_layout};
+use super::header::{HEAD_BYTES, read_head};
+use super::huge_pages::with_huge_pages;
 use super::in_memory::parse_in_memory;
 use super::mapped::MappedFile;
+use super::{MAX_LINE_BYTES, ProgressFn, parsers};
 
-/// Bytes handed to a parser thread at a time.
-const CHUNK_BYTES: usize = 1 << 20;
-/// Line 1 must end within this many bytes (the first chunk, when streaming).
-pub(super) const HEAD_BYTES: usize = CHUNK_BYTES;
-/// Parser threads: one per core (at least two: with the reading thread, both cores of a laptop
-/// are busy), at most 16. The rows come out in file order whatever the count.
-pub(super) fn parsers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16)
-}
+/// Bytes handed to a parser thread at a time: the first chunk is where line 1 must end.
+const CHUNK_BYTES: usize = HEAD_BYTES;
 /// Chunks read ahead of the parsers; bounds the memory in flight to a few MB.
 const CHUNKS_IN_FLIGHT: usize = 4;
-
-/// Progress of a load: bytes of the file read so far, of the file's total size.
-pub type ProgressFn<'a> = dyn FnMut(u64, u64) + Send + 'a;
 
 /// Loads a CSV file (plain or gzip) from disk. A plain regular file is mapped into memory and
 /// parsed in place on every core; gzip (detected from the content) and anything that cannot be
@@ -158,15 +149,6 @@ fn count_lines(bytes: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', bytes).count()
 }
 
-/// Where the data rows start, found from the first chunk.
-pub(super) struct Head {
-    pub layout: Layout,
-    /// Offset of the first data row in the first chunk.
-    pub data_start: usize,
-    /// Its 1-based line number.
-    pub first_data_line: usize,
-}
-
 /// Line 1 (header or, for header-less files, the first data row) decides the kind; then chunks
 /// of whole lines are parsed on two threads while this thread keeps reading (and decompressing).
 fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &AtomicBool) -> Result<Dataset, LoadError> {
@@ -247,82 +229,6 @@ fn parse_stream<R: Read>(name: &str, mut reader: R, expect: Expect, cancel: &Ato
         pixels,
         labels,
         ids,
-    })
-}
-
-/// An empty vector with room for `len` bytes, asking Linux to back it with 2 MB pages (its
-/// transparent huge pages are often on request only): filling 33 MB of pixels then takes about
-/// 17 page faults instead of 8,000, which in a virtual machine cost more than the copy
-/// (measured: `inspect` spent more time in the kernel than parsing, 24,500 page faults).
-fn with_huge_pages(len: usize) -> Vec<u8> {
-    let buffer = Vec::with_capacity(len);
-    advise_huge_pages(buffer.as_ptr(), len);
-    buffer
-}
-
-/// `len` zero bytes, on 2 MB pages where Linux gives them (see [`with_huge_pages`]). Zeroed
-/// memory this large comes straight from the kernel untouched, so the advice still applies.
-pub(super) fn zeroed_on_huge_pages(len: usize) -> Vec<u8> {
-    let buffer = vec![0; len];
-    advise_huge_pages(buffer.as_ptr(), len);
-    buffer
-}
-
-/// Asks for 2 MB pages for the whole huge pages within the `len` bytes from `buffer`, an
-/// allocation of the caller's own.
-fn advise_huge_pages(buffer: *const u8, len: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE_PAGE: usize = 2 << 20;
-        let start = buffer as usize;
-        let (first, end) = (start.next_multiple_of(HUGE_PAGE), (start + len) / HUGE_PAGE * HUGE_PAGE);
-        if end > first {
-            // SAFETY: the range lies inside the caller's vector's own allocation (of `len` bytes
-            // from `start`), which nothing else refers to; MADV_HUGEPAGE only changes how its pages
-            // are backed, never their contents, and its failure leaves ordinary pages.
-            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (buffer, len);
-}
-
-/// Reads line 1 from the first chunk (`eof`: it is the whole file) and checks the kind against
-/// `expect`.
-pub(super) fn read_head(name: &str, first: &[u8], eof: bool, expect: Expect) -> Result<Head, LoadError> {
-    let start = if first.starts_with(BOM) { BOM.len() } else { 0 };
-    let newline = memchr::memchr(b'\n', &first[start..]).map(|i| start + i);
-    let at_line_1 = |why| LoadError::new(name, why).at_line(1);
-    // NUL bytes never occur in CSV text: binary data (checked before the line's length, so that
-    // e.g. a disk image is called binary rather than a long line).
-    if memchr::memchr(0, &first[start..newline.unwrap_or(first.len())]).is_some() {
-        return Err(at_line_1(LoadErrorKind::Binary));
-    }
-    let header_end = match newline {
-        Some(i) => i,
-        None if eof => first.len(),
-        None => return Err(at_line_1(LoadErrorKind::LineTooLong)),
-    };
-    let line_1 = trim_cr(&first[start..header_end]);
-    let (layout, has_header) = detect_layout(name, line_1, &mut FieldSplitter::new())?;
-    if let Some(expected) = expect.refuses(layout.kind) {
-        return Err(at_line_1(LoadErrorKind::WrongKind {
-            found: layout.kind,
-            expected,
-        }));
-    }
-    Ok(if has_header {
-        Head {
-            layout,
-            data_start: (header_end + 1).min(first.len()),
-            first_data_line: 2,
-        }
-    } else {
-        Head {
-            layout,
-            data_start: start,
-            first_data_line: 1,
-        }
     })
 }
 

@@ -23,6 +23,9 @@
 //!   which is nearly every row of a real file.
 //! - `careful.rs` and `header.rs`: every other row, and line 1, split into fields by the `csv`
 //!   crate (`csv::ByteRecord`) and checked field by field; they also make the error messages.
+//! - `columns.rs`: what all of them share: a file's column layout, the CSV field splitter and
+//!   where parsed rows go (a leaf, so that the parsers need not import each other).
+//! - `huge_pages.rs`: the data set's pixel buffer, on 2 MB pages where Linux gives them.
 //! - `label_check.rs`: after loading, labels that look like a typo (rare ones above 0-9) and
 //!   labels outside a class count the user set, named by their lines.
 //! - `write.rs`: Kaggle-format output through `csv::Writer`.
@@ -33,10 +36,12 @@
 mod careful;
 mod chunk;
 mod classes;
+mod columns;
 mod dataset;
 mod error;
 mod fast_row;
 mod header;
+mod huge_pages;
 mod in_memory;
 mod label_check;
 mod load;
@@ -50,7 +55,7 @@ pub use dataset::{CLASSES, DataKind, Dataset, Expect, MAX_LABEL, PIXELS, SIDE, S
 pub use error::{LoadError, LoadErrorKind};
 pub use header::{MAX_SIDE, MIN_SIDE, square_side};
 pub use label_check::{LINES_SHOWN, RARE_ROWS, RARE_SHARE, RareLabel, check_classes, rare_labels, rare_labels_warning};
-pub use load::{ProgressFn, load_bytes, load_path, load_reader};
+pub use load::{load_bytes, load_path, load_reader};
 pub(crate) use write::csv_to_io_error;
 pub use write::write_csv;
 
@@ -58,3 +63,12 @@ pub use write::write_csv;
 /// 16 KB); a line far longer than that is refused without buffering it, so one endless line cannot
 /// exhaust memory.
 const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Parser threads: one per core (at least two: with the reading thread, both cores of a laptop
+/// are busy), at most 16. The rows come out in file order whatever the count.
+fn parsers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16)
+}
+
+/// Progress of a load: bytes of the file read so far, of the file's total size.
+pub type ProgressFn<'a> = dyn FnMut(u64, u64) + Send + 'a;

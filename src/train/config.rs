@@ -148,13 +148,13 @@ pub struct TrainConfig {
     /// Random shifts of up to this many pixels (0 = none).
     pub augment_shift: u8,
     /// Random rotations of up to this many degrees either way (0 = none). With this or
-    /// `augment_scale` each row is resampled ([`crate::augment::random_affine`]) and its shift
+    /// `augment_scale` each row is resampled ([`crate::augment::distort`]) and its shift
     /// is fractional, up to `augment_shift` pixels.
     pub augment_rotate: f32,
     /// Random changes of size of up to this share either way (0.1 = 90%..110%; 0 = none).
     pub augment_scale: f32,
     /// Random elastic bending of up to this many pixels (root mean square; 0 = none), with the
-    /// rotation and scaling ([`crate::augment::random_affine`]); 28x28 images only.
+    /// rotation and scaling ([`crate::augment::distort`]); 28x28 images only.
     pub augment_elastic: f32,
     /// Rows held out for the dev set.
     pub dev_size: usize,

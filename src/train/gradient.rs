@@ -20,7 +20,7 @@ use super::optimizer::OptimizerState;
 use super::pool::Pool;
 use super::update::{GradientParts, apply_update};
 use super::{FirstLayer, TrainConfig};
-use crate::augment::{Affine, random_affine};
+use crate::augment::{Distortion, distort};
 use crate::data::Dataset;
 use crate::kernels::{Csr, CsrBuf};
 use crate::network::{BatchStats, ChunkInput, Gradients, Input, Mlp, SparseBatch, Workspace, fill_shifted};
@@ -374,7 +374,7 @@ impl<'a> Inputs<'a> {
                 (ws.rng.random_range(-max..=max), ws.rng.random_range(-max..=max))
             }
         };
-        let affine = config.augments_affine().then_some(Affine {
+        let affine = config.augments_affine().then_some(Distortion {
             rotate_degrees: config.augment_rotate,
             scale: config.augment_scale,
             shift: f32::from(config.augment_shift),
@@ -402,7 +402,7 @@ impl<'a> Inputs<'a> {
                 batch.clear();
                 for &r in rows {
                     if let Some(limits) = &affine {
-                        random_affine(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
+                        distort(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
                         batch.push_images(&warped);
                         continue;
                     }
@@ -428,7 +428,7 @@ impl<'a> Inputs<'a> {
                     let row = row.as_slice_mut().expect("rows are contiguous");
                     match &affine {
                         Some(limits) => {
-                            random_affine(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
+                            distort(self.data.image(r), self.data.side, limits, &mut ws.rng, &mut warped);
                             fill_shifted(row, &warped, 0, 0);
                         }
                         None => {

@@ -23,12 +23,6 @@ mod events;
 mod gradient;
 mod optimizer;
 mod pool;
-/// The training threads' pool, reachable only so that `Pool::run`'s compile-fail doctest
-/// (two callers at once do not compile) can name it.
-#[doc(hidden)]
-pub mod __pool_for_doctest {
-    pub use super::pool::Pool;
-}
 mod run;
 mod subnormal;
 mod update;

@@ -9,7 +9,7 @@
 //! under anything that moves a weight.
 //!
 //! Where the mode applies: inside the training pool's jobs only ([`call_flushed`], from
-//! [`super::pool::Pool::run`] on the calling thread and on every helper alike), so a run's result
+//! [`super::pool::Pool::run`] around each job, on whichever thread runs it), so a run's result
 //! is still the same for any number of threads. All of a step's arithmetic (gradients and the
 //! update) runs in those jobs; the rest of the run (dev accuracy, snapshots, the caller's
 //! `on_event`) runs in the thread's own mode. Confined because MXCSR is per-thread state that
