@@ -1,10 +1,12 @@
-//! Helpers shared by the integration tests: CSV files made from the embedded sample, and (with
-//! the `gui` feature) a headless app harness. Each test binary uses some of them.
+//! Helpers shared by the integration tests: CSV files made from the embedded sample, the command
+//! line run as a user runs it, and (with the `gui` feature) a headless app harness. Each test
+//! binary (tests/app, tests/cli, tests/library, tests/faults.rs) uses some of them.
 #![allow(dead_code)]
 
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod bad_files;
+pub mod cli;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

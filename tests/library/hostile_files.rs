@@ -3,7 +3,7 @@
 //! Each gives a clear error naming the file (or a correct result), never a panic, and never
 //! allocates gigabytes because a header says so.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -306,12 +306,6 @@ fn model_load_refuses_huge_files_and_folders_without_reading_them() {
 // ---------------------------------------------------------------------------------------------
 // Images.
 
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 fn image_error(path: &Path) -> String {
     let e = load_image(path)
         .and_then(|img| preprocess_image(&img))
@@ -390,7 +384,7 @@ fn empty_and_corrupt_images_are_clear_errors() {
         ("png-named.jpg", good_png[..good_png.len() / 3].to_vec()),
     ];
     for (name, bytes) in cases {
-        let path = write_file(dir.path(), name, &bytes);
+        let path = common::write(dir.path(), name, &bytes);
         let e = image_error(&path);
         assert!(e.contains(name) || e.contains("no digit found"), "{name}: {e}");
     }
@@ -398,7 +392,7 @@ fn empty_and_corrupt_images_are_clear_errors() {
     assert!(e.contains("missing.png"), "{e}");
     // A truncated JPEG may still decode (gray where data is missing): that is an answer, not a
     // crash. Either it decodes to the picture's size, or the error names the file.
-    let path = write_file(dir.path(), "cut.jpg", &good_jpeg[..good_jpeg.len() * 2 / 3]);
+    let path = common::write(dir.path(), "cut.jpg", &good_jpeg[..good_jpeg.len() * 2 / 3]);
     match load_image(&path) {
         Ok(img) => {
             assert_eq!((img.width(), img.height()), (200, 160));
@@ -519,7 +513,7 @@ fn huge_dimensions_are_refused_from_the_header() {
     ] {
         // Only one row of real data: the decoder must refuse before wanting the rest.
         let bytes = png((width, height, 8, 0), &[], &vec![0u8; width.min(20_001) as usize + 1]);
-        let path = write_file(dir.path(), name, &bytes);
+        let path = common::write(dir.path(), name, &bytes);
         let start = std::time::Instant::now();
         let e = image_error(&path);
         assert!(e.contains(name), "{name}: {e}");
@@ -583,7 +577,7 @@ fn decompression_bombs_are_refused_within_memory_limits() {
     for (name, side, channels) in [("bomb-20k.png", 20_000, 1), ("bomb-12k-rgb.png", 12_000, 3)] {
         let bytes = bomb(side, side, channels);
         assert!(bytes.len() < 1 << 20, "{} bytes", bytes.len());
-        let path = write_file(dir.path(), name, &bytes);
+        let path = common::write(dir.path(), name, &bytes);
         // No backtraces: printing one after a failed allocation can itself hang (std takes the
         // backtrace lock and allocates again), and a hang must fail the test, not stall CI.
         let child = Command::new("sh")
@@ -605,7 +599,7 @@ fn decompression_bombs_are_refused_within_memory_limits() {
         assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
     }
     // Just under the limits, a big blank picture is decoded and found empty.
-    let path = write_file(dir.path(), "big-blank.png", &bomb(7_000, 7_000, 1));
+    let path = common::write(dir.path(), "big-blank.png", &bomb(7_000, 7_000, 1));
     let e = image_error(&path);
     assert!(e.contains("no digit found"), "{e}");
 }
@@ -645,7 +639,7 @@ fn sixteen_bit_palette_and_alpha_pictures_read_like_gray() {
         indexed.push(0); // filter: none
         indexed.extend((0..w).map(|x| gray.get_pixel(x, y).0[0]));
     }
-    let path = write_file(
+    let path = common::write(
         dir.path(),
         "palette8.png",
         &png((w, h, 8, 3), &[(b"PLTE", palette)], &indexed),
@@ -661,7 +655,7 @@ fn sixteen_bit_palette_and_alpha_pictures_read_like_gray() {
             nibbles.push(hi << 4 | lo);
         }
     }
-    let path = write_file(
+    let path = common::write(
         dir.path(),
         "palette4.png",
         &png((w, h, 4, 3), &[(b"PLTE", palette4)], &nibbles),
@@ -699,8 +693,8 @@ fn classify_reports_each_bad_picture_on_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let white = dir.path().join("white.png");
     GrayImage::from_pixel(40, 40, Luma([255])).save(&white).unwrap();
-    let huge = write_file(dir.path(), "huge.png", &png((20_000, 20_000, 8, 0), &[], &[0; 100]));
-    let empty = write_file(dir.path(), "empty.jpg", b"");
+    let huge = common::write(dir.path(), "huge.png", &png((20_000, 20_000, 8, 0), &[], &[0; 100]));
+    let empty = common::write(dir.path(), "empty.jpg", b"");
     let out = Command::new(env!("CARGO_BIN_EXE_digit-recognizer"))
         .arg("classify")
         .args([&white, &huge, &empty])

@@ -2,9 +2,7 @@
 //! without 9, class names from classes.txt; EMNIST's transposed images) loads, trains, and shows
 //! its class names in the sample captions, the confusion matrix, the probability bars and the
 //! drawing's prediction.
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -2,66 +2,21 @@
 //! sample and on files made here. Every bad input must exit 1 with one message naming the file
 //! and the line (and column where it applies), usage errors exit 2, and nothing ever panics.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::bad_files::bad_files;
+use common::cli::{assert_no_panic, bin, fails, ok, run, stderr, stdout};
 use common::{csv_of, sample, write};
 use digit_recognizer::data::{self, DataKind, PIXELS};
 use digit_recognizer::embedded;
 use digit_recognizer::preprocess::render_large;
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digit-recognizer"));
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
-
-fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Asserts a run succeeded and returns its stdout.
-fn ok(out: Output) -> String {
-    assert_no_panic(&out);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    stdout(&out)
-}
-
-fn assert_no_panic(out: &Output) {
-    let err = stderr(out);
-    assert!(!err.contains("panicked"), "the binary panicked: {err}");
-    // A panic exits 101; a signal has no code at all.
-    assert!(
-        matches!(out.status.code(), Some(0..=2)),
-        "status {:?}: {err}",
-        out.status
-    );
-}
-
-/// Asserts a run failed with exit code 1 and one error line; returns that line.
-fn fails(out: Output) -> String {
-    assert_no_panic(&out);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "stdout: {} stderr: {err}", stdout(&out));
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
-    assert_eq!(lines.len(), 1, "expected one error line: {err}");
-    lines[0].to_owned()
-}
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -301,14 +256,8 @@ fn eval_json_reports_accuracy_and_confusion() {
 /// Saves a re-drawn sample row as PNG: `scale` times larger, off-centre, either polarity.
 fn drawn_png(dir: &Path, row: usize, scale: u32, dark_on_light: bool) -> PathBuf {
     let side = 28 * scale;
-    let (width, height) = (side + 97, side + 41);
-    let picture = render_large(sample().image(row), scale, width, height, 83, 5, dark_on_light);
-    let path = dir.join(format!(
-        "row{row}-x{scale}-{}.png",
-        if dark_on_light { "dark" } else { "light" }
-    ));
-    picture.save(&path).unwrap();
-    path
+    let name = format!("row{row}-x{scale}-{}.png", if dark_on_light { "dark" } else { "light" });
+    common::cli::drawn_png(dir, &name, row, scale, (side + 97, side + 41), (83, 5), dark_on_light)
 }
 
 #[test]

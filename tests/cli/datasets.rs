@@ -2,42 +2,15 @@
 //! evaluates and predicts with the right submission header, through the command line. The files
 //! are made here from the embedded sample's digits: relabelled, renamed, transposed, upscaled.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::cli::{bin, fails, ok, run};
 use common::{sample, write};
 use digit_recognizer::data::{self, DataKind, Dataset, Expect, SIDE};
 use digit_recognizer::model_file;
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digit-recognizer"));
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
-
-fn run(args: &[&std::ffi::OsStr]) -> Output {
-    bin().args(args).output().expect("the binary runs")
-}
-
-fn ok(out: Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stderr: {err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The one error line of a failed run (exit 1).
-fn fails(out: Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err.lines()
-        .find(|l| l.starts_with("error"))
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// How pixel columns are named in line 1.
 #[derive(Clone, Copy)]

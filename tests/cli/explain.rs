@@ -2,37 +2,19 @@
 //! heat-map PNGs (one file, a folder), and bad images or unwritable maps (exit 1, the others still
 //! explained, no partial PNG left behind).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{sample, write};
+use common::cli::{bin, ok, stderr, stdout};
+use common::write;
 use digit_recognizer::data::PIXELS;
-use digit_recognizer::preprocess::{load_image, preprocess_image, render_large};
+use digit_recognizer::preprocess::{load_image, preprocess_image};
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digit-recognizer"));
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 fn explain(args: &[&std::ffi::OsStr]) -> Output {
     bin().arg("explain").args(args).output().expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    stdout(&out)
 }
 
 fn lines(text: &str) -> Vec<Value> {
@@ -53,10 +35,8 @@ fn numbers(v: &Value) -> Vec<f64> {
 fn drawn_png(dir: &Path, row: usize) -> PathBuf {
     let scale = 3 + row as u32 % 5;
     let side = 28 * scale;
-    let picture = render_large(sample().image(row), scale, side + 60, side + 20, 40, 7, row % 2 == 1);
-    let path = dir.join(format!("row{row}.png"));
-    picture.save(&path).unwrap();
-    path
+    let name = format!("row{row}.png");
+    common::cli::drawn_png(dir, &name, row, scale, (side + 60, side + 20), (40, 7), row % 2 == 1)
 }
 
 fn names(dir: &Path) -> Vec<String> {

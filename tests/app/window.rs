@@ -1,8 +1,6 @@
 //! The desktop app driven headless through its real widgets (egui_kittest: no display, no GPU).
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

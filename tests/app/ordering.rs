@@ -2,9 +2,7 @@
 //! "Bounded memory": a run's model carries the labels of the data it learnt from, the newest load
 //! of each kind wins over a slower older one, a save renames only the model it wrote, and a
 //! window that draws no frames holds at most one snapshot of a run.
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -234,7 +232,7 @@ fn resident_bytes() -> usize {
 }
 
 /// `best` trains for a minute with no frame drawn: the memory stays flat. Slow: run by hand with
-/// `cargo test --test app_ordering -- --ignored --nocapture`.
+/// `cargo test --test app -- --ignored --nocapture memory_stays_flat`.
 #[test]
 #[ignore]
 fn memory_stays_flat_while_best_trains_a_minute_with_no_frames() {

@@ -4,9 +4,7 @@
 //! are not My digits (other data sets, other sizes) are refused with their line, the last edit
 //! is on disk at exit, and two windows on one folder lose neither's digits.
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

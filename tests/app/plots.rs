@@ -1,9 +1,7 @@
 //! The Training tab's plots, the curve exports, the confusion heat map's colouring and the theme,
 //! driven headless through the app's widgets (egui_kittest).
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

@@ -1,9 +1,7 @@
 //! Watching it learn and asking it why, headless through egui_kittest: the views follow a run
 //! while it trains (snapshots), and the Draw and Samples tabs explain a digit.
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use common::app::{AppHarness, draw_seven, harness, tall_harness, tiny_config, wait_for};
 use digit_recognizer::app::Tab;

@@ -50,7 +50,7 @@ fn kill_during_save_leaves_a_whole_file() {
             .args([
                 "--ignored",
                 "--exact",
-                "writer_child",
+                "my_digits_kill::writer_child",
                 "--nocapture",
                 "--test-threads",
                 "1",

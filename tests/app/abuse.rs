@@ -1,9 +1,7 @@
 //! The app under abuse: its real widgets clicked in seeded random order while training runs, with
 //! the state checked after every step; and panics inside worker threads reported as errors.
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

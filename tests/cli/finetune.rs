@@ -2,11 +2,12 @@
 //! embedded model reads badly (mirrored digits), deterministic for a seed, cancellable; and the
 //! `import-images` and `finetune` commands.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::cli::bin;
 use common::{sample, write_csv};
 use digit_recognizer::data::{Dataset, PIXELS, SIDE, Split};
 use digit_recognizer::embedded;
@@ -217,12 +218,6 @@ fn data_that_does_not_fit_a_digit_model_is_refused_before_any_work() {
 }
 
 // ---- the commands ----
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_digit-recognizer"));
-    cmd.env_remove("RUST_BACKTRACE");
-    cmd
-}
 
 fn check(out: &Output, code: i32) -> (String, String) {
     let (stdout, stderr) = (

@@ -7,7 +7,7 @@
 //!
 //! Also: a 100 MB line and an endless line are refused after reading a bounded number of bytes.
 
-mod common;
+use crate::common;
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -720,7 +720,7 @@ fn mutated_files_never_panic_and_load_exactly_or_fail_clearly() {
 }
 
 #[test]
-#[ignore = "long variant: cargo test --test fuzz_csv -- --ignored"]
+#[ignore = "long variant: cargo test --test library fuzz_csv:: -- --ignored"]
 fn mutated_files_long_run() {
     // A new random seed each time: new cases; a failure is saved for the fixed runs to replay.
     run_small_files(400_000, None);

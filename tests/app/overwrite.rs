@@ -2,9 +2,7 @@
 //! curves, Save plot PNG and Export My digits refuse the files it has loaded (from the path field
 //! and from a dialog), and ask before replacing any other existing file typed in the path field.
 
-#![cfg(feature = "gui")]
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;
