@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Teaching the embedded model other people's handwriting: the numbers in the README's "Teach it
-# your handwriting". For each pick of 10 pictures per digit from the UCI handwritten digits
+# Teaching the embedded model other people's handwriting: the numbers in docs/performance.md's
+# "Fine-tuning on other writers". For each pick of 10 pictures per digit from the UCI handwritten digits
 # (43 writers who are not MNIST's; bench/other_writers.py writes them as PNGs), fine-tune the
 # embedded model with the app's defaults, replaying the full train.csv, and measure:
 # - the other writers' held-out pictures (1,697), before and after;

@@ -30,8 +30,8 @@ use crate::train::{
     Length, Optimizer, Preset, Run, Schedule, StopReason, TrainConfig, TrainControl, TrainEvent, accuracy,
 };
 
-/// How a fine-tuning run goes. The defaults need no tuning (see the README's "Teach it your
-/// handwriting" for what they were measured on).
+/// How a fine-tuning run goes. The defaults need no tuning (see docs/performance.md's
+/// "Fine-tuning on other writers" for what they were measured on).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FinetuneConfig {
     /// Passes over the mixed set (the user's distorted copies plus the replayed rows).

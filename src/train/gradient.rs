@@ -302,7 +302,7 @@ fn chunk_rng(seed: u64, step: usize, chunk: usize) -> StdRng {
 /// Whether the first layer should read only the non-zero pixels: when they are few enough for
 /// the sparse product to beat the dense one. The sparse product's time grows with the share of
 /// non-zero pixels (`density`), the dense one's does not; where they cross depends on the
-/// layer's width. Measured on 2 cores (`bench/run.sh`'s "first layer" rows, README: Performance)
+/// layer's width. Measured on 2 cores (`bench/run.sh`'s "first layer" rows, docs/performance.md)
 /// with MNIST (19% non-zero), MNIST with noise (43%) and inverted MNIST (99%): for 10 units
 /// sparse wins at 19% (2.6x) and 43% (1.5x) and loses at 99% (0.7x), crossing near 70%; for 512
 /// units it wins at 19% (1.1-1.2x) and loses at 43% (0.8x), crossing near 25-30%.

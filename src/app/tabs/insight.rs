@@ -21,7 +21,7 @@ pub const TOWARD: Color32 = Color32::from_rgb(86, 180, 233);
 /// Evidence against it.
 pub const AWAY: Color32 = Color32::from_rgb(230, 159, 0);
 
-/// The method, for the tooltips (the README says the same).
+/// The method, for the tooltips (docs/architecture.md says the same).
 pub const METHOD: &str = "Integrated gradients (Sundararajan et al., 2017): each pixel times the gradient \
     of the digit's score, averaged along the straight path from a black image to this one (32 \
     steps). The score is the digit's logit minus the mean of the 10 logits, so a pixel that raises \
