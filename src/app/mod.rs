@@ -143,23 +143,17 @@ impl Job {
     }
 }
 
-/// Every report a job sends the UI thread: each feature's own events, and what the runner says
-/// about any job. (Few and short-lived: variant sizes do not matter.)
-#[allow(clippy::large_enum_variant)]
-pub enum AppEvent {
-    Task(TaskEvent),
-    Crashed(Crash<Job>),
-    Load(files::load::LoadEvent),
-    Save(files::save::SaveEvent),
-    Picked(files::dialog::Picked),
-    Evaluated(tabs::samples::evaluation::Evaluated),
-    Training(tabs::training::run::TrainingEvent),
-    MyDigits(tabs::my_digits::MyDigitsEvent),
-}
-
-/// `From<$event> for AppEvent`, so that a job sends its feature's own event type.
+/// Declares [`AppEvent`] and a `From<$event> for AppEvent` per variant, so that a job sends its
+/// feature's own event type and each variant is listed once.
 macro_rules! app_events {
     ($($variant:ident($event:ty)),* $(,)?) => {
+        /// Every report a job sends the UI thread: each feature's own events, and what the runner
+        /// says about any job. (Few and short-lived: variant sizes do not matter.)
+        #[allow(clippy::large_enum_variant)]
+        pub enum AppEvent {
+            $($variant($event),)*
+        }
+
         $(impl From<$event> for AppEvent {
             fn from(event: $event) -> Self {
                 AppEvent::$variant(event)
