@@ -18,7 +18,8 @@
 //!
 //! Beside this file: `workspace` holds what a pass reads and writes ([`Input`], [`Workspace`],
 //! the pixels scaled to inputs); `kept_chunk` keeps a chunk's passes so that training can take
-//! its gradient by parameter rows ([`Mlp::forward_backward`]); `trace` is [`Mlp::trace`].
+//! its gradient by parameter rows ([`Mlp::forward_backward`]); `trace` is [`Mlp::trace`] and the
+//! plain step [`Mlp::stepped`]; `ablation` is the break-it switches ([`Ablation`]).
 
 use ndarray::{Array1, Array2, ArrayView2, s};
 use rand::rngs::StdRng;
@@ -28,10 +29,12 @@ use crate::choice::Choice;
 /// Moved to [`crate::kernels`] with the sparse products; still importable from here.
 pub use crate::kernels::SparseBatch;
 
+mod ablation;
 mod kept_chunk;
 mod layers;
 mod trace;
 mod workspace;
+pub use ablation::Ablation;
 pub use kept_chunk::ChunkInput;
 use layers::Kernels;
 pub use layers::LayerKind;

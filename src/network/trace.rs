@@ -5,7 +5,7 @@
 use ndarray::{Array1, Array2, ArrayView2, s};
 
 use super::layers::softmax_cross_entropy;
-use super::{BackwardRecord, Input, Mlp, Workspace, softmax_in_place};
+use super::{BackwardRecord, Input, Layer, Mlp, Workspace, softmax_in_place};
 
 /// One layer's numbers in a [`Trace`] of `m` examples.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,6 +21,18 @@ pub struct LayerTrace {
     pub dw: Array2<f32>,
     /// The gradient of the mean loss at `b`, `(1/m) Σ_rows dZ`: `(outputs)`.
     pub db: Array1<f32>,
+}
+
+impl LayerTrace {
+    /// The notebook's `db = 1/m·np.sum(dZ)`: one number, summed over the `m` examples *and* the
+    /// units, that the notebook adds to every bias of the layer. The trace's own [`Self::db`]
+    /// gives each unit its own `1/m·Σ_rows dZ` (the true gradient); this is the sum of those,
+    /// kept for the Math tab to show the difference. Summed in f64.
+    pub fn notebook_db(&self) -> f32 {
+        let m = self.dz.nrows().max(1);
+        let sum: f64 = self.dz.iter().map(|&v| f64::from(v)).sum();
+        (sum / m as f64) as f32
+    }
 }
 
 /// What [`Mlp::trace`] returns.
@@ -86,6 +98,37 @@ impl Mlp {
             loss: stats.loss(),
             dx: record.dx,
         }
+    }
+}
+
+impl Mlp {
+    /// The notebook's plain gradient-descent step from `trace` (a trace of this model):
+    /// `W ← W − α·dW`, `b ← b − α·db` for every layer, each element `w - alpha * dw` in f32 and
+    /// nothing else (no momentum, no weight decay, whatever the model was trained with).
+    ///
+    /// Panics if the trace is not of a model with this one's layer sizes.
+    pub fn stepped(&self, trace: &Trace, alpha: f32) -> Mlp {
+        assert_eq!(
+            self.layers.len(),
+            trace.layers.len(),
+            "the trace has one entry per layer of the model"
+        );
+        let layers = self
+            .layers
+            .iter()
+            .zip(&trace.layers)
+            .map(|(layer, t)| {
+                assert_eq!(layer.w.dim(), t.dw.dim(), "dW is shaped like W");
+                assert_eq!(layer.b.dim(), t.db.dim(), "db is shaped like b");
+                // W_next, dW: (inputs, outputs); b_next, db: (outputs)
+                let mut w = layer.w.clone();
+                w.zip_mut_with(&t.dw, |w, &dw| *w -= alpha * dw);
+                let mut b = layer.b.clone();
+                b.zip_mut_with(&t.db, |b, &db| *b -= alpha * db);
+                Layer { w, b }
+            })
+            .collect();
+        Mlp { layers }
     }
 }
 
@@ -167,5 +210,56 @@ mod tests {
             assert!(db_sum.is_finite());
         }
         assert_eq!(checked, 6 * 5 + 5 * 4 + 4 * 3);
+    }
+
+    #[test]
+    fn stepped_is_w_minus_alpha_dw_bit_for_bit() {
+        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
+        let (x, labels) = batch();
+        let trace = net.trace(x.view(), &labels);
+        let alpha = 0.37f32;
+        let next = net.stepped(&trace, alpha);
+        assert_eq!(next.sizes(), net.sizes());
+        for (l, ((before, after), t)) in net.layers.iter().zip(&next.layers).zip(&trace.layers).enumerate() {
+            for ((&w, &w_next), &dw) in before.w.iter().zip(&after.w).zip(&t.dw) {
+                assert_eq!(w_next.to_bits(), (w - alpha * dw).to_bits(), "layer {l} W");
+            }
+            for ((&b, &b_next), &db) in before.b.iter().zip(&after.b).zip(&t.db) {
+                assert_eq!(b_next.to_bits(), (b - alpha * db).to_bits(), "layer {l} b");
+            }
+            assert_ne!(before.w, after.w, "layer {l}: the step moved W");
+        }
+        // alpha 0 is no step; a few steps lower the loss on the batch.
+        assert_eq!(net.stepped(&trace, 0.0), net);
+        let mut model = net.clone();
+        for _ in 0..5 {
+            let t = model.trace(x.view(), &labels);
+            model = model.stepped(&t, 0.5);
+        }
+        assert!(model.trace(x.view(), &labels).loss < trace.loss);
+    }
+
+    #[test]
+    fn notebook_db_sums_over_examples_and_units() {
+        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
+        let (x, labels) = batch();
+        let trace = net.trace(x.view(), &labels);
+        for t in &trace.layers {
+            let m = t.dz.nrows() as f32;
+            let mut plain = 0.0f32;
+            for &v in &t.dz {
+                plain += v;
+            }
+            assert!((t.notebook_db() - plain / m).abs() < 1e-6);
+            // It is the sum of the per-unit db, not any one of them.
+            assert!((t.notebook_db() - t.db.sum()).abs() < 1e-6);
+        }
+        // The output layer's per-unit db sums to zero (P - Y sums to 0 in each row) while its
+        // units differ: the notebook's single number is 0 there.
+        let out = &trace.layers[2];
+        assert!(out.notebook_db().abs() < 1e-6);
+        assert!(out.db.iter().any(|v| v.abs() > 1e-3));
+        let hidden = &trace.layers[0];
+        assert!(hidden.notebook_db().abs() > 1e-6);
     }
 }
