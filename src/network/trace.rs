@@ -262,4 +262,284 @@ mod tests {
         let hidden = &trace.layers[0];
         assert!(hidden.notebook_db().abs() > 1e-6);
     }
+
+    /// The notebook's lines in f64 with samples in columns, written out plainly (no production
+    /// function): `W` is `(outputs, inputs)` per layer as the notebook holds it.
+    struct Notebook {
+        /// Per layer `(W (outputs × inputs), b (outputs))`.
+        params: Vec<(Vec<Vec<f64>>, Vec<f64>)>,
+    }
+
+    /// What [`Notebook::step`] computes; every matrix `(rows × columns)` in the notebook's
+    /// orientation, `m` examples in the columns.
+    struct NotebookTrace {
+        z: Vec<Vec<Vec<f64>>>,
+        a: Vec<Vec<Vec<f64>>>,
+        dz: Vec<Vec<Vec<f64>>>,
+        dw: Vec<Vec<Vec<f64>>>,
+        db: Vec<Vec<f64>>,
+        loss: f64,
+        /// `(inputs × m)`
+        dx: Vec<Vec<f64>>,
+    }
+
+    impl Notebook {
+        fn of(net: &Mlp) -> Notebook {
+            let params = net
+                .layers
+                .iter()
+                .map(|layer| {
+                    let (inputs, outputs) = layer.w.dim();
+                    let w = (0..outputs)
+                        .map(|o| (0..inputs).map(|i| f64::from(layer.w[(i, o)])).collect())
+                        .collect();
+                    (w, layer.b.iter().map(|&b| f64::from(b)).collect())
+                })
+                .collect();
+            Notebook { params }
+        }
+
+        /// Z = W·A_prev + b, A = ReLU(Z) (softmax for the last layer).
+        fn forward(&self, x: &[Vec<f64>]) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) {
+            let m = x[0].len();
+            let (mut zs, mut acts): (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) = (Vec::new(), Vec::new());
+            for (l, (w, b)) in self.params.iter().enumerate() {
+                let input: &[Vec<f64>] = if l == 0 { x } else { &acts[l - 1] };
+                let mut z = vec![vec![0.0; m]; w.len()];
+                for (o, row) in w.iter().enumerate() {
+                    for j in 0..m {
+                        let mut sum = b[o];
+                        for (i, &wi) in row.iter().enumerate() {
+                            sum += wi * input[i][j];
+                        }
+                        z[o][j] = sum;
+                    }
+                }
+                let a = if l + 1 < self.params.len() {
+                    z.iter().map(|r| r.iter().map(|&v| v.max(0.0)).collect()).collect()
+                } else {
+                    let mut a = z.clone();
+                    for j in 0..m {
+                        let top = (0..z.len()).map(|o| z[o][j]).fold(f64::NEG_INFINITY, f64::max);
+                        let total: f64 = (0..z.len()).map(|o| (z[o][j] - top).exp()).sum();
+                        for o in 0..z.len() {
+                            a[o][j] = (z[o][j] - top).exp() / total;
+                        }
+                    }
+                    a
+                };
+                zs.push(z);
+                acts.push(a);
+            }
+            (zs, acts)
+        }
+
+        /// −mean log A_L[y], from the logits by log-sum-exp.
+        fn loss(&self, x: &[Vec<f64>], labels: &[u8]) -> f64 {
+            let (z, _) = self.forward(x);
+            let logits = z.last().unwrap();
+            let m = labels.len();
+            let mut total = 0.0;
+            for (j, &y) in labels.iter().enumerate() {
+                let top = logits.iter().map(|r| r[j]).fold(f64::NEG_INFINITY, f64::max);
+                let lse = top + logits.iter().map(|r| (r[j] - top).exp()).sum::<f64>().ln();
+                total += lse - logits[usize::from(y)][j];
+            }
+            total / m as f64
+        }
+
+        fn step(&self, x: &[Vec<f64>], labels: &[u8]) -> NotebookTrace {
+            let m = labels.len();
+            let count = self.params.len();
+            let (z, a) = self.forward(x);
+            let loss = self.loss(x, labels);
+            let mut dz = vec![Vec::new(); count];
+            let mut dw = vec![Vec::new(); count];
+            let mut db = vec![Vec::new(); count];
+            // dZ_L = A_L − Y
+            let mut d = a[count - 1].clone();
+            for (j, &y) in labels.iter().enumerate() {
+                d[usize::from(y)][j] -= 1.0;
+            }
+            let mut dx = Vec::new();
+            for l in (0..count).rev() {
+                let (w, _) = &self.params[l];
+                let input: &[Vec<f64>] = if l == 0 { x } else { &a[l - 1] };
+                // dW = 1/m·dZ·A_prevᵀ, db = 1/m·Σ_columns dZ
+                dw[l] = (0..w.len())
+                    .map(|o| {
+                        (0..w[0].len())
+                            .map(|i| (0..m).map(|j| d[o][j] * input[i][j]).sum::<f64>() / m as f64)
+                            .collect()
+                    })
+                    .collect();
+                db[l] = d.iter().map(|r| r.iter().sum::<f64>() / m as f64).collect();
+                // dA_prev = Wᵀ·dZ; dZ_prev = dA_prev ⊙ ReLU′(Z_prev); dX for the first layer
+                let mut back = vec![vec![0.0; m]; w[0].len()];
+                for (o, row) in w.iter().enumerate() {
+                    for (i, &wi) in row.iter().enumerate() {
+                        for j in 0..m {
+                            back[i][j] += wi * d[o][j];
+                        }
+                    }
+                }
+                dz[l] = std::mem::take(&mut d);
+                if l == 0 {
+                    dx = back;
+                } else {
+                    d = back
+                        .iter()
+                        .zip(&z[l - 1])
+                        .map(|(br, zr)| {
+                            br.iter()
+                                .zip(zr)
+                                .map(|(&v, &zv)| if zv > 0.0 { v } else { 0.0 })
+                                .collect()
+                        })
+                        .collect();
+                }
+            }
+            NotebookTrace {
+                z,
+                a,
+                dz,
+                dw,
+                db,
+                loss,
+                dx,
+            }
+        }
+    }
+
+    /// Max |ours − reference| over max |reference|, `ours` being `(m, n)` against a reference
+    /// `(n × m)` in the notebook's orientation.
+    fn relative_error(ours: &Array2<f32>, reference: &[Vec<f64>]) -> f64 {
+        assert_eq!((ours.ncols(), ours.nrows()), (reference.len(), reference[0].len()));
+        let (mut worst, mut scale) = (0.0f64, 0.0f64);
+        for (n, row) in reference.iter().enumerate() {
+            for (j, &r) in row.iter().enumerate() {
+                worst = worst.max((f64::from(ours[(j, n)]) - r).abs());
+                scale = scale.max(r.abs());
+            }
+        }
+        worst / scale.max(1e-12)
+    }
+
+    /// `m` digits of the embedded sample scaled to [0, 1] `(m, 784)`, their labels, and the
+    /// same inputs in the notebook's orientation `(784 × m)`, f64.
+    fn digits(m: usize) -> (Array2<f32>, Vec<u8>, Vec<Vec<f64>>) {
+        let data = crate::embedded::sample().unwrap();
+        let pixels = &data.pixels[..m * crate::data::PIXELS];
+        let mut x = Array2::zeros((m, crate::data::PIXELS));
+        crate::network::fill_inputs(&mut x.view_mut(), pixels);
+        let columns = (0..crate::data::PIXELS)
+            .map(|i| (0..m).map(|j| f64::from(x[(j, i)])).collect())
+            .collect();
+        (x, data.labels[..m].to_vec(), columns)
+    }
+
+    #[test]
+    fn every_quantity_equals_the_notebook_in_f64() {
+        // Tolerance: max error over the tensor's largest value. Measured: at most 4e-7 (f32
+        // sums of 784 products).
+        const TOLERANCE: f64 = 2e-6;
+        for sizes in [&[784, 10, 10][..], &[784, 32, 16, 10]] {
+            for m in [1, 64] {
+                let net = Mlp::new(sizes, Init::He, 21);
+                let (x, labels, columns) = digits(m);
+                let trace = net.trace(x.view(), &labels);
+                let reference = Notebook::of(&net).step(&columns, &labels);
+                let case = format!("{sizes:?} m={m}");
+                let loss_error = (f64::from(trace.loss) - reference.loss).abs() / reference.loss;
+                assert!(
+                    loss_error < TOLERANCE,
+                    "{case}: loss {} vs {}",
+                    trace.loss,
+                    reference.loss
+                );
+                for (l, t) in trace.layers.iter().enumerate() {
+                    let checks = [
+                        ("Z", relative_error(&t.z, &reference.z[l])),
+                        ("A", relative_error(&t.a, &reference.a[l])),
+                        ("dZ", relative_error(&t.dz, &reference.dz[l])),
+                        // dW is (inputs, outputs) here, the notebook's (outputs × inputs).
+                        ("dW", relative_error(&t.dw, &reference.dw[l])),
+                        (
+                            "db",
+                            relative_error(
+                                &t.db.clone().insert_axis(ndarray::Axis(0)),
+                                &reference.db[l].iter().map(|&v| vec![v]).collect::<Vec<_>>(),
+                            ),
+                        ),
+                    ];
+                    for (name, error) in checks {
+                        assert!(error < TOLERANCE, "{case}: {name}{} off by {error:e}", l + 1);
+                    }
+                }
+                let dx_error = relative_error(&trace.dx, &reference.dx);
+                assert!(dx_error < TOLERANCE, "{case}: dX off by {dx_error:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn dw_and_dx_match_f64_finite_differences() {
+        // Central differences of the notebook's mean loss in f64 (step 1e-6) on the very f32
+        // weights, for the 48 largest and 48 other entries of each dW and of dX. The trace's
+        // dX is the summed loss's gradient (the notebook's W1ᵀ·dZ1), so the mean loss's is dX/m.
+        // Measured: at most 5e-7 of the largest entry.
+        const TOLERANCE: f64 = 5e-6;
+        let eps = 1e-6;
+        for sizes in [&[784, 10, 10][..], &[784, 32, 16, 10]] {
+            for m in [1, 64] {
+                let net = Mlp::new(sizes, Init::He, 5);
+                let (x, labels, columns) = digits(m);
+                let trace = net.trace(x.view(), &labels);
+                let notebook = Notebook::of(&net);
+                let case = format!("{sizes:?} m={m}");
+                // Picks the entries to check: the largest |gradient| and a spread of the rest.
+                let pick = |values: &Array2<f32>| -> Vec<(usize, usize)> {
+                    let mut all: Vec<(usize, usize)> = values.indexed_iter().map(|(ix, _)| ix).collect();
+                    all.sort_by(|&p, &q| values[q].abs().total_cmp(&values[p].abs()));
+                    let stride = (all.len() / 48).max(1);
+                    let mut chosen: Vec<(usize, usize)> = all[..48.min(all.len())].to_vec();
+                    chosen.extend(all.iter().step_by(stride).take(48));
+                    chosen
+                };
+                for (l, t) in trace.layers.iter().enumerate() {
+                    let scale = t.dw.iter().fold(0.0f64, |s, &v| s.max(f64::from(v).abs()));
+                    for (i, o) in pick(&t.dw) {
+                        let at = |delta: f64| {
+                            let mut bumped = Notebook {
+                                params: notebook.params.clone(),
+                            };
+                            bumped.params[l].0[o][i] += delta;
+                            bumped.loss(&columns, &labels)
+                        };
+                        let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+                        let analytic = f64::from(t.dw[(i, o)]);
+                        assert!(
+                            (numeric - analytic).abs() / scale < TOLERANCE,
+                            "{case}: dW{} [{o}, {i}]: numeric {numeric} analytic {analytic}",
+                            l + 1
+                        );
+                    }
+                }
+                let scale = trace.dx.iter().fold(0.0f64, |s, &v| s.max(f64::from(v).abs())) / m as f64;
+                for (j, i) in pick(&trace.dx) {
+                    let at = |delta: f64| {
+                        let mut bumped = columns.clone();
+                        bumped[i][j] += delta;
+                        notebook.loss(&bumped, &labels)
+                    };
+                    let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+                    let analytic = f64::from(trace.dx[(j, i)]) / m as f64;
+                    assert!(
+                        (numeric - analytic).abs() / scale < TOLERANCE,
+                        "{case}: dX [{i}, {j}]: numeric {numeric} analytic {analytic}"
+                    );
+                }
+            }
+        }
+    }
 }
