@@ -3,6 +3,7 @@
 //! their choices and the app's drop-downs offer the same ones. The training settings of `train`
 //! and `finetune` are in [`super::overrides`].
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -196,8 +197,8 @@ pub struct TraceArgs {
     pub data: Option<PathBuf>,
     /// The data rows to trace, A..B: counted from 0 (the first row after the header), B
     /// excluded; `N` alone is row N.
-    #[arg(long, value_name = "A..B", value_parser = super::trace::parse_rows)]
-    pub rows: Option<std::ops::Range<usize>>,
+    #[arg(long, value_name = "A..B", value_parser = parse_rows)]
+    pub rows: Option<Range<usize>>,
     /// A picture (PNG or JPEG) to trace instead of data rows, preprocessed as `classify` does;
     /// needs --label.
     #[arg(long)]
@@ -289,4 +290,28 @@ pub struct FinetuneArgs {
     /// Print one JSON object with the report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--rows`: `A..B` (B excluded) or `N` (row N alone); refuses an empty range.
+pub fn parse_rows(text: &str) -> Result<Range<usize>, String> {
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{text:?} is not A..B (data rows counted from 0, B excluded), e.g. 0..64"))
+    };
+    let range = match text.split_once("..") {
+        Some((start, end)) => number(start)?..number(end)?,
+        None => {
+            let row = number(text)?;
+            row..row.saturating_add(1)
+        }
+    };
+    if range.end <= range.start {
+        return Err(format!(
+            "{text} is empty: the end is excluded, so {0}..{1} is row {0} alone",
+            range.start,
+            range.start.saturating_add(1)
+        ));
+    }
+    Ok(range)
 }

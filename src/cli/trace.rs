@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::UsageError;
 use super::args::TraceArgs;
+#[cfg(test)]
+use super::args::parse_rows;
 use super::commands::{guard_output, load_data, load_model_info};
 use crate::data::Expect;
 use crate::evaluate::best_of;
@@ -19,30 +21,6 @@ use crate::network::{Mlp, fill_inputs};
 use crate::preprocess::{self, load_image, preprocess_image};
 use crate::trace_file::{TraceRecord, norm};
 use crate::write_guard::{Input, Output};
-
-/// `--rows`: `A..B` (B excluded) or `N` (row N alone); refuses an empty range.
-pub fn parse_rows(text: &str) -> Result<Range<usize>, String> {
-    let number = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("{text:?} is not A..B (data rows counted from 0, B excluded), e.g. 0..64"))
-    };
-    let range = match text.split_once("..") {
-        Some((start, end)) => number(start)?..number(end)?,
-        None => {
-            let row = number(text)?;
-            row..row + 1
-        }
-    };
-    if range.end <= range.start {
-        return Err(format!(
-            "{text} is empty: the end is excluded, so {0}..{1} is row {0} alone",
-            range.start,
-            range.start + 1
-        ));
-    }
-    Ok(range)
-}
 
 /// The examples to trace: `(m * inputs)` pixels, `m` labels and where they came from.
 struct Examples {
@@ -355,6 +333,7 @@ mod tests {
         assert_eq!(parse_rows("7"), Ok(7..8));
         assert!(parse_rows("5..5").unwrap_err().contains("empty"));
         assert!(parse_rows("9..2").unwrap_err().contains("empty"));
+        assert!(parse_rows(&usize::MAX.to_string()).unwrap_err().contains("empty"));
         for bad in ["", "a..b", "1..", "-1..3", "1-3"] {
             assert!(parse_rows(bad).unwrap_err().contains("A..B"), "{bad}");
         }
