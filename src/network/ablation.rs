@@ -220,6 +220,10 @@ mod tests {
                 "{cut_output} vs {off_output}"
             );
             assert_ne!(off_output, net.forward(x.view()), "the unit mattered");
+            // A step of the sandbox keeps it off: its incoming weights and bias get no gradient.
+            let stepped = off.stepped(&trace, 0.5);
+            assert!(stepped.layers[layer].w.column(unit).iter().all(|&w| w == 0.0));
+            assert_eq!(stepped.layers[layer].b[unit], 0.0);
             assert_eq!(ablation.describe(), format!("units off: A{}[{unit}]", layer + 1));
         }
     }
