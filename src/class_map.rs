@@ -124,7 +124,10 @@ pub fn activations(model: &Mlp, pixels: &[u8], layer: MapLayer) -> Array2<f32> {
     let mut ws = Workspace::new(model, x.nrows());
     for start in (0..rows).step_by(CHUNK) {
         let n = CHUNK.min(rows - start);
-        fill_inputs(&mut x.slice_mut(s![..n, ..]), &pixels[start * inputs..(start + n) * inputs]);
+        fill_inputs(
+            &mut x.slice_mut(s![..n, ..]),
+            &pixels[start * inputs..(start + n) * inputs],
+        );
         let acts = model.hidden_activations(x.slice(s![..n, ..]), &mut ws, index);
         out.slice_mut(s![start..start + n, ..]).assign(&acts[index]);
     }
@@ -176,7 +179,13 @@ pub fn write_csv_to(rows: &[MapRow], out: &mut impl Write) -> io::Result<()> {
     for r in rows {
         let label = r.label.map(|l| l.to_string()).unwrap_or_default();
         writer
-            .write_record([r.row.to_string(), label, r.predicted.to_string(), r.x.to_string(), r.y.to_string()])
+            .write_record([
+                r.row.to_string(),
+                label,
+                r.predicted.to_string(),
+                r.x.to_string(),
+                r.y.to_string(),
+            ])
             .map_err(csv_to_io_error)?;
     }
     writer.flush()
@@ -193,7 +202,9 @@ mod tests {
     use crate::network::Init;
 
     fn images(rows: usize, inputs: usize) -> Vec<u8> {
-        (0..rows * inputs).map(|i| ((i * 31 + i / inputs * 7) % 256) as u8).collect()
+        (0..rows * inputs)
+            .map(|i| ((i * 31 + i / inputs * 7) % 256) as u8)
+            .collect()
     }
 
     #[test]
@@ -218,7 +229,10 @@ mod tests {
         let mut ws = Workspace::new(&model, 300);
         let whole = model.hidden_activations(x.view(), &mut ws, 1);
         assert_eq!(second, whole[1]);
-        assert_eq!(activations(&model, &pixels, MapLayer::Output), model.predict_proba(&pixels));
+        assert_eq!(
+            activations(&model, &pixels, MapLayer::Output),
+            model.predict_proba(&pixels)
+        );
     }
 
     #[test]
@@ -280,6 +294,9 @@ mod tests {
         ];
         let mut out = Vec::new();
         write_csv_to(&rows, &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "row,label,predicted,x,y\n0,7,7,1.5,-0.25\n1,,3,0,2\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "row,label,predicted,x,y\n0,7,7,1.5,-0.25\n1,,3,0,2\n"
+        );
     }
 }

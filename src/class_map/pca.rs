@@ -61,7 +61,10 @@ impl Projection {
             let largest = axis
                 .iter()
                 .enumerate()
-                .fold((0, 0.0f64), |(bi, bv), (i, &v)| if v.abs() > bv { (i, v.abs()) } else { (bi, bv) })
+                .fold(
+                    (0, 0.0f64),
+                    |(bi, bv), (i, &v)| if v.abs() > bv { (i, v.abs()) } else { (bi, bv) },
+                )
                 .0;
             if axis[largest] < 0.0 {
                 axis.mapv_inplace(|v| -v);
@@ -87,7 +90,11 @@ impl Projection {
 
     /// `acts` `(n, width)` on the axes: `(n, axes)`, computed in f64.
     pub fn project(&self, acts: ArrayView2<'_, f32>) -> Array2<f32> {
-        assert_eq!(acts.ncols(), self.width(), "the projection was made for another layer width");
+        assert_eq!(
+            acts.ncols(),
+            self.width(),
+            "the projection was made for another layer width"
+        );
         let mut out = Array2::zeros((acts.nrows(), self.axis_count()));
         let mut centred = vec![0.0f64; self.width()];
         for (row, mut coords) in acts.rows().into_iter().zip(out.rows_mut()) {
@@ -162,7 +169,10 @@ pub fn top_eigenvectors(c: &Array2<f64>, count: usize) -> (Vec<f64>, Array2<f64>
             let largest = values[0].abs();
             let converged = largest <= f64::MIN_POSITIVE
                 || (0..count).all(|i| {
-                    let residual = (&cq.column(i) - &(&q.column(i) * values[i])).mapv(|v| v * v).sum().sqrt();
+                    let residual = (&cq.column(i) - &(&q.column(i) * values[i]))
+                        .mapv(|v| v * v)
+                        .sum()
+                        .sqrt();
                     residual <= RESIDUAL * largest
                 });
             if converged || iteration + 1 >= MAX_ITERATIONS {
@@ -172,7 +182,10 @@ pub fn top_eigenvectors(c: &Array2<f64>, count: usize) -> (Vec<f64>, Array2<f64>
         q = cq;
         orthonormalize(&mut q);
     }
-    (values[..count].to_vec(), q.slice(ndarray::s![.., ..count]).t().to_owned())
+    (
+        values[..count].to_vec(),
+        q.slice(ndarray::s![.., ..count]).t().to_owned(),
+    )
 }
 
 /// Gram-Schmidt (each column twice, which keeps them orthogonal to working precision) on the
@@ -272,7 +285,9 @@ mod tests {
     /// A symmetric positive semi-definite matrix `(d, d)` with a spread of eigenvalues.
     fn random_covariance(d: usize, seed: u64) -> Array2<f64> {
         let mut rng = StdRng::seed_from_u64(seed);
-        let x = Array2::from_shape_fn((3 * d, d), |(_, j)| rng.random_range(-1.0..1.0) * (1.0 + j as f64).powf(-0.7));
+        let x = Array2::from_shape_fn((3 * d, d), |(_, j)| {
+            rng.random_range(-1.0..1.0) * (1.0 + j as f64).powf(-0.7)
+        });
         x.t().dot(&x)
     }
 
@@ -311,7 +326,11 @@ mod tests {
             let (values, vectors) = top_eigenvectors(&c, 3);
             let reference = power_deflation(&c, 3);
             for (i, (lambda, v)) in reference.iter().enumerate() {
-                assert!((values[i] - lambda).abs() <= 1e-8 * lambda, "d {d} eigenvalue {i}: {} vs {lambda}", values[i]);
+                assert!(
+                    (values[i] - lambda).abs() <= 1e-8 * lambda,
+                    "d {d} eigenvalue {i}: {} vs {lambda}",
+                    values[i]
+                );
                 let cosine = vectors.row(i).dot(v).abs();
                 assert!(cosine > 1.0 - 1e-9, "d {d} axis {i}: |cos| {cosine}");
             }
@@ -347,13 +366,20 @@ mod tests {
         w /= (d as f64).sqrt();
         let n = 2000;
         let acts = Array2::from_shape_fn((n, d), |(r, j)| {
-            let (a, b) = (((r * 37) % 101) as f64 / 101.0 - 0.5, ((r * 53) % 97) as f64 / 97.0 - 0.5);
+            let (a, b) = (
+                ((r * 37) % 101) as f64 / 101.0 - 0.5,
+                ((r * 53) % 97) as f64 / 97.0 - 0.5,
+            );
             (3.0 * 3.4641 * a * u[j] + 2.0 * 3.4641 * b * w[j] + 1.0 + rng.random_range(-1e-3..1e-3)) as f32
         });
         let p = Projection::fit(acts.view(), 2);
         assert!(p.axes.row(0).dot(&u).abs() > 0.9999, "{}", p.axes.row(0).dot(&u));
         assert!(p.axes.row(1).dot(&w).abs() > 0.9999);
-        assert!((p.variances[0] - 9.0).abs() < 0.2 && (p.variances[1] - 4.0).abs() < 0.2, "{:?}", p.variances);
+        assert!(
+            (p.variances[0] - 9.0).abs() < 0.2 && (p.variances[1] - 4.0).abs() < 0.2,
+            "{:?}",
+            p.variances
+        );
         assert!(p.explained(2) > 0.999);
         // Sign convention: each axis's largest entry is positive.
         for axis in p.axes.rows() {
@@ -397,6 +423,31 @@ mod tests {
         let empty = Array2::<f32>::zeros((0, 16));
         let p = Projection::fit(empty.view(), 2);
         assert!(p.axes.iter().all(|v| v.is_finite()));
+    }
+
+    /// The time to fit a 512-wide layer (the `best` preset's first) on 5,000 rows:
+    /// `cargo test --release --lib fit_time -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn fit_time_of_a_wide_layer() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let (n, d, latent) = (5000, 512, 40);
+        let mix = Array2::from_shape_fn((latent, d), |_| rng.random_range(-1.0f32..1.0));
+        let z = Array2::from_shape_fn((n, latent), |(_, j)| rng.random_range(-1.0f32..1.0) / (1.0 + j as f32));
+        let acts = z.dot(&mix).mapv(|v| v.max(0.0));
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let p = Projection::fit(acts.view(), 2);
+            let fit = start.elapsed();
+            let start = std::time::Instant::now();
+            let coords = p.project(acts.view());
+            println!(
+                "fit {n}x{d}: {:.1} ms, project: {:.1} ms ({} coords)",
+                fit.as_secs_f64() * 1e3,
+                start.elapsed().as_secs_f64() * 1e3,
+                coords.len()
+            );
+        }
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn load_model(path: Option<&Path>) -> Result<Mlp> {
 }
 
 /// The model and what its file says about it (image side, labels, class names, transposition).
-fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
+pub(super) fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
     Ok(match path {
         Some(path) => model_file::load(path)?,
         None => embedded::model().context("the embedded model is missing; pass --model")?,
@@ -71,7 +71,7 @@ fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
 
 /// Loads data for `model`: transposed when the model's training data was, and refused with a
 /// message naming both shapes when it does not fit the model.
-fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> Result<Dataset> {
+pub(super) fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> Result<Dataset> {
     let (mut data, _) = load_data(path, expect)?;
     if info.transposed {
         data.transpose_images();

@@ -10,6 +10,7 @@ mod choices;
 pub mod commands;
 mod explain;
 mod handwriting;
+mod map;
 pub mod overrides;
 
 use std::io::Write;
@@ -45,6 +46,7 @@ pub fn main() -> i32 {
         Command::Finetune(args) => handwriting::finetune_command(args),
         Command::MakeAssets(args) => commands::make_assets(args),
         Command::Bench(args) => bench::run(args),
+        Command::Map(args) => map::run(args),
     };
     match result {
         Ok(()) => 0,
