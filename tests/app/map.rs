@@ -53,7 +53,7 @@ fn the_map_shows_one_dot_per_dev_digit_of_the_model() {
     let drawn = app.tabs.map.drawn_points();
     assert!(drawn.iter().all(|p| canvas.expand(1.0).contains(*p)));
     let xs: Vec<f32> = drawn.iter().map(|p| p.x).collect();
-    let spread = xs.iter().cloned().fold(f32::MIN, f32::max) - xs.iter().cloned().fold(f32::MAX, f32::min);
+    let spread = xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min);
     assert!(spread > canvas.width() * 0.5, "spread {spread} of {}", canvas.width());
     h.get_by_label_contains("Axes: the PCA of");
     h.get_by_label_contains("× a mistake");

@@ -51,7 +51,7 @@ fn map(args: &[&Path], extra: &[&str]) -> std::process::Output {
         "--out".as_ref(),
         out.as_os_str(),
     ];
-    all.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+    all.extend(extra.iter().map(std::ffi::OsStr::new));
     run(&all)
 }
 
@@ -97,7 +97,7 @@ fn map_writes_the_pca_of_the_layer_for_the_rows_asked() {
         assert!((x - coords[[i, 0]]).abs() < 1e-4 && (y - coords[[i, 1]]).abs() < 1e-4);
     }
     // The digits are spread out on both axes, not piled on a line.
-    let spread = |v: Vec<f32>| v.iter().cloned().fold(f32::MIN, f32::max) - v.iter().cloned().fold(f32::MAX, f32::min);
+    let spread = |v: Vec<f32>| v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min);
     assert!(spread(rows.iter().map(|r| r.3).collect()) > 0.1);
     assert!(spread(rows.iter().map(|r| r.4).collect()) > 0.1);
 }

@@ -45,6 +45,10 @@ pub enum MapAction {
     OpenInSamples(usize),
 }
 
+/// What the current model's axes were computed for: its key, the layer, the dev set's key and
+/// the number of points.
+type CurrentAxesKey = (u64, MapLayer, u64, usize);
+
 /// Seconds a point takes to glide to its place in a new map.
 const GLIDE: f64 = 0.35;
 /// Most points the map shows.
@@ -66,7 +70,7 @@ pub struct MapTab {
     pinned: Option<(u64, Arc<Axes>)>,
     /// The current model's axes, once computed: (its key, layer, dev key, points) and the axes.
     #[serde(skip)]
-    current_axes: Option<((u64, MapLayer, u64, usize), Arc<Axes>)>,
+    current_axes: Option<(CurrentAxesKey, Arc<Axes>)>,
     #[serde(skip)]
     job: Latest<JobKey, Result<Arc<MapPoints>, String>>,
     /// The map on screen and where its points come from while they glide.
