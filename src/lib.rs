@@ -12,6 +12,7 @@ pub mod attribution;
 pub mod augment;
 pub mod bench;
 pub mod choice;
+pub mod class_map;
 pub mod cli;
 pub mod data;
 pub mod embedded;

@@ -79,6 +79,8 @@ pub enum FileKind {
     ExplainMap,
     /// Learning curves exported by the app ([`CURVES_HEADER`]).
     Curves,
+    /// A class map written by `map` ([`crate::class_map::MAP_HEADER`]).
+    ClassMap,
     /// A plot image saved by the app (carries [`PLOT_MARK`]).
     PlotImage,
     /// Another PNG or JPEG picture.
@@ -127,6 +129,7 @@ impl FileKind {
             FileKind::UnlabelledCsv { columns, gzip } => csv("test CSV (images without labels)", columns, *gzip, false),
             FileKind::ExplainMap => "a heat map written by explain".into(),
             FileKind::Curves => "learning curves exported by the app".into(),
+            FileKind::ClassMap => "a class map written by map".into(),
             FileKind::PlotImage => "a plot image saved by the app".into(),
             FileKind::Picture { format } => format!("a {format} picture"),
             FileKind::OtherText => "a text file of another kind".into(),
@@ -146,6 +149,8 @@ pub enum Output {
     ExplainMap,
     /// The app's Export curves (CSV).
     Curves,
+    /// `map --out`: a class map CSV.
+    ClassMap,
     /// The app's Save plot (PNG).
     PlotImage,
     /// The app's Export My digits (CSV): labelled pictures, the same rule as an import.
@@ -163,6 +168,7 @@ impl Output {
             Output::ImportedDigits => "the imported pictures",
             Output::ExplainMap => "a heat map",
             Output::Curves => "a curves CSV",
+            Output::ClassMap => "a class map",
             Output::PlotImage => "a plot image",
             Output::MyDigits => "My digits",
             Output::Trace => "a trace",
@@ -178,6 +184,7 @@ impl Output {
                 | (Output::Submission, FileKind::Submission)
                 | (Output::ExplainMap, FileKind::ExplainMap)
                 | (Output::Curves, FileKind::Curves)
+                | (Output::ClassMap, FileKind::ClassMap)
                 | (Output::PlotImage, FileKind::PlotImage)
                 | (Output::Trace, FileKind::Trace)
         )
@@ -445,6 +452,9 @@ fn sniff_fields(line: &[u8], whole_line: bool, gzip: bool) -> FileKind {
     }
     if whole_line && fields == CURVES_HEADER {
         return FileKind::Curves;
+    }
+    if whole_line && fields == crate::class_map::MAP_HEADER {
+        return FileKind::ClassMap;
     }
     // The last field of a cut line may be cut too.
     let complete = if whole_line {

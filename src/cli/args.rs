@@ -53,6 +53,8 @@ pub enum Command {
     MakeAssets(MakeAssetsArgs),
     /// Measure loading and training speed (bench/run.sh compares with the Python references).
     Bench(super::bench::BenchArgs),
+    /// The class map: data rows projected to 2-D from one layer (PCA), as a row,label,predicted,x,y CSV.
+    Map(MapArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -314,4 +316,34 @@ pub fn parse_rows(text: &str) -> Result<Range<usize>, String> {
         ));
     }
     Ok(range)
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "The axes are the principal axes (PCA) of the chosen layer's activations over the \
+rows mapped, centred on their mean; each axis's largest entry is positive, so the same rows and model always \
+give the same map. The label column is empty for a CSV without labels (Kaggle's test.csv)."
+)]
+pub struct MapArgs {
+    /// Model file; the embedded model when omitted.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// CSV of images (plain or .gz), labelled or not, laid out like the model's training data.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The data rows to map, A..B: 0 is the first row after the header, B is excluded (A.. runs
+    /// to the end, ..B starts at 0). All rows when omitted.
+    #[arg(long, value_name = "A..B")]
+    pub rows: Option<String>,
+    /// The layer: 1 for the first hidden layer (after its ReLU), 2 for the second, ..., or
+    /// `output` for the class probabilities.
+    #[arg(long, value_name = "L|output", default_value = "output")]
+    pub layer: String,
+    /// Where to write the map CSV.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing file of another kind at --out (an earlier map is replaced without it).
+    /// Never allows writing onto one of the command's inputs.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -71,7 +71,7 @@ pub(super) fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
 
 /// Loads data for `model`: transposed when the model's training data was, and refused with a
 /// message naming both shapes when it does not fit the model.
-fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> Result<Dataset> {
+pub(super) fn load_data_for(path: &Path, expect: Expect, model: &Mlp, info: &ModelInfo) -> Result<Dataset> {
     let (mut data, _) = load_data(path, expect)?;
     if info.transposed {
         data.transpose_images();

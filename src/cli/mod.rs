@@ -11,6 +11,7 @@ mod choices;
 pub mod commands;
 mod explain;
 mod handwriting;
+mod map;
 pub mod overrides;
 mod trace;
 
@@ -48,6 +49,7 @@ pub fn main() -> i32 {
         Command::Finetune(args) => handwriting::finetune_command(args),
         Command::MakeAssets(args) => commands::make_assets(args),
         Command::Bench(args) => bench::run(args),
+        Command::Map(args) => map::run(args),
     };
     match result {
         Ok(()) => 0,

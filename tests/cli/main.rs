@@ -9,3 +9,4 @@ mod datasets;
 mod explain;
 mod finetune;
 mod trace;
+mod map;

@@ -1,10 +1,11 @@
 //! The tabs of the central view, each its own struct with a `ui` method (as in egui's demo app)
 //! and its own persisted settings: Training (learning curves), Samples (dev digits and the
-//! confusion matrix), Weights (the first layer), Draw (a canvas), My digits. The app shows the
+//! confusion matrix), Weights (the first layer), Map (the class map), Draw (a canvas), My digits. The app shows the
 //! error banner, then the selected tab, handing it a view of what it shows.
 
 pub mod draw;
 pub mod insight;
+pub mod map;
 pub mod my_digits;
 pub mod probs;
 pub mod samples;
@@ -25,19 +26,28 @@ pub enum Tab {
     Training,
     Samples,
     Weights,
+    Map,
     Draw,
     MyDigits,
 }
 
 impl Tab {
     /// In the order of the tab bar.
-    pub const ALL: [Tab; 5] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw, Tab::MyDigits];
+    pub const ALL: [Tab; 6] = [
+        Tab::Training,
+        Tab::Samples,
+        Tab::Weights,
+        Tab::Map,
+        Tab::Draw,
+        Tab::MyDigits,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Training => "Training",
             Tab::Samples => "Samples",
             Tab::Weights => "Weights",
+            Tab::Map => "Map",
             Tab::Draw => "Draw",
             Tab::MyDigits => "My digits",
         }
@@ -51,6 +61,7 @@ pub struct Tabs {
     pub training: training::TrainingTab,
     pub samples: samples::SamplesTab,
     pub weights: weights::WeightsPanel,
+    pub map: map::MapTab,
     pub draw: draw::DrawTab,
     pub my_digits: my_digits::MyDigitsTab,
 }
@@ -88,6 +99,26 @@ impl App {
             Tab::Weights => {
                 model_caption(ui, caption.as_deref());
                 self.tabs.weights.ui(ui, model);
+            }
+            Tab::Map => {
+                model_caption(ui, caption.as_deref());
+                let names = self.class_names();
+                // The current model gives the axes by default; a run in progress has none yet.
+                let idle = self.training.run.is_none() && self.teaching.run.is_none();
+                let current = self.session.model.as_ref().filter(|_| idle);
+                let view = map::MapView {
+                    shown: shown.as_ref().map(|m| (&m.model, m.key, m.caption.as_str())),
+                    current: current.map(|m| (&m.model, m.version.get(), m.name.as_str())),
+                    dev: self.session.data.as_ref().map(|d| (&d.split, d.dev_version.get())),
+                    class_names: &names,
+                };
+                if let Some(map::MapAction::OpenInSamples(row)) = self.tabs.map.ui(ui, view)
+                    && let Some(data) = &self.session.data
+                {
+                    let grid = &mut self.tabs.samples.grid;
+                    grid.select(row, data.dev_version.get(), data.split.dev.rows());
+                    self.settings.tab = Tab::Samples;
+                }
             }
             Tab::Draw => {
                 model_caption(ui, caption.as_deref());

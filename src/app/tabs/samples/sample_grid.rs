@@ -54,6 +54,29 @@ impl Default for SampleGrid {
 }
 
 impl SampleGrid {
+    /// Shows dev row `row`'s probabilities and explanation under the grid (as a click on it
+    /// would), whether or not the grid shows it: for other views that open a digit here.
+    /// `dev_key` and `dev_rows` are the dev set's (a selection for another dev set is dropped).
+    pub fn select(&mut self, row: usize, dev_key: u64, dev_rows: usize) {
+        self.follow_dev(dev_key, dev_rows);
+        self.selected = (row < dev_rows).then_some(row);
+    }
+
+    /// A new random order (and no selection) when the dev set changed.
+    fn follow_dev(&mut self, dev_key: u64, dev_rows: usize) {
+        if self.order_key != dev_key || self.order.len() != dev_rows {
+            self.order = (0..dev_rows).collect();
+            self.reshuffle();
+            self.order_key = dev_key;
+            self.selected = None;
+        }
+    }
+
+    /// The dev row whose details are shown.
+    pub fn selected(&self) -> Option<usize> {
+        self.selected
+    }
+
     pub fn reshuffle(&mut self) {
         self.order.shuffle(&mut rand::rng());
     }
@@ -88,12 +111,7 @@ impl SampleGrid {
         let dev = &split.dev;
         // The data set's image side: 28 for digits, 32 or 64 for others.
         let side = dev.side;
-        if self.order_key != dev_key || self.order.len() != dev.rows() {
-            self.order = (0..dev.rows()).collect();
-            self.reshuffle();
-            self.order_key = dev_key;
-            self.selected = None;
-        }
+        self.follow_dev(dev_key, dev.rows());
         ui.horizontal(|ui| {
             ui.heading("Dev samples");
             if ui

@@ -1,0 +1,161 @@
+//! The Map tab: the dev digits projected from a layer of the model shown, hover, click, the
+//! layer choice, and axes that stay fixed while the model changes.
+
+use digit_recognizer::app::Tab;
+use digit_recognizer::class_map::MapLayer;
+use digit_recognizer::model_file::ModelInfo;
+use digit_recognizer::network::{Init, Mlp};
+use egui::accesskit::Role;
+use egui_kittest::kittest::Queryable;
+
+use crate::common::app::{AppHarness, harness, wait_for};
+
+/// The app on the Map tab, with the map of the embedded model drawn.
+fn map_shown() -> AppHarness {
+    let mut h = harness();
+    h.get_by_label("Map").click();
+    h.step();
+    wait_for(&mut h, "the map", |app| app.tabs.map.current_map().is_some());
+    h
+}
+
+/// The key of the model the app holds now.
+fn model_key(h: &AppHarness) -> u64 {
+    h.state().model().unwrap().version.get()
+}
+
+/// Waits until the map on screen is the current model's (and its glide has ended).
+fn wait_for_map_of_current_model(h: &mut AppHarness) {
+    let key = model_key(h);
+    wait_for(h, "the map of the new model", |app| {
+        app.tabs.map.mapped_model() == Some(key)
+    });
+    // Let the points glide to their places (0.35 s).
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    h.step();
+    h.step();
+}
+
+#[test]
+fn the_map_shows_one_dot_per_dev_digit_of_the_model() {
+    let h = map_shown();
+    let app = h.state();
+    let dev_rows = app.train_data().unwrap().split.dev.rows();
+    let (source, coords) = app.tabs.map.current_map().unwrap();
+    assert_eq!(coords.len(), dev_rows.min(2000));
+    assert_eq!(app.tabs.map.drawn_points().len(), coords.len());
+    assert_eq!(
+        source, "embedded model",
+        "the axes come from the current model by default"
+    );
+    // Spread over the canvas, not piled up.
+    let canvas = h.get_by_label("class map").rect();
+    let drawn = app.tabs.map.drawn_points();
+    assert!(drawn.iter().all(|p| canvas.expand(1.0).contains(*p)));
+    let xs: Vec<f32> = drawn.iter().map(|p| p.x).collect();
+    let spread = xs.iter().copied().fold(f32::MIN, f32::max) - xs.iter().copied().fold(f32::MAX, f32::min);
+    assert!(spread > canvas.width() * 0.5, "spread {spread} of {}", canvas.width());
+    h.get_by_label_contains("Axes: the PCA of");
+    h.get_by_label_contains("× a mistake");
+}
+
+#[test]
+fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
+    let mut h = map_shown();
+    // A point the pointer can single out: the one farthest from its neighbours among a few.
+    let drawn = h.state().tabs.map.drawn_points().to_vec();
+    let row = (0..drawn.len().min(200))
+        .max_by(|&a, &b| {
+            let gap = |i: usize| {
+                drawn
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, p)| p.distance(drawn[i]))
+                    .fold(f32::MAX, f32::min)
+            };
+            gap(a).total_cmp(&gap(b))
+        })
+        .unwrap();
+    h.hover_at(drawn[row]);
+    h.step();
+    h.step();
+    let wanted = format!("dev row {row}:");
+    let tooltip = h.get_by_label_contains(&wanted);
+    let text = format!("{tooltip:?}");
+    let label = h.state().train_data().unwrap().split.dev.labels[row];
+    assert!(text.contains(&label.to_string()), "{text}");
+    h.get_by_label("Click to open it in Samples");
+    // A click on the point: press and release where it is.
+    h.drag_at(drawn[row]);
+    h.step();
+    h.drop_at(drawn[row]);
+    h.step();
+    h.step();
+    assert_eq!(h.state().settings.tab, Tab::Samples);
+    assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
+    h.get_by_label_contains(&format!("Dev row {row}: true {label}"));
+}
+
+#[test]
+fn another_layer_gives_another_projection() {
+    let mut h = map_shown();
+    let hidden = h.state().tabs.map.current_map().unwrap().1.to_vec();
+    let model = h.state().model().unwrap().model.clone();
+    // The last hidden layer by default.
+    let last_hidden = MapLayer::Hidden(model.layers.len() - 2);
+    assert_eq!(h.state().tabs.map.layer_for(&model), last_hidden);
+    // Through the drop-down: open it and pick the output.
+    h.get_by_role_and_label(Role::ComboBox, "Layer").click();
+    h.step();
+    h.step();
+    h.step();
+    h.get_by_label(&MapLayer::Output.describe(&model)).click();
+    h.step();
+    assert_eq!(h.state().tabs.map.layer, Some(MapLayer::Output));
+    wait_for(&mut h, "the output's map", |app| {
+        app.tabs
+            .map
+            .current_map()
+            .is_some_and(|(_, c)| c.len() == hidden.len() && c != hidden.as_slice())
+    });
+    h.get_by_label_contains("Axes: the PCA of output (10 probabilities)");
+}
+
+#[test]
+fn fixed_axes_stay_fixed_when_the_model_changes() {
+    let mut h = map_shown();
+    let (source, before) = {
+        let (s, c) = h.state().tabs.map.current_map().unwrap();
+        (s.to_owned(), c.to_vec())
+    };
+    h.get_by_label("Fix axes here").click();
+    h.step();
+    assert!(h.state().tabs.map.is_pinned());
+    // Another model of the same shape (as a timeline or a run would show).
+    let sizes = h.state().model().unwrap().model.sizes();
+    h.state_mut().set_model(
+        Mlp::new(&sizes, Init::He, 99),
+        ModelInfo::default(),
+        "a fresh network".into(),
+    );
+    wait_for_map_of_current_model(&mut h);
+    let (pinned_source, pinned) = {
+        let (s, c) = h.state().tabs.map.current_map().unwrap();
+        (s.to_owned(), c.to_vec())
+    };
+    assert_eq!(
+        pinned_source, source,
+        "the axes still come from the state they were fixed at"
+    );
+    assert_ne!(pinned, before, "the points moved: the network changed");
+    let model = h.state().model().unwrap().model.clone();
+    let layer = h.state().tabs.map.layer_for(&model).describe(&model);
+    h.get_by_label_contains(&format!("Axes fixed: the PCA of {layer} at embedded model"));
+    // Unpinned, the axes are the new model's own PCA.
+    h.get_by_label("Unpin axes").click();
+    h.step();
+    wait_for(&mut h, "the new model's own axes", |app| {
+        app.tabs.map.current_map().is_some_and(|(s, _)| s == "a fresh network")
+    });
+}
