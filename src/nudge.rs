@@ -419,4 +419,54 @@ mod tests {
         }
         assert!(tried >= 10, "only {tried} fours read right");
     }
+
+    /// Timing on the embedded 784-512-256-10 model, the app's default: `cargo test --lib --
+    /// --ignored nudge_timing --nocapture`.
+    #[test]
+    #[ignore]
+    fn nudge_timing_on_the_embedded_model() {
+        let (model, _) = crate::embedded::model().unwrap();
+        let data = crate::embedded::sample().unwrap();
+        let settings = NudgeSettings::default();
+        for (target, label) in [(9, 4u8), (3, 8), (7, 1), (0, 6)] {
+            let rows: Vec<usize> = (0..data.labels.len())
+                .filter(|&r| data.labels[r] == label)
+                .take(20)
+                .collect();
+            let start = std::time::Instant::now();
+            let (mut reached, mut steps_taken, mut changed) = (0, 0, 0);
+            for &r in &rows {
+                let steps = nudge(&model, &data.pixels[r * PIXELS..(r + 1) * PIXELS], target, &settings).unwrap();
+                let last = steps.last().unwrap();
+                reached += usize::from(last.predicted() == target);
+                steps_taken += steps.len() - 1;
+                changed += last.changed_pixels;
+            }
+            let n = rows.len() as f64;
+            eprintln!(
+                "{label} -> {target}: {reached}/{} reached, {:.1} steps, {:.0} pixels changed, {:.1} ms per nudge",
+                rows.len(),
+                steps_taken as f64 / n,
+                changed as f64 / n,
+                start.elapsed().as_secs_f64() * 1000.0 / n
+            );
+        }
+        let max = NudgeSettings {
+            steps: NudgeSettings::MAX_STEPS,
+            step_size: 1.0,
+        };
+        let start = std::time::Instant::now();
+        let steps = nudge(
+            &model,
+            &data.pixels[..PIXELS],
+            (usize::from(data.labels[0]) + 1) % 10,
+            &max,
+        )
+        .unwrap();
+        eprintln!(
+            "50 one-level steps: {} taken in {:.1} ms",
+            steps.len() - 1,
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
 }
