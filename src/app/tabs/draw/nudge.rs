@@ -48,7 +48,7 @@ pub struct NudgeSubject<'a> {
 }
 
 /// Side of one image of the strip, in points.
-const CELL: f32 = 72.0;
+const CELL: f32 = 84.0;
 
 /// "Make it a d" on the Draw tab: its settings persist, the nudge runs off the UI thread.
 #[derive(Serialize, Deserialize)]
@@ -267,7 +267,10 @@ impl NudgePanel {
                         };
                         ui.painter().rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Outside);
                         if response
-                            .on_hover_text("Click to choose this image to put on the canvas")
+                            .on_hover_text(format!(
+                                "{}\nClick to choose this image to put on the canvas",
+                                top_classes(step, subject.names)
+                            ))
                             .clicked()
                         {
                             self.selected = Some(k);
@@ -369,6 +372,18 @@ fn pixel_colour(v: u8, start: u8, mark: bool) -> Color32 {
     }
 }
 
+/// The three most probable classes of a step, for its tooltip: "9 94.1%, 4 5.2%, 8 0.4%".
+fn top_classes(step: &NudgeStep, names: &[String]) -> String {
+    let mut order: Vec<usize> = (0..step.probabilities.len()).collect();
+    order.sort_by(|&a, &b| step.probabilities[b].total_cmp(&step.probabilities[a]));
+    order
+        .iter()
+        .take(3)
+        .map(|&c| format!("{} {:.1}%", class_caption(names, c), step.probabilities[c] * 100.0))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The nudge's outcome in a sentence.
 fn outcome(steps: &[NudgeStep], key: &NudgeKey, names: &[String]) -> String {
     let target = key.target;
@@ -438,6 +453,12 @@ mod tests {
         assert!(outcome(&[start.clone(), short.clone()], &key(1), &[]).starts_with("All 1 steps taken"));
         assert!(outcome(&[start.clone(), short], &key(5), &[]).starts_with("Stopped after 1 step:"));
         assert!(outcome(&[reached], &key(5), &[]).starts_with("The network already reads 1"));
+    }
+
+    #[test]
+    fn the_tooltip_lists_the_likeliest_classes() {
+        let s = step(vec![0; 4], vec![0.1, 0.6, 0.05, 0.25], 0);
+        assert_eq!(top_classes(&s, &[]), "1 60.0%, 3 25.0%, 0 10.0%");
     }
 
     #[test]
