@@ -249,7 +249,7 @@ impl NudgePanel {
                         ui.set_width(CELL);
                         let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL), Sense::click());
                         let name = if k == 0 {
-                            "start".to_string()
+                            "start".to_owned()
                         } else {
                             format!("step {k}")
                         };
@@ -292,7 +292,7 @@ impl NudgePanel {
             let chosen = &steps[selected].pixels;
             let on_canvas = self.applied.as_ref() == Some(chosen);
             let label = if selected == 0 {
-                "Put the start on the canvas".to_string()
+                "Put the start on the canvas".to_owned()
             } else {
                 format!("Put step {selected} on the canvas")
             };
