@@ -21,6 +21,7 @@ pub mod kernels;
 pub mod model_file;
 pub mod my_digits;
 pub mod network;
+pub mod nudge;
 pub mod preprocess;
 pub mod train;
 pub mod trained;
