@@ -8,6 +8,7 @@ mod common;
 mod abuse;
 mod datasets;
 mod insight;
+mod math;
 mod ordering;
 mod overwrite;
 mod plots;

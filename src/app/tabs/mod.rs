@@ -1,10 +1,12 @@
 //! The tabs of the central view, each its own struct with a `ui` method (as in egui's demo app)
 //! and its own persisted settings: Training (learning curves), Samples (dev digits and the
-//! confusion matrix), Weights (the first layer), Draw (a canvas), My digits. The app shows the
+//! confusion matrix), Weights (the first layer), Draw (a canvas), Math (the notebook's step on
+//! real numbers), My digits. The app shows the
 //! error banner, then the selected tab, handing it a view of what it shows.
 
 pub mod draw;
 pub mod insight;
+pub mod math;
 pub mod my_digits;
 pub mod probs;
 pub mod samples;
@@ -26,12 +28,20 @@ pub enum Tab {
     Samples,
     Weights,
     Draw,
+    Math,
     MyDigits,
 }
 
 impl Tab {
     /// In the order of the tab bar.
-    pub const ALL: [Tab; 5] = [Tab::Training, Tab::Samples, Tab::Weights, Tab::Draw, Tab::MyDigits];
+    pub const ALL: [Tab; 6] = [
+        Tab::Training,
+        Tab::Samples,
+        Tab::Weights,
+        Tab::Draw,
+        Tab::Math,
+        Tab::MyDigits,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -39,6 +49,7 @@ impl Tab {
             Tab::Samples => "Samples",
             Tab::Weights => "Weights",
             Tab::Draw => "Draw",
+            Tab::Math => "Math",
             Tab::MyDigits => "My digits",
         }
     }
@@ -52,6 +63,7 @@ pub struct Tabs {
     pub samples: samples::SamplesTab,
     pub weights: weights::WeightsPanel,
     pub draw: draw::DrawTab,
+    pub math: math::MathTab,
     pub my_digits: my_digits::MyDigitsTab,
 }
 
@@ -83,7 +95,10 @@ impl App {
                     has_model: self.session.model.is_some(),
                     class_names: &class_names,
                 };
-                self.tabs.samples.ui(ui, view);
+                if let Some(row) = self.tabs.samples.ui(ui, view) {
+                    self.tabs.math.open_dev_row(row);
+                    self.settings.tab = Tab::Math;
+                }
             }
             Tab::Weights => {
                 model_caption(ui, caption.as_deref());
@@ -102,6 +117,34 @@ impl App {
                 }
                 if let Some(action) = strip {
                     self.my_digits_action(action);
+                }
+            }
+            Tab::Math => {
+                model_caption(ui, caption.as_deref());
+                let drawing = self.tabs.draw.canvas.prediction().map(|p| p.input);
+                let replace_blocked = if self.training.run.is_some() {
+                    Some("A training run is under way: its model will replace the current one.".to_string())
+                } else if self.teaching.run.is_some() {
+                    Some("Fine-tuning is under way.".to_string())
+                } else {
+                    None
+                };
+                let view = math::MathView {
+                    model: shown.as_ref().map(|m| (&m.model, m.key)),
+                    sources: math::input::Sources {
+                        dev: self
+                            .session
+                            .data
+                            .as_ref()
+                            .map(|d| (d.split.as_ref(), d.dev_version.get())),
+                        drawing: drawing.as_ref(),
+                    },
+                    replace_blocked,
+                    current: self.session.model.as_ref().map(|m| m.version),
+                };
+                let action = self.tabs.math.ui(ui, view);
+                if let Some(action) = action {
+                    self.math_action(action);
                 }
             }
             Tab::MyDigits => {
