@@ -284,3 +284,45 @@ fn make_it_a_d_nudges_the_example_towards_the_digit() {
     }
     h.get_by_label_contains(&format!("step(s): P({target}) = "));
 }
+
+/// The trace's time on the tab's path (`compute`: the switches, the trace), median of 15:
+/// `cargo test --test app math::trace_times -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn trace_times() {
+    use digit_recognizer::app::tabs::math::compute::{MathKey, compute};
+    use digit_recognizer::app::tabs::math::input::{InputSettings, Sources, input_key, prepare};
+    use digit_recognizer::network::{Init, Mlp};
+    use std::sync::Arc;
+    let data = digit_recognizer::embedded::sample().unwrap();
+    let split = data.split(500, 1);
+    for sizes in [vec![784, 10, 10], vec![784, 512, 256, 10]] {
+        let model = Arc::new(Mlp::new(&sizes, Init::He, 1));
+        for m in [1, 256] {
+            let settings = InputSettings {
+                source: if m == 1 { Source::DevSample } else { Source::Batch },
+                batch: m,
+                ..InputSettings::default()
+            };
+            let sources = Sources {
+                dev: Some((&split, 1)),
+                drawing: None,
+            };
+            let key = input_key(&settings, &sources, 0);
+            let input = Arc::new(prepare(&settings, &sources, &model, key).unwrap());
+            let key = MathKey {
+                model: 0,
+                input: key,
+                ablation: 0,
+            };
+            let mut times: Vec<f64> = (0..15)
+                .map(|_| compute(key, &model, input.clone(), &Ablation::default()).seconds * 1000.0)
+                .collect();
+            times.sort_by(f64::total_cmp);
+            eprintln!(
+                "{sizes:?} m = {m}: median {:.2} ms, min {:.2}, max {:.2}",
+                times[7], times[0], times[14]
+            );
+        }
+    }
+}

@@ -123,9 +123,9 @@ impl App {
                 model_caption(ui, caption.as_deref());
                 let drawing = self.tabs.draw.canvas.prediction().map(|p| p.input);
                 let replace_blocked = if self.training.run.is_some() {
-                    Some("A training run is under way: its model will replace the current one.".to_string())
+                    Some("A training run is under way: its model will replace the current one.".to_owned())
                 } else if self.teaching.run.is_some() {
-                    Some("Fine-tuning is under way.".to_string())
+                    Some("Fine-tuning is under way.".to_owned())
                 } else {
                     None
                 };

@@ -135,7 +135,7 @@ pub fn prepare(settings: &InputSettings, sources: &Sources<'_>, model: &Mlp, key
                 Some(label) => label,
                 None => argmax(model.predict_proba(drawing).row(0).as_slice().unwrap_or(&[])) as u8,
             };
-            (drawing.to_vec(), vec![label], 28, "your drawing".to_string(), None)
+            (drawing.to_vec(), vec![label], 28, "your drawing".to_owned(), None)
         }
         Source::DevSample | Source::Batch => {
             let Some((split, _)) = sources.dev else {

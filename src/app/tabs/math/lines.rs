@@ -101,7 +101,7 @@ impl Lines<'_> {
         for (l, t) in r.trace.layers.iter().enumerate() {
             let n = l + 1;
             let (outputs, prev) = (t.z.ncols(), r.model.layers[l].inputs());
-            let a_prev = if l == 0 { "X".to_string() } else { format!("A{l}") };
+            let a_prev = if l == 0 { "X".to_owned() } else { format!("A{l}") };
             line_title(
                 ui,
                 &format!("Z{n} = W{n}·{a_prev} + b{n}"),
@@ -195,7 +195,7 @@ impl Lines<'_> {
         let classes = layers[last].dz.ncols();
         line_title(
             ui,
-            &format!("dZ{} = A{} − Y", count, count),
+            &format!("dZ{count} = A{count} − Y"),
             &format!("{classes}×{m}: the probabilities minus the one-hot label"),
         );
         paint::unit_bars(
@@ -213,7 +213,7 @@ impl Lines<'_> {
             let n = l + 1;
             let t = &layers[l];
             let (prev, outputs) = t.dw.dim();
-            let a_prev = if l == 0 { "X".to_string() } else { format!("A{l}") };
+            let a_prev = if l == 0 { "X".to_owned() } else { format!("A{l}") };
             line_title(
                 ui,
                 &format!("dW{n} = 1/m·dZ{n}·{a_prev}^T"),

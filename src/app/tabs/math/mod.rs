@@ -256,7 +256,7 @@ impl MathTab {
                     let text = self
                         .input
                         .drawing_label
-                        .map_or("its reading".to_string(), |d| d.to_string());
+                        .map_or("its reading".to_owned(), |d| d.to_string());
                     egui::ComboBox::from_id_salt("math_drawing_label")
                         .selected_text(text)
                         .show_ui(ui, |ui| {
@@ -306,7 +306,7 @@ impl MathTab {
             .enumerate()
             .map(|(l, t)| {
                 let scores = match self.rank_by {
-                    RankBy::Activation => t.a.row(j).to_vec(),
+                    RankBy::Activation => t.z.row(j).to_vec(),
                     RankBy::Gradient => t.dz.row(j).to_vec(),
                 };
                 let picked: Vec<usize> = self.picked.iter().filter(|p| p.0 == l).map(|p| p.1).collect();
@@ -523,7 +523,7 @@ fn breakdown_ui(
         textures.get(ui.ctx(), "breakdown", version, || b.image(w, a, side))
     });
     let input_name = if layer == 0 {
-        "x".to_string()
+        "x".to_owned()
     } else {
         format!("A{layer}")
     };

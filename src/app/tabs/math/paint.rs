@@ -34,7 +34,7 @@ impl Textures {
             }
             None => {
                 let texture = ctx.load_texture(format!("math_{name}"), make(), TextureOptions::NEAREST);
-                self.made.insert(name.to_string(), (version, texture.clone()));
+                self.made.insert(name.to_owned(), (version, texture.clone()));
                 texture
             }
         }
@@ -78,7 +78,7 @@ pub fn strip(pixels: &[u8], side: usize, count: usize) -> ColorImage {
 /// An image of `size` points with a hover text; a canvas the tests can find by `label`.
 pub fn image(ui: &mut egui::Ui, texture: &TextureHandle, size: Vec2, label: &str) -> Response {
     let response = ui.add(egui::Image::new((texture.id(), size)).sense(Sense::hover()));
-    let label = label.to_string();
+    let label = label.to_owned();
     response.widget_info(move || egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
     response
 }

@@ -11,7 +11,8 @@ pub const TOP: usize = 12;
 /// What ranks the units of a wide layer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RankBy {
-    /// |A| of the example shown: what the layer is saying.
+    /// |Z| of the example shown: the units that speak loudest, on (Z > 0) or off (Z < 0), so
+    /// ReLU's zeroed units show too.
     #[default]
     Activation,
     /// |dZ| of the example shown: what the step will change most.
@@ -21,13 +22,13 @@ pub enum RankBy {
 impl RankBy {
     pub fn title(self) -> &'static str {
         match self {
-            RankBy::Activation => "|activation|",
+            RankBy::Activation => "|Z|, before ReLU",
             RankBy::Gradient => "|gradient|",
         }
     }
 }
 
-/// The units to show of a layer whose per-unit scores are `scores` (|A| or |dZ| of one
+/// The units to show of a layer whose per-unit scores are `scores` (Z or dZ of one
 /// example): all of them, in order, when the layer has at most [`SHOW_ALL_UP_TO`]; else the
 /// `top` largest by |score| (ties by unit number), then the `picked` units not among them,
 /// each at most once and in range.

@@ -140,7 +140,7 @@ impl SampleGrid {
             }
             self.atlas_rows = visible.clone();
         }
-        let Some(atlas) = self.atlas.clone() else { return None };
+        let atlas = self.atlas.clone()?;
         let spacing = 8.0;
         let cell = ((ui.available_width() - spacing * (COLS as f32 - 1.0) - 4.0) / COLS as f32).clamp(40.0, 100.0);
         egui::Grid::new("sample_grid").spacing([spacing, 6.0]).show(ui, |ui| {
