@@ -1,6 +1,6 @@
 //! digit-recognizer: a from-scratch MLP for Kaggle's Digit Recognizer (MNIST).
 //!
-//! Layers, imported one way only: the core (`data`, `network`, `kernels`, `train`, `model_file`,
+//! Layers, imported one way only: the core (`data`, `network`, `kernels`, `train`, `model_file`, `trace_file`,
 //! `preprocess`, `evaluate`, `attribution`, `augment`, `finetune`, `my_digits`, `trained`, `choice`, with `atomic`, `write_guard`, `embedded` and `bench`) never touches the UI; the
 //! desktop app (`app`, behind the default `gui` feature) is built on the core; the command line
 //! (`cli`) on both; `main` only calls `cli::main`.
@@ -23,6 +23,7 @@ pub mod my_digits;
 pub mod network;
 pub mod nudge;
 pub mod preprocess;
+pub mod trace_file;
 pub mod train;
 pub mod trained;
 pub mod write_guard;

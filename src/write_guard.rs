@@ -4,7 +4,8 @@
 //!   inode on Unix, else by canonical path), not even with `--force`.
 //! - An existing file of another kind is replaced only when the caller allows it (`--force`, or
 //!   the user confirmed in the app). A model replaces a model, a submission a submission, a heat
-//!   map an earlier heat map. A new file, or an empty one, is written as always.
+//!   map an earlier heat map, a trace a trace (by its safetensors `format`). A new file, or an
+//!   empty one, is written as always.
 //!
 //! What a file is comes from its first bytes ([`sniff`]: at most [`SNIFF_BYTES`], decompressed
 //! when it is gzip), never from its name.
@@ -57,6 +58,8 @@ pub enum FileKind {
     Folder,
     /// A model written by this program (safetensors with our `format` metadata).
     Model,
+    /// A step traced by `trace` (safetensors with the trace `format` metadata).
+    Trace,
     /// A safetensors file of another program.
     OtherSafetensors,
     /// `ImageId,Label` or `id,label`.
@@ -117,6 +120,7 @@ impl FileKind {
             FileKind::Empty => "an empty file".into(),
             FileKind::Folder => "a folder".into(),
             FileKind::Model => "a digit-recognizer model".into(),
+            FileKind::Trace => "a trace written by trace".into(),
             FileKind::OtherSafetensors => "a safetensors file of another program".into(),
             FileKind::Submission => "a submission (ImageId,Label or id,label)".into(),
             FileKind::LabelledCsv { columns, gzip } => csv("labelled training CSV", columns, *gzip, true),
@@ -146,6 +150,8 @@ pub enum Output {
     PlotImage,
     /// The app's Export My digits (CSV): labelled pictures, the same rule as an import.
     MyDigits,
+    /// `trace --out`.
+    Trace,
 }
 
 impl Output {
@@ -159,6 +165,7 @@ impl Output {
             Output::Curves => "a curves CSV",
             Output::PlotImage => "a plot image",
             Output::MyDigits => "My digits",
+            Output::Trace => "a trace",
         }
     }
 
@@ -172,6 +179,7 @@ impl Output {
                 | (Output::ExplainMap, FileKind::ExplainMap)
                 | (Output::Curves, FileKind::Curves)
                 | (Output::PlotImage, FileKind::PlotImage)
+                | (Output::Trace, FileKind::Trace)
         )
     }
 }
@@ -372,15 +380,14 @@ fn sniff_safetensors(path: &Path, head: &[u8]) -> Option<FileKind> {
         header.split_off(8)
     };
     let json: serde_json::Value = serde_json::from_slice(&header).ok()?;
-    let ours = json
+    let format = json
         .get("__metadata__")
         .and_then(|m| m.get("format"))
-        .and_then(|f| f.as_str())
-        == Some(crate::model_file::FORMAT);
-    Some(if ours {
-        FileKind::Model
-    } else {
-        FileKind::OtherSafetensors
+        .and_then(|f| f.as_str());
+    Some(match format {
+        Some(crate::model_file::FORMAT) => FileKind::Model,
+        Some(crate::trace_file::FORMAT) => FileKind::Trace,
+        _ => FileKind::OtherSafetensors,
     })
 }
 

@@ -3,6 +3,7 @@
 //! their choices and the app's drop-downs offer the same ones. The training settings of `train`
 //! and `finetune` are in [`super::overrides`].
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -40,6 +41,8 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Why this digit? Which pixels pushed the network toward (or away from) its answer.
     Explain(ExplainArgs),
+    /// One plain gradient-descent step, every matrix of the notebook written for NumPy (safetensors).
+    Trace(TraceArgs),
     /// Validate a CSV file and describe it.
     Inspect(InspectArgs),
     /// Turn labelled pictures (a `file,label` CSV) into a training CSV, preprocessed as `classify` does.
@@ -174,6 +177,53 @@ pub struct ExplainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Writes, in the notebook's orientation (features x examples, m examples): X (inputs x m, pixels/255), \
+Y (classes x m, one-hot), and for each layer l = 1..L: W{l} (outputs x inputs), b{l} (outputs x 1), Z{l} = W{l}.A{l-1} + b{l}, \
+A{l} (ReLU; softmax for the last), dZ{l} (outputs x m), dW{l} = 1/m dZ{l}.A{l-1}^T, db{l} = 1/m sum of dZ{l} over the examples \
+(outputs x 1: one per unit, where the notebook's np.sum(dZ) also sums over the units), W{l}_next = W{l} - alpha dW{l}, \
+b{l}_next; plus loss (1 element, the mean cross-entropy) and dX = W1^T.dZ1 (inputs x m).\n\n\
+Gradient scale, as in the notebook: dZ and dX are gradients of the summed loss (dZ{L} = A{L} - Y), dW and db of the \
+mean; the mean loss's gradient at X is dX/m.\n\n\
+This is the notebook's plain step: mean cross-entropy on one-hot targets, no dropout, no L2, no label smoothing, no \
+augmentation, no momentum, whatever the model was trained with. bench/check_trace.py recomputes every tensor with NumPy."
+)]
+pub struct TraceArgs {
+    /// Model file; the embedded model when omitted.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Labelled CSV (plain or .gz) to take the examples from, with --rows.
+    #[arg(long, conflicts_with_all = ["image", "label"])]
+    pub data: Option<PathBuf>,
+    /// The data rows to trace, A..B: counted from 0 (the first row after the header), B
+    /// excluded; `N` alone is row N.
+    #[arg(long, value_name = "A..B", value_parser = parse_rows)]
+    pub rows: Option<Range<usize>>,
+    /// A picture (PNG or JPEG) to trace instead of data rows, preprocessed as `classify` does;
+    /// needs --label.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// The class the picture shows (the target Y of the loss): a label, or a class name of the
+    /// model.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The step size of the update W - alpha dW (the notebook's 0.10 by default).
+    #[arg(long, default_value_t = 0.1)]
+    pub alpha: f32,
+    /// Where to write the trace (safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing file of another kind at --out (an earlier trace is replaced without
+    /// it). Never allows writing onto one of the command's inputs.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON object on stdout: shapes, loss before and after the step, per-layer norms,
+    /// labels and predictions.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct InspectArgs {
     pub file: PathBuf,
     #[arg(long)]
@@ -240,4 +290,28 @@ pub struct FinetuneArgs {
     /// Print one JSON object with the report on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--rows`: `A..B` (B excluded) or `N` (row N alone); refuses an empty range.
+pub fn parse_rows(text: &str) -> Result<Range<usize>, String> {
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{text:?} is not A..B (data rows counted from 0, B excluded), e.g. 0..64"))
+    };
+    let range = match text.split_once("..") {
+        Some((start, end)) => number(start)?..number(end)?,
+        None => {
+            let row = number(text)?;
+            row..row.saturating_add(1)
+        }
+    };
+    if range.end <= range.start {
+        return Err(format!(
+            "{text} is empty: the end is excluded, so {0}..{1} is row {0} alone",
+            range.start,
+            range.start.saturating_add(1)
+        ));
+    }
+    Ok(range)
 }

@@ -62,7 +62,7 @@ fn load_model(path: Option<&Path>) -> Result<Mlp> {
 }
 
 /// The model and what its file says about it (image side, labels, class names, transposition).
-fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
+pub(super) fn load_model_info(path: Option<&Path>) -> Result<(Mlp, ModelInfo)> {
     Ok(match path {
         Some(path) => model_file::load(path)?,
         None => embedded::model().context("the embedded model is missing; pass --model")?,

@@ -1,7 +1,8 @@
 //! The command line: everything the app does, headless; with no command it opens the app.
 //!
 //! [`args`] declares the flags (clap), [`commands`] runs each command on the core's typed API;
-//! `handwriting` holds `import-images` and `finetune`, `bench` runs and prints the speed measurement.
+//! `handwriting` holds `import-images` and `finetune`, `bench` runs and prints the speed measurement,
+//! `trace` writes one plain step's matrices for NumPy.
 //! Exit codes: 0 success, 1 data or model error (one clear line on stderr), 2 usage error.
 
 pub mod args;
@@ -11,6 +12,7 @@ pub mod commands;
 mod explain;
 mod handwriting;
 pub mod overrides;
+mod trace;
 
 use std::io::Write;
 
@@ -40,6 +42,7 @@ pub fn main() -> i32 {
         Command::Predict(args) => commands::predict(args),
         Command::Classify(args) => commands::classify(args),
         Command::Explain(args) => commands::explain(args),
+        Command::Trace(args) => trace::run(args),
         Command::Inspect(args) => commands::inspect(args),
         Command::ImportImages(args) => handwriting::import_images(args),
         Command::Finetune(args) => handwriting::finetune_command(args),

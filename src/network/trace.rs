@@ -263,6 +263,9 @@ mod tests {
         assert!(hidden.notebook_db().abs() > 1e-6);
     }
 
+    /// A matrix of the notebook, row by row.
+    type Matrix = Vec<Vec<f64>>;
+
     /// The notebook's lines in f64 with samples in columns, written out plainly (no production
     /// function): `W` is `(outputs, inputs)` per layer as the notebook holds it.
     struct Notebook {
@@ -273,10 +276,10 @@ mod tests {
     /// What [`Notebook::step`] computes; every matrix `(rows × columns)` in the notebook's
     /// orientation, `m` examples in the columns.
     struct NotebookTrace {
-        z: Vec<Vec<Vec<f64>>>,
-        a: Vec<Vec<Vec<f64>>>,
-        dz: Vec<Vec<Vec<f64>>>,
-        dw: Vec<Vec<Vec<f64>>>,
+        z: Vec<Matrix>,
+        a: Vec<Matrix>,
+        dz: Vec<Matrix>,
+        dw: Vec<Matrix>,
         db: Vec<Vec<f64>>,
         loss: f64,
         /// `(inputs × m)`
@@ -300,9 +303,9 @@ mod tests {
         }
 
         /// Z = W·A_prev + b, A = ReLU(Z) (softmax for the last layer).
-        fn forward(&self, x: &[Vec<f64>]) -> (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) {
+        fn forward(&self, x: &[Vec<f64>]) -> (Vec<Matrix>, Vec<Matrix>) {
             let m = x[0].len();
-            let (mut zs, mut acts): (Vec<Vec<Vec<f64>>>, Vec<Vec<Vec<f64>>>) = (Vec::new(), Vec::new());
+            let (mut zs, mut acts): (Vec<Matrix>, Vec<Matrix>) = (Vec::new(), Vec::new());
             for (l, (w, b)) in self.params.iter().enumerate() {
                 let input: &[Vec<f64>] = if l == 0 { x } else { &acts[l - 1] };
                 let mut z = vec![vec![0.0; m]; w.len()];

@@ -1,5 +1,5 @@
 //! The command line run as a user runs it, one module per area: the commands and their errors,
-//! other data sets, `explain`, and fine-tuning (core and command).
+//! other data sets, `explain`, fine-tuning (core and command), and `trace`.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,3 +8,4 @@ mod commands;
 mod datasets;
 mod explain;
 mod finetune;
+mod trace;
