@@ -1,6 +1,6 @@
 //! Draw a digit with the mouse: thick anti-aliased strokes on a 280x280 gray raster, classified
 //! live through the same preprocessing as `classify` (`preprocess_gray`), and explained (the
-//! [`InsightPanel`]).
+//! [`InsightPanel`]); "make it a d" nudges it towards another digit ([`NudgePanel`]).
 
 use std::sync::Arc;
 
@@ -11,6 +11,8 @@ use crate::network::{Mlp, argmax};
 use crate::preprocess::{preprocess_gray, resize_to_side};
 
 use crate::app::tabs::insight::{InsightPanel, Subject};
+
+use super::nudge::{NudgeAction, NudgePanel, NudgeSubject};
 
 /// Side of the raster the strokes are drawn into, in pixels.
 pub const RASTER: usize = 280;
@@ -24,6 +26,15 @@ pub struct CanvasPrediction {
     pub probs: Vec<f32>,
     /// The 28x28 image the network sees (scaled to the model's side for other data sets).
     pub input: [u8; PIXELS],
+    /// The image at the model's input size: what it read.
+    pub model_input: Vec<u8>,
+}
+
+/// The canvas as it was before a nudged image went on it (for Undo).
+struct BeforePlacing {
+    raster: Vec<u8>,
+    has_ink: bool,
+    placed: Option<Vec<u8>>,
 }
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -53,6 +64,14 @@ pub struct DrawingCanvas {
     /// Why the network reads the drawing as it does.
     #[serde(skip)]
     pub insight: InsightPanel,
+    /// "Make it a d".
+    pub nudge: NudgePanel,
+    /// An image put on the canvas by the nudge, at the model's input size: the model reads it as
+    /// it is (no cropping and centring again) until the next stroke.
+    #[serde(skip)]
+    placed: Option<Vec<u8>>,
+    #[serde(skip)]
+    before_placing: Option<BeforePlacing>,
 }
 
 impl Default for DrawingCanvas {
@@ -68,6 +87,9 @@ impl Default for DrawingCanvas {
             model_generation: u64::MAX,
             brush: 11.0,
             insight: InsightPanel::new("draw"),
+            nudge: NudgePanel::default(),
+            placed: None,
+            before_placing: None,
         }
     }
 }
@@ -83,6 +105,7 @@ impl DrawingCanvas {
 
     pub fn clear(&mut self) {
         self.raster.fill(0);
+        self.placed = None;
         self.last = None;
         self.has_ink = false;
         self.prediction = None;
@@ -93,6 +116,8 @@ impl DrawingCanvas {
     pub fn add_point(&mut self, p: Pos2) {
         let from = self.last.unwrap_or(p);
         stamp_segment(&mut self.raster, from, p, self.brush);
+        // A stroke over a nudged image makes it a drawing again, read the usual way.
+        self.placed = None;
         self.last = Some(p);
         self.has_ink = true;
         self.dirty = true;
@@ -100,6 +125,45 @@ impl DrawingCanvas {
 
     pub fn end_stroke(&mut self) {
         self.last = None;
+    }
+
+    /// Puts `image` (`side * side` values, the model's input) on the canvas, scaled up, for the
+    /// model to read exactly as it is; [`DrawingCanvas::undo_placing`] puts back what was there.
+    pub fn place_image(&mut self, image: &[u8], side: usize) {
+        if side == 0 || image.len() != side * side {
+            return;
+        }
+        self.before_placing = Some(BeforePlacing {
+            raster: self.raster.clone(),
+            has_ink: self.has_ink,
+            placed: self.placed.take(),
+        });
+        for (y, row) in self.raster.chunks_exact_mut(RASTER).enumerate() {
+            let source = &image[(y * side / RASTER) * side..][..side];
+            for (x, v) in row.iter_mut().enumerate() {
+                *v = source[x * side / RASTER];
+            }
+        }
+        self.placed = Some(image.to_vec());
+        self.has_ink = image.iter().any(|&v| v > 0);
+        self.last = None;
+        self.dirty = true;
+    }
+
+    /// The canvas can go back to before the last [`DrawingCanvas::place_image`].
+    pub fn can_undo_placing(&self) -> bool {
+        self.before_placing.is_some()
+    }
+
+    /// Puts back the canvas from before the last [`DrawingCanvas::place_image`].
+    pub fn undo_placing(&mut self) {
+        if let Some(before) = self.before_placing.take() {
+            self.raster = before.raster;
+            self.has_ink = before.has_ink;
+            self.placed = before.placed;
+            self.last = None;
+            self.dirty = true;
+        }
     }
 
     /// Recomputes the prediction when the drawing or the model changed.
@@ -113,15 +177,30 @@ impl DrawingCanvas {
         let (Some((model, _)), true) = (model, self.has_ink) else {
             return;
         };
-        let Ok(input) = preprocess_gray(RASTER as u32, RASTER as u32, &self.raster) else {
-            return;
+        let preprocessed = preprocess_gray(RASTER as u32, RASTER as u32, &self.raster);
+        let (input, model_input) = match self.placed.as_ref().filter(|p| p.len() == model.inputs()) {
+            // A nudged image, read as it is.
+            Some(placed) => {
+                let input = <[u8; PIXELS]>::try_from(placed.as_slice())
+                    .ok()
+                    .or(preprocessed.ok())
+                    .unwrap_or([0; PIXELS]);
+                (input, placed.clone())
+            }
+            None => {
+                let Ok(input) = preprocessed else {
+                    return;
+                };
+                (input, resize_to_side(&input, model.inputs().isqrt()))
+            }
         };
-        let proba = model.predict_proba(&resize_to_side(&input, model.inputs().isqrt()));
+        let proba = model.predict_proba(&model_input);
         let probs = proba.row(0).to_vec();
         self.prediction = Some(CanvasPrediction {
             digit: argmax(&probs),
             probs,
             input,
+            model_input,
         });
     }
 
@@ -175,6 +254,7 @@ impl DrawingCanvas {
             }
         });
         ui.add_space(4.0);
+        let mut nudge_action = None;
         ui.horizontal_top(|ui| {
             let side = ui
                 .available_height()
@@ -186,6 +266,16 @@ impl DrawingCanvas {
             egui::ScrollArea::vertical().id_salt("draw_prediction").show(ui, |ui| {
                 ui.vertical(|ui| {
                     self.prediction_ui(ui, model.is_some(), names);
+                    if let (Some(prediction), Some((model, model_key))) = (&self.prediction, model) {
+                        let subject = NudgeSubject {
+                            model,
+                            model_key,
+                            image: &prediction.model_input,
+                            names,
+                            can_undo: self.before_placing.is_some(),
+                        };
+                        nudge_action = self.nudge.ui(ui, &subject);
+                    }
                     // The explanations are written for 28x28 digits.
                     let model = model.filter(|(m, _)| m.inputs() == PIXELS && m.classes() == CLASSES);
                     if let (Some(prediction), Some((model, model_key))) = (&self.prediction, model) {
@@ -201,6 +291,13 @@ impl DrawingCanvas {
                 });
             });
         });
+        if let Some(action) = nudge_action {
+            match action {
+                NudgeAction::Apply(image) => self.place_image(&image, image.len().isqrt()),
+                NudgeAction::Undo => self.undo_placing(),
+            }
+            ui.ctx().request_repaint();
+        }
         labelled
     }
 

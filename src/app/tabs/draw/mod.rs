@@ -1,6 +1,7 @@
 //! The Draw tab: a canvas the model reads as you draw.
 
 pub mod canvas;
+pub mod nudge;
 
 use std::sync::Arc;
 
