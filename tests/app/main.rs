@@ -9,6 +9,7 @@ mod abuse;
 mod datasets;
 mod insight;
 mod map;
+mod math;
 mod nudge;
 mod ordering;
 mod overwrite;

@@ -8,5 +8,5 @@ mod commands;
 mod datasets;
 mod explain;
 mod finetune;
-mod trace;
 mod map;
+mod trace;

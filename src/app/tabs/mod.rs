@@ -1,11 +1,13 @@
 //! The tabs of the central view, each its own struct with a `ui` method (as in egui's demo app)
 //! and its own persisted settings: Training (learning curves), Samples (dev digits and the
-//! confusion matrix), Weights (the first layer), Map (the class map), Draw (a canvas), My digits. The app shows the
+//! confusion matrix), Weights (the first layer), Map (the class map), Draw (a canvas), Math (the
+//! notebook's step on real numbers), My digits. The app shows the
 //! error banner, then the selected tab, handing it a view of what it shows.
 
 pub mod draw;
 pub mod insight;
 pub mod map;
+pub mod math;
 pub mod my_digits;
 pub mod probs;
 pub mod samples;
@@ -28,17 +30,19 @@ pub enum Tab {
     Weights,
     Map,
     Draw,
+    Math,
     MyDigits,
 }
 
 impl Tab {
     /// In the order of the tab bar.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Training,
         Tab::Samples,
         Tab::Weights,
         Tab::Map,
         Tab::Draw,
+        Tab::Math,
         Tab::MyDigits,
     ];
 
@@ -49,6 +53,7 @@ impl Tab {
             Tab::Weights => "Weights",
             Tab::Map => "Map",
             Tab::Draw => "Draw",
+            Tab::Math => "Math",
             Tab::MyDigits => "My digits",
         }
     }
@@ -63,6 +68,7 @@ pub struct Tabs {
     pub weights: weights::WeightsPanel,
     pub map: map::MapTab,
     pub draw: draw::DrawTab,
+    pub math: math::MathTab,
     pub my_digits: my_digits::MyDigitsTab,
 }
 
@@ -94,7 +100,10 @@ impl App {
                     has_model: self.session.model.is_some(),
                     class_names: &class_names,
                 };
-                self.tabs.samples.ui(ui, view);
+                if let Some(row) = self.tabs.samples.ui(ui, view) {
+                    self.tabs.math.open_dev_row(row);
+                    self.settings.tab = Tab::Math;
+                }
             }
             Tab::Weights => {
                 model_caption(ui, caption.as_deref());
@@ -133,6 +142,34 @@ impl App {
                 }
                 if let Some(action) = strip {
                     self.my_digits_action(action);
+                }
+            }
+            Tab::Math => {
+                model_caption(ui, caption.as_deref());
+                let drawing = self.tabs.draw.canvas.prediction().map(|p| p.input);
+                let replace_blocked = if self.training.run.is_some() {
+                    Some("A training run is under way: its model will replace the current one.".to_owned())
+                } else if self.teaching.run.is_some() {
+                    Some("Fine-tuning is under way.".to_owned())
+                } else {
+                    None
+                };
+                let view = math::MathView {
+                    model: shown.as_ref().map(|m| (&m.model, m.key)),
+                    sources: math::input::Sources {
+                        dev: self
+                            .session
+                            .data
+                            .as_ref()
+                            .map(|d| (d.split.as_ref(), d.dev_version.get())),
+                        drawing: drawing.as_ref(),
+                    },
+                    replace_blocked,
+                    current: self.session.model.as_ref().map(|m| m.version),
+                };
+                let action = self.tabs.math.ui(ui, view);
+                if let Some(action) = action {
+                    self.math_action(action);
                 }
             }
             Tab::MyDigits => {

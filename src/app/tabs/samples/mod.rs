@@ -36,8 +36,9 @@ pub struct SamplesView<'a> {
 
 impl SamplesTab {
     /// Dev samples on the left, the confusion matrix on the right; a click on a cell filters
-    /// the samples to it (a second click clears the filter).
-    pub fn ui(&mut self, ui: &mut egui::Ui, view: SamplesView<'_>) {
+    /// the samples to it (a second click clears the filter). Returns the dev row to open in the
+    /// Math tab, if the user asked.
+    pub fn ui(&mut self, ui: &mut egui::Ui, view: SamplesView<'_>) -> Option<usize> {
         let SamplesView {
             data,
             eval,
@@ -47,20 +48,21 @@ impl SamplesTab {
         } = view;
         let Some(data) = data else {
             ui.label("No training data: open a training CSV.");
-            return;
+            return None;
         };
         if data.split.dev.rows() == 0 {
             ui.label("The dev set is empty: set a dev size and train.");
-            return;
+            return None;
         }
         let caption = eval.map(|e| e.caption.as_str());
         crate::app::tabs::model_caption(ui, caption);
+        let mut open_in_math = None;
         ui.columns(2, |columns| {
             let dev_key = data.dev_version.get();
             egui::ScrollArea::vertical()
                 .id_salt("samples")
                 .show(&mut columns[0], |ui| {
-                    self.grid.ui(ui, &data.split, dev_key, eval, model, class_names);
+                    open_in_math = self.grid.ui(ui, &data.split, dev_key, eval, model, class_names);
                 });
             match eval {
                 Some(eval) => {
@@ -85,5 +87,6 @@ impl SamplesTab {
                 }
             }
         });
+        open_in_math
     }
 }

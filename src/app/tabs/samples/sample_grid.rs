@@ -99,6 +99,7 @@ impl SampleGrid {
 
     /// Shows `split`'s dev set; `dev_key` changes whenever it does. `model` (with a key that
     /// changes with it) explains the clicked sample; `names` are the class names (may be empty).
+    /// Returns the dev row the user asked to open in the Math tab.
     pub fn ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -107,7 +108,8 @@ impl SampleGrid {
         eval: Option<&EvalResult>,
         model: Option<(&Arc<Mlp>, u64)>,
         names: &[String],
-    ) {
+    ) -> Option<usize> {
+        let mut open_in_math = None;
         let dev = &split.dev;
         // The data set's image side: 28 for digits, 32 or 64 for others.
         let side = dev.side;
@@ -138,7 +140,7 @@ impl SampleGrid {
             } else {
                 "No samples match the filter."
             });
-            return;
+            return None;
         }
         if self.atlas_rows != visible || self.atlas.is_none() {
             let mut gray = vec![0u8; COLS * side * ROWS * side];
@@ -156,7 +158,7 @@ impl SampleGrid {
             }
             self.atlas_rows = visible.clone();
         }
-        let Some(atlas) = self.atlas.clone() else { return };
+        let atlas = self.atlas.clone()?;
         let spacing = 8.0;
         let cell = ((ui.available_width() - spacing * (COLS as f32 - 1.0) - 4.0) / COLS as f32).clamp(40.0, 100.0);
         egui::Grid::new("sample_grid").spacing([spacing, 6.0]).show(ui, |ui| {
@@ -183,9 +185,17 @@ impl SampleGrid {
                         egui::Stroke::new(1.0, Color32::from_gray(70))
                     };
                     ui.painter().rect_stroke(rect, 2.0, stroke, egui::StrokeKind::Outside);
-                    if response.on_hover_text("Click for its probabilities and why").clicked() {
+                    let response =
+                        response.on_hover_text("Click for its probabilities and why; right-click to open it in Math");
+                    if response.clicked() {
                         self.selected = Some(row);
                     }
+                    response.context_menu(|ui| {
+                        if ui.button("Open in Math").clicked() {
+                            open_in_math = Some(row);
+                            ui.close();
+                        }
+                    });
                     let name = |l: u8| class_name(names, usize::from(l));
                     let caption = match predicted {
                         Some(p) => format!("pred {} · true {}", name(p), name(label)),
@@ -211,11 +221,20 @@ impl SampleGrid {
             (Some(row), Some(eval)) if row < eval.probs.len() => {
                 let label = dev.label(row);
                 let name = |l: u8| crate::data::class_caption(names, usize::from(l));
-                ui.label(format!(
-                    "Dev row {row}: true {}, predicted {}",
-                    label.map_or("?".into(), name),
-                    name(eval.predictions[row])
-                ));
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "Dev row {row}: true {}, predicted {}",
+                        label.map_or("?".into(), name),
+                        name(eval.predictions[row])
+                    ));
+                    if ui
+                        .button("Open in Math")
+                        .on_hover_text("Run the notebook's step on this digit, line by line")
+                        .clicked()
+                    {
+                        open_in_math = Some(row);
+                    }
+                });
                 crate::app::tabs::probs::probability_chart(ui, "sample_probs", &eval.probs[row], names, label, 140.0);
                 // The explanations are written for 28x28 digits.
                 let digits_model = model.filter(|(m, _)| m.inputs() == PIXELS && m.classes() == CLASSES);
@@ -238,5 +257,6 @@ impl SampleGrid {
                 ui.weak("Click a sample to see its probabilities and why the network reads it so.");
             }
         }
+        open_in_math
     }
 }
