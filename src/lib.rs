@@ -23,6 +23,7 @@ pub mod model_file;
 pub mod my_digits;
 pub mod network;
 pub mod preprocess;
+pub mod run_folder;
 pub mod train;
 pub mod trained;
 pub mod write_guard;

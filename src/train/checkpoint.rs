@@ -135,6 +135,9 @@ pub struct RunPosition {
 /// [`BatchStats`] as stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatsRecord {
+    /// As a string in JSON: serde_json may read a long f64 back 1 ulp off, and the reports'
+    /// losses of a resumed run would then differ in their last bit.
+    #[serde(with = "exact_f64")]
     pub loss_sum: f64,
     pub correct: usize,
     pub rows: usize,
@@ -157,6 +160,20 @@ impl From<StatsRecord> for BatchStats {
             correct: s.correct,
             rows: s.rows,
         }
+    }
+}
+
+/// An f64 as its shortest decimal string, which Rust's parser reads back exactly.
+mod exact_f64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
