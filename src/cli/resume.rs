@@ -7,11 +7,10 @@ use anyhow::{Result, bail};
 
 use super::UsageError;
 use super::args::TrainArgs;
-use super::commands::guard_output;
 use crate::checkpoint_file;
 use crate::model_file::ModelInfo;
 use crate::train::{Checkpoint, CheckpointPlan, TrainConfig};
-use crate::write_guard::{Input, Output};
+use crate::write_guard::{self, Input, Output, Replace};
 
 /// The settings of a run resumed from `checkpoint`: its own, with the flags given over them.
 /// A flag that would change what cannot change (the network, the seed, the dev rows, the
@@ -112,7 +111,13 @@ impl CheckpointWriter {
     /// (without --force).
     pub(super) fn write(&mut self, checkpoint: &Checkpoint) -> Result<()> {
         let path = self.path(checkpoint.step);
-        guard_output(&path, Output::Model, &self.inputs, self.force, "--checkpoints")?;
+        let replace = if self.force {
+            Replace::Anything
+        } else {
+            Replace::SameKind
+        };
+        write_guard::check(&path, Output::Model, &self.inputs, replace)
+            .map_err(|refusal| UsageError(refusal.cli_message("--checkpoints")))?;
         checkpoint_file::save(&path, checkpoint, &self.info)?;
         self.written.push(path);
         Ok(())
