@@ -13,6 +13,7 @@ mod explain;
 mod handwriting;
 mod map;
 pub mod overrides;
+mod resume;
 mod trace;
 
 use std::io::Write;

@@ -9,4 +9,5 @@ mod datasets;
 mod explain;
 mod finetune;
 mod map;
+mod resume;
 mod trace;

@@ -299,7 +299,7 @@ impl App {
                 }
                 training.last = Some(p);
             }
-            TrainEvent::Finished(_) => {}
+            TrainEvent::Finished(_) | TrainEvent::Checkpoint(_) => {}
         }
     }
 
