@@ -146,6 +146,8 @@ pub enum Output {
     PlotImage,
     /// The app's Export My digits (CSV): labelled pictures, the same rule as an import.
     MyDigits,
+    /// The app's Export runs table (CSV).
+    RunsTable,
 }
 
 impl Output {
@@ -159,6 +161,7 @@ impl Output {
             Output::Curves => "a curves CSV",
             Output::PlotImage => "a plot image",
             Output::MyDigits => "My digits",
+            Output::RunsTable => "a runs table",
         }
     }
 

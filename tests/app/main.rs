@@ -12,4 +12,5 @@ mod ordering;
 mod overwrite;
 mod plots;
 mod teach;
+mod timeline;
 mod window;
