@@ -448,3 +448,92 @@ pub fn caption(record: &RunRecord, kept: &Kept) -> String {
         fmt_count(kept.checkpoint.total_steps.max(record.total_steps))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{CheckpointPlan, Length, Preset, TrainControl, TrainEvent};
+
+    /// The checkpoints of a 784-16-10 run of `steps` steps on a little of the embedded sample.
+    fn checkpoints(steps: usize) -> Vec<Arc<Checkpoint>> {
+        let data = crate::embedded::sample().unwrap();
+        let split = data.select(&(0..600).collect::<Vec<_>>()).split(100, 1);
+        let config = TrainConfig {
+            hidden: vec![16],
+            length: Length::Iterations(steps),
+            ..TrainConfig::preset(Preset::Seed)
+        };
+        let mut model = crate::train::init_model_for(&config, &data);
+        let control = TrainControl::new().with_checkpoints(CheckpointPlan::every(1));
+        let mut kept = Vec::new();
+        crate::train::train(&mut model, &config, &split, &control, &mut |e| {
+            if let TrainEvent::Checkpoint(c) = e {
+                kept.push(c.clone());
+            }
+        });
+        kept
+    }
+
+    fn record(id: usize, all: &[Arc<Checkpoint>]) -> RunRecord {
+        let mut r = RunRecord::new(id, TrainConfig::default(), None);
+        r.training = false;
+        r.checkpoints = all.iter().cloned().map(Kept::new).collect();
+        r
+    }
+
+    #[test]
+    fn thinning_keeps_the_budget_the_ends_and_the_checkpoint_on_screen() {
+        let all = checkpoints(100);
+        assert_eq!(all.len(), 101, "steps 0..=100");
+        let each = all[0].approx_bytes();
+        let mut runs = Runs::default();
+        runs.records.push(record(1, &all));
+        runs.records.push(record(2, &all[..41]));
+        runs.go_to(1, 37);
+        // Room for 40 checkpoints in all.
+        runs.budget = Some(40 * each);
+        runs.thin();
+        assert!(runs.checkpoint_bytes() <= runs.budget(), "{} > {}", runs.checkpoint_bytes(), runs.budget());
+        let steps = |r: &RunRecord| r.checkpoints.iter().map(Kept::step).collect::<Vec<_>>();
+        let (a, b) = (steps(&runs.records[0]), steps(&runs.records[1]));
+        assert_eq!((a[0], *a.last().unwrap()), (0, 100));
+        assert_eq!((b[0], *b.last().unwrap()), (0, 40));
+        assert!(a.contains(&37), "the checkpoint on screen stays: {a:?}");
+        // Thinned evenly: both runs keep a share, and no gap is far wider than the rest.
+        assert!(a.len() >= 10 && b.len() >= 10, "{a:?} {b:?}");
+        let widest = a.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        let even = 100 / (a.len() - 1);
+        assert!(widest <= 3 * even, "gaps up to {widest} for {} checkpoints: {a:?}", a.len());
+        // The per-run cap holds under any budget.
+        let mut runs = Runs::default();
+        let many: Vec<Arc<Checkpoint>> = all.iter().chain(&checkpoints(100)[..]).cloned().collect();
+        let mut r = record(1, &many);
+        r.checkpoints.sort_by_key(Kept::step);
+        r.checkpoints.dedup_by_key(|k| k.step());
+        runs.records.push(r);
+        runs.thin();
+        assert_eq!(runs.records[0].checkpoints.len(), MAX_PER_RUN);
+    }
+
+    #[test]
+    fn the_timeline_shows_the_checkpoint_at_or_before_its_step() {
+        let all = checkpoints(10);
+        let mut runs = Runs::default();
+        let mut r = record(3, &all);
+        r.checkpoints.retain(|k| k.step() % 4 == 0 || k.step() == 10);
+        runs.records.push(r);
+        assert_eq!(runs.on_screen().map(|(_, k)| k.step()), None, "live");
+        runs.go_to(3, 6);
+        assert_eq!(runs.position, Position::At { run: 3, step: 4 });
+        let (model, _, caption) = runs.shown_model().unwrap();
+        assert_eq!(*model, *all[4].model);
+        assert!(caption.contains("run #3 at step 4 of 10"), "{caption}");
+        assert_eq!(runs.records[0].nearest_step(7), Some(8));
+        runs.go_live();
+        assert!(runs.shown_model().is_none());
+        // Deleting the run on screen goes live.
+        runs.go_to(3, 8);
+        assert!(runs.delete(3).is_some());
+        assert_eq!(runs.position, Position::Live);
+    }
+}
