@@ -199,6 +199,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             parameters,
             train_rows,
             dev_rows,
+            ..
         } => {
             // The first event, before any step: it carries the fresh model's size.
             eprintln!(
@@ -240,7 +241,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             }
         }
         // The command line asks for none.
-        TrainEvent::Snapshot(_) => {}
+        TrainEvent::Snapshot(_) | TrainEvent::Checkpoint(_) => {}
     };
     let learn_from = TrainingData {
         dataset: &data,

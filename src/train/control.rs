@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::checkpoint::CheckpointPlan;
 use super::events::Snapshot;
 
 /// Pause, resume, cancel and learning-rate changes from another thread.
@@ -19,6 +20,8 @@ pub struct TrainControl {
     /// The latest snapshot handed over and not taken yet: one at most, however long the taker
     /// is away (see [`TrainControl::offer_snapshot`]).
     waiting: Mutex<Option<Snapshot>>,
+    /// When to send [`super::TrainEvent::Checkpoint`]s (None: never).
+    checkpoints: Option<CheckpointPlan>,
 }
 
 impl TrainControl {
@@ -33,6 +36,19 @@ impl TrainControl {
             snapshot_every: Some(every),
             ..TrainControl::default()
         }
+    }
+
+    /// This control, with the run sending checkpoints as `plan` says.
+    pub fn with_checkpoints(self, plan: CheckpointPlan) -> TrainControl {
+        TrainControl {
+            checkpoints: Some(plan),
+            ..self
+        }
+    }
+
+    /// When the run sends checkpoints, if it does.
+    pub fn checkpoint_plan(&self) -> Option<CheckpointPlan> {
+        self.checkpoints
     }
 
     /// How often the run sends snapshots, if it does.

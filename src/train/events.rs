@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::checkpoint::Checkpoint;
 use crate::network::Mlp;
 
 /// What the training loop reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainEvent {
     Started {
+        /// The step the run starts from: 0, or a resumed run's checkpoint step.
+        first_step: usize,
         total_steps: usize,
         steps_per_epoch: usize,
         parameters: usize,
@@ -21,6 +24,9 @@ pub enum TrainEvent {
     /// The parameters as they are after `step`, for views that show the model while it learns
     /// (sent only when the run's [`super::TrainControl`] asks for snapshots).
     Snapshot(Snapshot),
+    /// Everything needed to resume the run from `step` exactly (sent only when the run's
+    /// [`super::TrainControl`] has a [`super::CheckpointPlan`], at the steps it plans).
+    Checkpoint(Arc<Checkpoint>),
     Finished(TrainReport),
 }
 
@@ -34,7 +40,7 @@ pub struct Snapshot {
 }
 
 /// A progress report: loss and train accuracy averaged over the steps since the last report.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub step: usize,
     pub total_steps: usize,
@@ -61,7 +67,7 @@ pub enum StopReason {
 }
 
 /// The result of a run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
     pub stop: StopReason,
     pub steps: usize,

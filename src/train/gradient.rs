@@ -240,9 +240,10 @@ pub(super) fn batch_gradients(
     })
 }
 
-/// [`batch_gradients`] for a step of few chunks: runs each chunk's forward and backward pass in
-/// its own workspace and keeps them there; the update makes the gradient from them
-/// ([`super::update`]). The threads take chunks as they finish the previous one.
+/// [`batch_gradients`] for a step of few chunks (of up to the workspaces' capacity): runs each chunk's
+/// forward and backward pass in its own workspace and keeps them there; the update makes the
+/// gradient from them ([`super::update`]). The threads take chunks as they finish the previous
+/// one.
 fn kept_chunk_passes(
     model: &Mlp,
     data: &Inputs<'_>,
@@ -252,7 +253,12 @@ fn kept_chunk_passes(
     workers: &mut Workers,
     cancel: &AtomicBool,
 ) -> Option<StepGradient> {
-    let capacity = chunks.iter().map(|c| c.len()).max().unwrap_or(1);
+    // Sized for the longest chunk any step has, not this step's: a resumed run's first batch
+    // may be an epoch's short last one.
+    let capacity = workers.workspaces[0]
+        .get_mut()
+        .unwrap_or_else(PoisonError::into_inner)
+        .capacity();
     while workers.chunk_spaces.len() < chunks.len() {
         workers.chunk_spaces.push(RwLock::new(Workspace::new(model, capacity)));
     }

@@ -16,7 +16,9 @@
 //! - `update`: a step's update from its gradient, shared between the threads by parameter rows.
 //! - `pool`: the worker threads both run on, started once per run.
 //! - `events` and `control`: what a run reports, and how another thread steers it.
+//! - `checkpoint`: a run's whole state at a step, to resume from exactly, and when to take one.
 
+mod checkpoint;
 mod config;
 mod control;
 mod events;
@@ -27,13 +29,15 @@ mod run;
 mod subnormal;
 mod update;
 
+pub use checkpoint::{Checkpoint, CheckpointPlan, DataLayout, RunPosition, StatsRecord};
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,
 };
 pub use control::TrainControl;
 pub use events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 pub use gradient::{default_threads, threads_beside_a_ui};
-pub use run::{Run, accuracy, init_model, init_model_for, train};
+pub use optimizer::OptimizerState;
+pub use run::{Run, accuracy, init_model, init_model_for, train, train_from};
 
 /// Helpers shared by the unit tests of the files above.
 #[cfg(test)]

@@ -7,10 +7,12 @@ use crate::network::Mlp;
 
 /// The optimizer's memory between steps: first and second moments shaped like the model
 /// (momentum uses the first, Adam both), and the step count for Adam's bias correction.
-pub(super) struct OptimizerState {
+/// A [`super::Checkpoint`] keeps a copy: resuming from it continues the same updates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState {
     pub(super) first: Mlp,
     pub(super) second: Mlp,
-    t: i32,
+    pub(super) t: i32,
 }
 
 impl OptimizerState {
@@ -21,6 +23,63 @@ impl OptimizerState {
             second: model.zeros_like(),
             t: 0,
         }
+    }
+
+    /// Updates taken so far (Adam's `t`).
+    pub fn updates(&self) -> i32 {
+        self.t
+    }
+
+    /// The first moments (momentum's velocity, Adam's mean), shaped like the model; empty
+    /// (no layers) when the optimizer keeps none.
+    pub fn first_moment(&self) -> &Mlp {
+        &self.first
+    }
+
+    /// Adam's second moments, shaped like the model; empty when the optimizer keeps none.
+    pub fn second_moment(&self) -> &Mlp {
+        &self.second
+    }
+
+    /// A copy holding only the moments `optimizer` reads (none for gradient descent, the first
+    /// for momentum, both for Adam): the others stay zero all run, so a checkpoint need not
+    /// keep them. [`OptimizerState::expanded`] restores them.
+    pub(super) fn compact(&self, optimizer: Optimizer) -> OptimizerState {
+        let empty = || Mlp { layers: Vec::new() };
+        OptimizerState {
+            first: if optimizer == Optimizer::Gd {
+                empty()
+            } else {
+                self.first.clone()
+            },
+            second: if optimizer == Optimizer::Adam {
+                self.second.clone()
+            } else {
+                empty()
+            },
+            t: self.t,
+        }
+    }
+
+    /// The state for `model` from a compact copy: moments left out are zeros.
+    pub(super) fn expanded(&self, model: &Mlp) -> OptimizerState {
+        let full = |moment: &Mlp| {
+            if moment.layers.is_empty() {
+                model.zeros_like()
+            } else {
+                moment.clone()
+            }
+        };
+        OptimizerState {
+            first: full(&self.first),
+            second: full(&self.second),
+            t: self.t,
+        }
+    }
+
+    /// Bytes of the moments held.
+    pub fn bytes(&self) -> usize {
+        4 * (self.first.parameter_count() + self.second.parameter_count())
     }
 }
 

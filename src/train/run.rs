@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use super::checkpoint::{Checkpoint, DataLayout, RunPosition};
 use super::control::TrainControl;
 use super::events::{Progress, Snapshot, StopReason, TrainEvent, TrainReport};
 use super::gradient::{self, Inputs, Workers, batch_gradients};
@@ -30,6 +31,22 @@ pub fn train(
     let mut run = Run::new(model, config, split, control, on_event);
     while run.step(on_event) {}
     run.report(on_event)
+}
+
+/// Continues the run of `checkpoint` with `config` (its own or changed settings, see
+/// [`Checkpoint::check_resume`]) on `split` into `model`, to the end `config` gives. Refuses,
+/// naming what differs, before taking any step or sending any event.
+pub fn train_from(
+    checkpoint: &Checkpoint,
+    model: &mut Mlp,
+    config: &TrainConfig,
+    split: &Split,
+    control: &TrainControl,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainReport, String> {
+    let mut run = Run::resume(model, config, split, control, checkpoint, on_event)?;
+    while run.step(on_event) {}
+    Ok(run.report(on_event))
 }
 
 /// A training run in progress: [`Run::step`] until it returns false, then [`Run::report`].
@@ -54,6 +71,8 @@ pub struct Run<'a> {
     /// The training rows in this epoch's order.
     order: Vec<usize>,
     shuffle_rng: StdRng,
+    /// Shuffles of `order` done so far (a checkpoint's record of `shuffle_rng`'s position).
+    shuffles: u64,
     /// The learning rate before the schedule: the config's, or the last one set through the
     /// control.
     base_alpha: f32,
@@ -68,7 +87,15 @@ pub struct Run<'a> {
     stop: Option<StopReason>,
     start: Instant,
     paused_time: Duration,
+    /// Training time before this run started (a resumed run's checkpoint's).
+    elapsed_before: Duration,
     last_snapshot: Instant,
+    /// The steps still to checkpoint, ascending (empty without a plan).
+    checkpoint_steps: std::collections::VecDeque<usize>,
+    /// The step of the last checkpoint sent.
+    last_checkpoint: Option<usize>,
+    /// The data's layout, hashed at the first checkpoint.
+    data_layout: Option<DataLayout>,
 }
 
 impl<'a> Run<'a> {
@@ -78,6 +105,60 @@ impl<'a> Run<'a> {
         config: &'a TrainConfig,
         split: &'a Split,
         control: &'a TrainControl,
+        on_event: &mut dyn FnMut(&TrainEvent),
+    ) -> Run<'a> {
+        let mut run = Run::prepare(model, config, split, control, 0, on_event);
+        run.send_due_checkpoint(on_event);
+        run
+    }
+
+    /// Prepares a run continuing from `checkpoint` with `config` (the checkpoint's settings or
+    /// changed ones: [`Checkpoint::check_resume`] says which may change) and sends
+    /// [`TrainEvent::Started`] with `first_step` at the checkpoint's step. `model` is set to the
+    /// checkpoint's parameters. Steps count on from the checkpoint's; the run ends where
+    /// `config`'s length says. An error (nothing sent, `model` untouched) names what differs.
+    pub fn resume(
+        model: &'a mut Mlp,
+        config: &'a TrainConfig,
+        split: &'a Split,
+        control: &'a TrainControl,
+        checkpoint: &Checkpoint,
+        on_event: &mut dyn FnMut(&TrainEvent),
+    ) -> Result<Run<'a>, String> {
+        checkpoint.check_resume(config, split)?;
+        model.clone_from(&checkpoint.model);
+        let mut run = Run::prepare(model, config, split, control, checkpoint.step, on_event);
+        let position = &checkpoint.position;
+        run.step = checkpoint.step;
+        // Moments of another optimizer mean something else (momentum's velocity is not Adam's
+        // mean): a change of optimizer starts its moments afresh.
+        if config.optimizer == checkpoint.config.optimizer {
+            run.state = checkpoint.optimizer.expanded(run.model);
+        }
+        for _ in 0..position.shuffles {
+            run.order.shuffle(&mut run.shuffle_rng);
+        }
+        run.shuffles = position.shuffles;
+        // An alpha set mid-run carries on, unless the settings change alpha themselves.
+        if config.alpha == checkpoint.config.alpha {
+            run.base_alpha = position.base_alpha;
+        }
+        run.first_loss = position.first_loss;
+        run.since_report = position.since_report.into();
+        run.last_stats = position.last_stats.into();
+        run.elapsed_before = position.elapsed;
+        run.last_checkpoint = Some(checkpoint.step);
+        run.data_layout = Some(checkpoint.data);
+        run.checkpoint_steps.retain(|&s| s > checkpoint.step);
+        Ok(run)
+    }
+
+    fn prepare(
+        model: &'a mut Mlp,
+        config: &'a TrainConfig,
+        split: &'a Split,
+        control: &'a TrainControl,
+        first_step: usize,
         on_event: &mut dyn FnMut(&TrainEvent),
     ) -> Run<'a> {
         let train = &split.train;
@@ -94,6 +175,7 @@ impl<'a> Run<'a> {
         };
         let parameters = model.parameter_count();
         on_event(&TrainEvent::Started {
+            first_step,
             total_steps,
             steps_per_epoch,
             parameters,
@@ -126,6 +208,7 @@ impl<'a> Run<'a> {
             parameters,
             order: (0..n).collect(),
             shuffle_rng: StdRng::seed_from_u64(config.seed ^ 0x5EED_0F0D),
+            shuffles: 0,
             base_alpha: config.alpha,
             since_report: BatchStats::default(),
             last_stats: BatchStats::default(),
@@ -134,7 +217,14 @@ impl<'a> Run<'a> {
             stop: None,
             start: Instant::now(),
             paused_time: Duration::ZERO,
+            elapsed_before: Duration::ZERO,
             last_snapshot: Instant::now(),
+            checkpoint_steps: control
+                .checkpoint_plan()
+                .map(|plan| plan.steps(total_steps).into())
+                .unwrap_or_default(),
+            last_checkpoint: None,
+            data_layout: None,
         }
     }
 
@@ -157,6 +247,7 @@ impl<'a> Run<'a> {
         let in_epoch = step % self.steps_per_epoch;
         if in_epoch == 0 && batch < n {
             self.order.shuffle(&mut self.shuffle_rng);
+            self.shuffles += 1;
         }
         let rows = &self.order[in_epoch * batch..((in_epoch + 1) * batch).min(n)];
         let cancel = self.control.cancel_flag();
@@ -199,7 +290,49 @@ impl<'a> Run<'a> {
             on_event(&TrainEvent::Snapshot(self.snapshot()));
             self.last_snapshot = Instant::now();
         }
+        self.send_due_checkpoint(on_event);
         step < self.total_steps
+    }
+
+    /// Sends a checkpoint if the plan has one at the current step (and the parameters are
+    /// finite: a diverging run's are not worth resuming from).
+    fn send_due_checkpoint(&mut self, on_event: &mut dyn FnMut(&TrainEvent)) {
+        while self.checkpoint_steps.front().is_some_and(|&s| s < self.step) {
+            self.checkpoint_steps.pop_front();
+        }
+        if self.checkpoint_steps.front() == Some(&self.step) && self.model.is_finite() {
+            self.checkpoint_steps.pop_front();
+            on_event(&TrainEvent::Checkpoint(Arc::new(self.checkpoint())));
+        }
+    }
+
+    /// The run's whole state as it is now: resuming from it continues this run exactly.
+    /// Copies the parameters and the moments the optimizer uses (6 MB for `best` with Adam).
+    pub fn checkpoint(&mut self) -> Checkpoint {
+        let split = self.split;
+        let data = *self.data_layout.get_or_insert_with(|| DataLayout::of(split));
+        self.last_checkpoint = Some(self.step);
+        Checkpoint {
+            step: self.step,
+            total_steps: self.total_steps,
+            model: Arc::new(self.model.clone()),
+            optimizer: self.state.compact(self.config.optimizer),
+            position: RunPosition {
+                shuffles: self.shuffles,
+                base_alpha: self.base_alpha,
+                first_loss: self.first_loss,
+                since_report: self.since_report.into(),
+                last_stats: self.last_stats.into(),
+                elapsed: self.elapsed(),
+            },
+            config: self.config.clone(),
+            data,
+        }
+    }
+
+    /// Training time so far, pauses excluded (with a resumed run's time before it).
+    fn elapsed(&self) -> Duration {
+        self.elapsed_before + self.start.elapsed().saturating_sub(self.paused_time)
     }
 
     /// Sends a progress report, with the dev accuracy when due, after checking that the
@@ -224,7 +357,7 @@ impl<'a> Run<'a> {
             train_accuracy: self.since_report.accuracy(),
             dev_accuracy,
             alpha,
-            elapsed: self.start.elapsed().saturating_sub(self.paused_time),
+            elapsed: self.elapsed(),
         }));
         self.since_report = BatchStats::default();
         true
@@ -255,9 +388,18 @@ impl<'a> Run<'a> {
     }
 
     /// Ends the run: scores it, sends [`TrainEvent::Finished`] and returns the report.
-    pub fn report(self, on_event: &mut dyn FnMut(&TrainEvent)) -> TrainReport {
-        let train_seconds = self.start.elapsed().saturating_sub(self.paused_time).as_secs_f64();
-        let stop = self.stop.unwrap_or(StopReason::Completed);
+    pub fn report(mut self, on_event: &mut dyn FnMut(&TrainEvent)) -> TrainReport {
+        let train_seconds = self.elapsed().as_secs_f64();
+        let stop = self.stop.clone().unwrap_or(StopReason::Completed);
+        // A run stopped early still checkpoints where it stopped (a diverged one holds older
+        // parameters than its step: none).
+        if stop == StopReason::Cancelled
+            && self.control.checkpoint_plan().is_some()
+            && self.last_checkpoint != Some(self.step)
+            && self.model.is_finite()
+        {
+            on_event(&TrainEvent::Checkpoint(Arc::new(self.checkpoint())));
+        }
         let model = self.model;
         if stop == StopReason::Cancelled && !model.is_finite() {
             model.clone_from(&self.last_good);
