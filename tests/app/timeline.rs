@@ -274,7 +274,7 @@ fn the_runs_table_sorts_renames_deletes_and_exports() {
     h.run_ok();
     h.get_by_label("Rename").click();
     h.run_ok();
-    h.get_by_role(Role::TextInput).type_text(" slow");
+    h.get_by_role_and_label(Role::TextInput, "New name").type_text(" slow");
     h.run_ok();
     h.get_by_label("OK").click();
     h.run_ok();

@@ -163,7 +163,10 @@ impl RunsTable {
             let selected = self.selected.and_then(|id| runs.get(id));
             let idle = selected.is_some_and(|r| !r.training);
             if let Some(name) = &mut self.renaming {
-                let edit = ui.add(egui::TextEdit::singleline(name).desired_width(160.0));
+                let label = ui.label("New name");
+                let edit = ui
+                    .add(egui::TextEdit::singleline(name).desired_width(160.0))
+                    .labelled_by(label.id);
                 edit.request_focus();
                 let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 if (ui.button("OK").clicked() || enter)
