@@ -3,8 +3,10 @@
 //! screen through the evaluation job (cached per checkpoint, the last result shown meanwhile),
 //! and carries out the runs table's and the timeline's actions.
 
+use std::io::Write;
 use std::sync::Arc;
 
+use crate::model_file::ModelInfo;
 use crate::train::{Checkpoint, Progress, TrainConfig, TrainReport};
 
 use crate::app::App;
@@ -17,12 +19,19 @@ use crate::app::tabs::samples::evaluation::{EvalKey, Evaluated};
 
 impl App {
     /// A run started: its record (`parent`: the checkpoint it branches from).
-    pub(crate) fn run_started(&mut self, id: usize, config: TrainConfig, parent: Option<(Parent, Arc<Checkpoint>)>) {
+    pub(crate) fn run_started(
+        &mut self,
+        id: usize,
+        config: TrainConfig,
+        info: ModelInfo,
+        parent: Option<(Parent, Arc<Checkpoint>)>,
+    ) {
         let (parent, from) = match parent {
             Some((p, checkpoint)) => (Some(p), Some(checkpoint)),
             None => (None, None),
         };
         let mut record = RunRecord::new(id, config, parent);
+        record.info = info;
         if let Some(checkpoint) = from {
             // The branch's curve starts at the branch step, with the loss and accuracy of the
             // parent's last step before it.
@@ -99,7 +108,7 @@ impl App {
             }
             return;
         };
-        let version = kept.version;
+        let (version, kept_step) = (kept.version, kept.step());
         if self.runs.given != Some(version) || self.session.evals.shown.is_none() {
             if let Some(cached) = self.runs.cached(version, dev) {
                 let cached = cached.clone();
@@ -108,7 +117,23 @@ impl App {
                 }
                 self.session.evals.shown = Some(cached);
                 self.runs.given = Some(version);
-            } else if self.runs.asked.is_empty() && split.dev.rows() > 0 {
+                // Measured with DIGIT_RECOGNIZER_FRAME_STATS=1: from the move to the views having
+                // the checkpoint's model and predictions (they draw it in this frame).
+                if let Some(moved) = self.runs.moved.take()
+                    && self.frame_stats.enabled
+                {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "timeline: step {} on screen {:.1} ms after the move",
+                        kept_step,
+                        moved.elapsed().as_secs_f64() * 1000.0
+                    );
+                }
+            } else if self.runs.asked.is_empty()
+                && split.dev.rows() > 0
+                // An opened run of another data set's images cannot read this dev set.
+                && crate::evaluate::check_fits(&kept.checkpoint.model, &split.dev, "").is_ok()
+            {
                 let caption = crate::app::runs::caption(record, kept);
                 let model = kept.checkpoint.model.clone();
                 self.ask_checkpoint(version, model, split, caption);
@@ -119,6 +144,7 @@ impl App {
         if self.runs.asked.is_empty()
             && self.training.run.is_none()
             && let Some((record, kept)) = self.runs.next_to_predict(dev)
+            && crate::evaluate::check_fits(&kept.checkpoint.model, &split.dev, "").is_ok()
         {
             let caption = crate::app::runs::caption(record, kept);
             let (version, model) = (kept.version, kept.checkpoint.model.clone());
@@ -251,6 +277,7 @@ impl App {
                 self.tabs.training.plots.set_hidden(id, !visible);
             }
             TableAction::Select(id) => {
+                self.tabs.training.table.selected = Some(id);
                 self.runs.timeline_run = Some(id);
                 // A chosen run's timeline starts at its end.
                 if let Some(last) = self.runs.get(id).and_then(|r| r.checkpoints.last()).map(|k| k.step())

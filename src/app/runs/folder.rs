@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomic;
+use crate::checkpoint_file;
+use crate::model_file::ModelInfo;
 use crate::train::{Checkpoint, Progress, TrainConfig, TrainReport};
 use crate::write_guard::Output;
 
@@ -56,6 +58,8 @@ pub struct OpenedRun {
     pub reports: Vec<Progress>,
     pub report: Option<TrainReport>,
     pub checkpoints: Vec<Arc<Checkpoint>>,
+    /// The first checkpoint file's info (the data's labels and class names).
+    pub info: ModelInfo,
 }
 
 /// What the run jobs report besides their task's end.
@@ -101,7 +105,7 @@ pub fn save_run(dir: &Path, record: &RunRecord) -> Result<(), String> {
     let mut names = Vec::new();
     for kept in &record.checkpoints {
         let name = checkpoint_file(kept.step());
-        write_checkpoint(&dir.join(&name), &kept.checkpoint)?;
+        write_checkpoint(&dir.join(&name), &kept.checkpoint, &record.info)?;
         names.push(name);
     }
     let file = RunFile {
@@ -154,6 +158,7 @@ pub fn open_run(dir: &Path) -> Result<OpenedRun, String> {
         ));
     }
     let mut checkpoints = Vec::with_capacity(file.checkpoints.len());
+    let mut info = None;
     for name in &file.checkpoints {
         if name.contains('/') || name.contains('\\') || name.contains("..") {
             return Err(format!(
@@ -161,7 +166,8 @@ pub fn open_run(dir: &Path) -> Result<OpenedRun, String> {
                 path.display()
             ));
         }
-        let checkpoint = read_checkpoint(&dir.join(name))?;
+        let (checkpoint, checkpoint_info) = read_checkpoint(&dir.join(name))?;
+        info.get_or_insert(checkpoint_info);
         if let Some(first) = checkpoints.first().map(|c: &Arc<Checkpoint>| c.model.sizes())
             && first != checkpoint.model.sizes()
         {
@@ -181,18 +187,18 @@ pub fn open_run(dir: &Path) -> Result<OpenedRun, String> {
         reports: file.reports,
         report: file.report,
         checkpoints,
+        info: info.unwrap_or_default(),
     })
 }
 
-/// One checkpoint's file (the core's checkpoint format).
-fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<(), String> {
-    let _ = checkpoint;
-    Err(format!("cannot write {}: TODO", path.display()))
+/// One checkpoint's file, in the command line's checkpoint format (`train --checkpoints`).
+fn write_checkpoint(path: &Path, checkpoint: &Checkpoint, info: &ModelInfo) -> Result<(), String> {
+    checkpoint_file::save(path, checkpoint, info).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// One checkpoint read back (refused when truncated or of another kind).
-fn read_checkpoint(path: &Path) -> Result<Checkpoint, String> {
-    Err(format!("{}: TODO", path.display()))
+/// One checkpoint read back (refused when truncated, damaged or of another kind).
+fn read_checkpoint(path: &Path) -> Result<(Checkpoint, ModelInfo), String> {
+    checkpoint_file::load(path)
 }
 
 impl Worker {
@@ -313,6 +319,7 @@ impl App {
         record.total_steps = run.total_steps;
         record.reports = run.reports;
         record.report = run.report;
+        record.info = run.info;
         record.checkpoints = run.checkpoints.into_iter().map(Kept::new).collect();
         let mut curve = plots::Run {
             label: record.plot_label(),

@@ -19,6 +19,7 @@ pub mod timeline;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::model_file::ModelInfo;
 use crate::network::Mlp;
 use crate::train::{Checkpoint, Progress, StopReason, TrainConfig, TrainReport};
 
@@ -82,6 +83,8 @@ pub struct RunRecord {
     pub training: bool,
     /// Its curves are drawn.
     pub visible: bool,
+    /// What its checkpoints' files say about the data (labels, class names, orientation).
+    pub info: ModelInfo,
 }
 
 impl RunRecord {
@@ -97,6 +100,7 @@ impl RunRecord {
             report: None,
             training: true,
             visible: true,
+            info: ModelInfo::default(),
         }
     }
 
@@ -265,6 +269,8 @@ pub struct Runs {
     pub budget: Option<usize>,
     /// The run Save run writes, once its folder is chosen.
     pub(crate) to_save: Option<usize>,
+    /// When the timeline last moved (for the frame statistics' scrubbing latency).
+    pub(crate) moved: Option<std::time::Instant>,
 }
 
 impl Runs {
@@ -299,7 +305,11 @@ impl Runs {
             .and_then(|r| r.checkpoint_at(step))
             .map_or(step, Kept::step);
         self.timeline_run = Some(run);
-        self.position = Position::At { run, step };
+        let to = Position::At { run, step };
+        if self.position != to {
+            self.moved = Some(std::time::Instant::now());
+        }
+        self.position = to;
     }
 
     /// Back to the live model.

@@ -327,6 +327,14 @@ impl App {
         self.tabs.training.plots.start_run(config.label());
         let id = self.tabs.training.plots.started;
         let checkpoint = from.as_ref().map(|(_, c)| c.clone());
+        // What its checkpoints' files will say about the data.
+        let info = ModelInfo::trained(
+            &config,
+            None,
+            &data.dataset,
+            data.class_names.clone(),
+            data.transposed,
+        );
         let alpha = config.alpha;
         self.jobs.runner.train(
             &self.training.threads_alive,
@@ -338,7 +346,7 @@ impl App {
             control.clone(),
             checkpoint,
         );
-        self.run_started(id, config.clone(), from);
+        self.run_started(id, config.clone(), info, from);
         self.training.run = Some(TrainingRun {
             control,
             number: self.training.runs_started,
