@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod attribution;
 pub mod augment;
 pub mod bench;
+pub mod checkpoint_file;
 pub mod choice;
 pub mod cli;
 pub mod data;

@@ -100,6 +100,12 @@ pub const OUTPUT: &str = "softmax";
 
 /// The file's bytes for `model`.
 pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
+    let buffers = layer_tensors(model, "");
+    serialize(&buffers, metadata(model, info))
+}
+
+/// The metadata of `model`'s file: format, architecture and `info`.
+pub(crate) fn metadata(model: &Mlp, info: &ModelInfo) -> HashMap<String, String> {
     let mut metadata = HashMap::new();
     metadata.insert("format".to_owned(), FORMAT.to_owned());
     metadata.insert("format_version".to_owned(), FORMAT_VERSION.to_string());
@@ -131,8 +137,16 @@ pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
     if info.transposed {
         metadata.insert("transposed".to_owned(), "true".to_owned());
     }
-    // Little-endian bytes of W (transposed to (outputs, inputs)) and b for each layer.
-    let buffers: Vec<(String, Vec<usize>, Vec<u8>)> = model
+    metadata
+}
+
+/// A tensor's name, shape and little-endian bytes.
+pub(crate) type TensorBytes = (String, Vec<usize>, Vec<u8>);
+
+/// `{prefix}W{k}` (transposed to `(outputs, inputs)`) and `{prefix}b{k}` for each layer of
+/// `model` (or of arrays shaped like it: an optimizer's moments).
+pub(crate) fn layer_tensors(model: &Mlp, prefix: &str) -> Vec<TensorBytes> {
+    model
         .layers
         .iter()
         .enumerate()
@@ -146,11 +160,19 @@ pub fn to_bytes(model: &Mlp, info: &ModelInfo) -> Vec<u8> {
                 .collect();
             let b_bytes: Vec<u8> = layer.b.iter().flat_map(|v| v.to_le_bytes()).collect();
             [
-                (format!("W{}", i + 1), vec![layer.outputs(), layer.inputs()], w_bytes),
-                (format!("b{}", i + 1), vec![layer.outputs()], b_bytes),
+                (
+                    format!("{prefix}W{}", i + 1),
+                    vec![layer.outputs(), layer.inputs()],
+                    w_bytes,
+                ),
+                (format!("{prefix}b{}", i + 1), vec![layer.outputs()], b_bytes),
             ]
         })
-        .collect();
+        .collect()
+}
+
+/// A safetensors file of `buffers` with `metadata`.
+pub(crate) fn serialize(buffers: &[TensorBytes], metadata: HashMap<String, String>) -> Vec<u8> {
     let views: Vec<(String, TensorView<'_>)> = buffers
         .iter()
         .map(|(name, shape, bytes)| {
@@ -267,24 +289,20 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelErr
             serde_json::from_str(json).map_err(|_| invalid("'class_names' is not a JSON list of names".into()))?
         }
     };
-    if tensors.len() != 2 * (sizes.len() - 1) {
+    // A checkpoint (`crate::checkpoint_file`) holds its optimizer's moments beside the
+    // parameters, under `optimizer.`: it opens as a model too.
+    let parameter_tensors = tensors
+        .names()
+        .iter()
+        .filter(|n| !n.starts_with(OPTIMIZER_PREFIX))
+        .count();
+    if parameter_tensors != 2 * (sizes.len() - 1) {
         return Err(invalid(format!(
-            "{} tensors for {} layers (expected W and b per layer)",
-            tensors.len(),
+            "{parameter_tensors} tensors for {} layers (expected W and b per layer)",
             sizes.len() - 1
         )));
     }
-    let mut layers = Vec::new();
-    for (i, pair) in sizes.windows(2).enumerate() {
-        let (inputs, outputs) = (pair[0], pair[1]);
-        let w = read_tensor(&tensors, &format!("W{}", i + 1), &[outputs, inputs]).map_err(&invalid)?;
-        let b = read_tensor(&tensors, &format!("b{}", i + 1), &[outputs]).map_err(&invalid)?;
-        let w = Array2::from_shape_vec((outputs, inputs), w).map_err(|e| invalid(e.to_string()))?;
-        layers.push(Layer {
-            w: w.reversed_axes().as_standard_layout().into_owned(),
-            b: Array1::from(b),
-        });
-    }
+    let layers = read_layers(&tensors, "", &sizes).map_err(&invalid)?;
     let info = ModelInfo {
         preset: metadata.get("preset").cloned(),
         config: metadata.get("config").and_then(|c| serde_json::from_str(c).ok()),
@@ -294,6 +312,26 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Mlp, ModelInfo), ModelErr
         transposed: metadata.get("transposed").is_some_and(|t| t.trim() == "true"),
     };
     Ok((Mlp { layers }, info))
+}
+
+/// The prefix of the optimizer's tensors in a checkpoint file, which a model ignores.
+pub(crate) const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// The layers `sizes` of tensors `{prefix}W{k}` and `{prefix}b{k}` (as [`layer_tensors`] writes
+/// them), each checked for its dtype, shape and finite values.
+pub(crate) fn read_layers(tensors: &SafeTensors<'_>, prefix: &str, sizes: &[usize]) -> Result<Vec<Layer>, String> {
+    let mut layers = Vec::new();
+    for (i, pair) in sizes.windows(2).enumerate() {
+        let (inputs, outputs) = (pair[0], pair[1]);
+        let w = read_tensor(tensors, &format!("{prefix}W{}", i + 1), &[outputs, inputs])?;
+        let b = read_tensor(tensors, &format!("{prefix}b{}", i + 1), &[outputs])?;
+        let w = Array2::from_shape_vec((outputs, inputs), w).map_err(|e| e.to_string())?;
+        layers.push(Layer {
+            w: w.reversed_axes().as_standard_layout().into_owned(),
+            b: Array1::from(b),
+        });
+    }
+    Ok(layers)
 }
 
 fn read_tensor(tensors: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {

@@ -5,7 +5,7 @@
 use crate::data::{Dataset, Split};
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::{self, TrainConfig, TrainControl, TrainEvent, TrainReport};
+use crate::train::{self, Checkpoint, TrainConfig, TrainControl, TrainEvent, TrainReport};
 
 /// What a model learns from, and what its file says about it.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +54,33 @@ pub fn train_model(
         data.transposed,
     );
     TrainedModel { model, info, report }
+}
+
+/// Continues the run of `checkpoint` with `config` (its settings or changed ones, see
+/// [`Checkpoint::check_resume`]) on `data.split`, as [`train_model`] trains a fresh one. An error
+/// names what differs between the checkpoint's run and this one, before any step.
+pub fn train_model_from(
+    data: TrainingData<'_>,
+    checkpoint: &Checkpoint,
+    config: &TrainConfig,
+    threads: usize,
+    control: &TrainControl,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainedModel, String> {
+    let mut model = (*checkpoint.model).clone();
+    let run = TrainConfig {
+        threads,
+        ..config.clone()
+    };
+    let report = train::train_from(checkpoint, &mut model, &run, data.split, control, on_event)?;
+    let info = ModelInfo::trained(
+        config,
+        report.dev_accuracy,
+        data.dataset,
+        data.class_names.to_vec(),
+        data.transposed,
+    );
+    Ok(TrainedModel { model, info, report })
 }
 
 #[cfg(test)]

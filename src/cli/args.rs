@@ -90,6 +90,19 @@ pub struct TrainArgs {
     /// Where to save the model.
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
+    /// Save checkpoints in this folder (created if missing) as step-{step:06}.safetensors: the
+    /// model, the optimizer state, the random-number position, the step and the config, to
+    /// resume from with --resume. About 64 per run (dense at first) without --checkpoint-every.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoints: Option<PathBuf>,
+    /// Save a checkpoint every N steps (and at the first and last) into --checkpoints.
+    #[arg(long, value_name = "N", requires = "checkpoints")]
+    pub checkpoint_every: Option<usize>,
+    /// Continue the run of this checkpoint to the end the flags give, with its settings and the
+    /// flags given over them (not its network, seed or dev size). Same flags, same data: the
+    /// same final model, bit for bit, as the run that never stopped.
+    #[arg(long, value_name = "FILE", conflicts_with = "preset")]
+    pub resume: Option<PathBuf>,
     /// Replace an existing file of another kind at --out (a model file is replaced without it).
     /// Never allows writing onto one of the command's inputs.
     #[arg(long)]

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
 
 use crate::attribution;
+use crate::checkpoint_file;
 use crate::data::{self, Dataset, Expect};
 use crate::embedded;
 use crate::evaluate::{best_of, check_fits, evaluate_among, predict_among, write_submission};
@@ -17,12 +18,13 @@ use crate::model_file::{self, ModelInfo};
 use crate::network::Mlp;
 use crate::preprocess::{self, PreprocessError, load_image, preprocess_image};
 use crate::train::{self, Preset, TrainConfig, TrainControl, TrainEvent};
-use crate::trained::{TrainedModel, TrainingData, train_model};
+use crate::trained::{TrainedModel, TrainingData, train_model, train_model_from};
 use crate::write_guard::{self, Input, Output, Replace};
 
 use super::UsageError;
 use super::args::{ClassifyArgs, EvalArgs, ExplainArgs, InspectArgs, MakeAssetsArgs, PredictArgs, TrainArgs};
 use super::explain::{heat_map, png_paths, summary, write_png};
+use super::resume;
 
 /// Loads a CSV with a progress bar on a terminal; returns the data and the seconds it took.
 pub fn load_data(path: &Path, expect: Expect) -> Result<(Dataset, f64)> {
@@ -140,7 +142,16 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig, String> {
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let config = train_config(&args).map_err(UsageError)?;
+    let resume = match &args.resume {
+        Some(path) => Some(checkpoint_file::load(path).map_err(|e| anyhow!(e))?),
+        None => None,
+    };
+    let config = match &resume {
+        Some((checkpoint, _)) => resume::resumed_config(&args, checkpoint),
+        None => train_config(&args),
+    }
+    .map_err(UsageError)?;
+    let plan = resume::CheckpointWriter::plan(args.checkpoint_every)?;
     // Refuse an unwritable destination before training, not after a minute of it.
     let folder = args
         .out
@@ -158,6 +169,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
     if let Some(data) = &args.data {
         inputs.push(Input::new(data, "--data, the training data"));
         inputs.push(Input::new(data::sidecar_path(data), "the class names beside --data"));
+    }
+    if let Some(path) = &args.resume {
+        inputs.push(Input::new(path, "--resume, the checkpoint"));
     }
     guard_output(&args.out, Output::Model, &inputs, args.force, "--out")?;
     let (mut data, load_seconds) = match &args.data {
@@ -190,20 +204,37 @@ pub fn train(args: TrainArgs) -> Result<()> {
             data.rows()
         );
     }
+    let mut writer = match &args.checkpoints {
+        Some(folder) => {
+            let info = ModelInfo::trained(&config, None, &data, names.clone(), args.transpose);
+            Some(resume::CheckpointWriter::new(folder, inputs.clone(), args.force, info)?)
+        }
+        None => None,
+    };
+    let control = match writer {
+        Some(_) => TrainControl::new().with_checkpoints(plan),
+        None => TrainControl::new(),
+    };
+    let mut write_failure = None;
     let bar = (std::io::stderr().is_terminal() && !args.json).then(indicatif::ProgressBar::hidden);
     let mut print_every = 100;
     let mut on_event = |event: &TrainEvent| match event {
         TrainEvent::Started {
+            first_step,
             total_steps,
             steps_per_epoch,
             parameters,
             train_rows,
             dev_rows,
-            ..
         } => {
             // The first event, before any step: it carries the fresh model's size.
+            let from = if *first_step > 0 {
+                format!(" from step {first_step}")
+            } else {
+                String::new()
+            };
             eprintln!(
-                "training {} on {train_rows} rows ({dev_rows} dev) of {s}x{s} images, {} classes, {parameters} parameters",
+                "training {}{from} on {train_rows} rows ({dev_rows} dev) of {s}x{s} images, {} classes, {parameters} parameters",
                 config.label(),
                 data.class_count(),
                 s = data.side,
@@ -241,7 +272,18 @@ pub fn train(args: TrainArgs) -> Result<()> {
             }
         }
         // The command line asks for none.
-        TrainEvent::Snapshot(_) | TrainEvent::Checkpoint(_) => {}
+        TrainEvent::Checkpoint(checkpoint) => {
+            if let Some(writer) = writer.as_mut()
+                && write_failure.is_none()
+                && let Err(e) = writer.write(checkpoint)
+            {
+                // Stop rather than train on without the checkpoints asked for.
+                write_failure = Some(e);
+                control.cancel();
+            }
+        }
+        // The command line asks for none.
+        TrainEvent::Snapshot(_) => {}
     };
     let learn_from = TrainingData {
         dataset: &data,
@@ -249,8 +291,30 @@ pub fn train(args: TrainArgs) -> Result<()> {
         class_names: &names,
         transposed: args.transpose,
     };
-    let TrainedModel { model, info, report } =
-        train_model(learn_from, &config, config.threads, &TrainControl::new(), &mut on_event);
+    let TrainedModel { model, info, report } = match &resume {
+        Some((checkpoint, _)) => {
+            train_model_from(learn_from, checkpoint, &config, config.threads, &control, &mut on_event).map_err(|e| {
+                UsageError(format!(
+                    "cannot resume from {}: {e}",
+                    args.resume.as_deref().unwrap_or(Path::new("")).display()
+                ))
+            })?
+        }
+        None => train_model(learn_from, &config, config.threads, &control, &mut on_event),
+    };
+    if let Some(e) = write_failure {
+        return Err(e.context("training stopped: a checkpoint could not be saved; no model was saved"));
+    }
+    if let Some(writer) = &writer
+        && let (Some(first), Some(last)) = (writer.written.first(), writer.written.last())
+    {
+        eprintln!(
+            "saved {} checkpoints, {} to {}",
+            writer.written.len(),
+            first.display(),
+            last.display()
+        );
+    }
     eprintln!("{}", report.message());
     if !report.diverged() {
         model_file::save(&args.out, &model, &info)?;

@@ -11,6 +11,7 @@ pub mod commands;
 mod explain;
 mod handwriting;
 pub mod overrides;
+mod resume;
 
 use std::io::Write;
 

@@ -17,8 +17,10 @@
 //! - `pool`: the worker threads both run on, started once per run.
 //! - `events` and `control`: what a run reports, and how another thread steers it.
 //! - `checkpoint`: a run's whole state at a step, to resume from exactly, and when to take one.
+//! - `checkpoint_store`: a session's checkpoints within a count per run and a byte budget.
 
 mod checkpoint;
+mod checkpoint_store;
 mod config;
 mod control;
 mod events;
@@ -30,6 +32,7 @@ mod subnormal;
 mod update;
 
 pub use checkpoint::{Checkpoint, CheckpointPlan, DataLayout, RunPosition, StatsRecord};
+pub use checkpoint_store::{CheckpointStore, DEFAULT_BUDGET, max_per_run};
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,
 };

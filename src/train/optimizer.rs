@@ -25,6 +25,16 @@ impl OptimizerState {
         }
     }
 
+    /// A state read back from a checkpoint file: the moments its optimizer uses (others empty)
+    /// and the updates taken.
+    pub fn from_moments(first: Mlp, second: Mlp, updates: i32) -> OptimizerState {
+        OptimizerState {
+            first,
+            second,
+            t: updates,
+        }
+    }
+
     /// Updates taken so far (Adam's `t`).
     pub fn updates(&self) -> i32 {
         self.t

@@ -8,3 +8,4 @@ mod commands;
 mod datasets;
 mod explain;
 mod finetune;
+mod resume;
