@@ -154,7 +154,7 @@ pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<(Checkpoint, ModelInfo), S
         }
         model_file::read_layers(&tensors, &format!("{OPTIMIZER_PREFIX}{key}."), &sizes)
             .map(|layers| Mlp { layers })
-            .map_err(|why| invalid(why))
+            .map_err(&invalid)
     };
     let first = moment("m", header.moments >= 1)?;
     let second = moment("v", header.moments >= 2)?;

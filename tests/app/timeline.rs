@@ -355,7 +355,11 @@ fn a_saved_run_opens_with_its_checkpoints_curve_and_name() {
             (&mut pa.since_report.loss_sum, &mut pb.since_report.loss_sum),
             (&mut pa.last_stats.loss_sum, &mut pb.last_stats.loss_sum),
         ] {
-            assert!((*x - *y).abs() <= 1e-12 * x.abs().max(1.0), "step {}: {x} vs {y}", a.step);
+            assert!(
+                (*x - *y).abs() <= 1e-12 * x.abs().max(1.0),
+                "step {}: {x} vs {y}",
+                a.step
+            );
             *x = *y;
         }
         assert_eq!(pa, pb, "step {}", a.step);

@@ -167,29 +167,25 @@ impl App {
         self.jobs.runner.evaluate(key, model, split, caption, true);
     }
 
-    /// A checkpoint's predictions arrived: cached, and shown if it is still on screen. False
-    /// when they are not a checkpoint's (the caller handles them).
-    pub(crate) fn checkpoint_evaluated(&mut self, evaluated: Evaluated) -> Result<(), Evaluated> {
+    /// A checkpoint's predictions arrived: cached, and shown at the next frame if it is still
+    /// on screen. Returned when they are not a checkpoint's (the caller handles them).
+    pub(crate) fn checkpoint_evaluated(&mut self, evaluated: Evaluated) -> Option<Evaluated> {
         let version = evaluated.key.predicted;
         let Some(i) = self.runs.asked.iter().position(|v| *v == version) else {
-            return Err(evaluated);
+            return Some(evaluated);
         };
         self.runs.asked.remove(i);
-        let Some(dev) = self.session.data.as_ref().map(|d| d.dev_version) else {
-            return Ok(());
-        };
-        if evaluated.key.base.1 != Some(dev) {
-            return Ok(());
+        let dev = self.session.data.as_ref().map(|d| d.dev_version)?;
+        if evaluated.key.base.1 == Some(dev) {
+            self.runs.cache(version, dev, evaluated.eval);
         }
-        self.runs.cache(version, dev, evaluated.eval);
-        // Shown at the next frame's sync.
-        Ok(())
+        None
     }
 
     /// The dev set's predictions arrived: a checkpoint's go to the timeline's cache; others
     /// are applied as usual, to the live predictions kept aside while the timeline is back.
     pub(crate) fn dev_predicted(&mut self, evaluated: Evaluated) {
-        let Err(evaluated) = self.checkpoint_evaluated(evaluated) else {
+        let Some(evaluated) = self.checkpoint_evaluated(evaluated) else {
             return;
         };
         if self.runs.given.is_some() {

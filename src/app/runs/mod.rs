@@ -503,7 +503,12 @@ mod tests {
         // Room for 40 checkpoints in all.
         runs.budget = Some(40 * each);
         runs.thin();
-        assert!(runs.checkpoint_bytes() <= runs.budget(), "{} > {}", runs.checkpoint_bytes(), runs.budget());
+        assert!(
+            runs.checkpoint_bytes() <= runs.budget(),
+            "{} > {}",
+            runs.checkpoint_bytes(),
+            runs.budget()
+        );
         let steps = |r: &RunRecord| r.checkpoints.iter().map(Kept::step).collect::<Vec<_>>();
         let (a, b) = (steps(&runs.records[0]), steps(&runs.records[1]));
         assert_eq!((a[0], *a.last().unwrap()), (0, 100));
@@ -513,7 +518,11 @@ mod tests {
         assert!(a.len() >= 10 && b.len() >= 10, "{a:?} {b:?}");
         let widest = a.windows(2).map(|w| w[1] - w[0]).max().unwrap();
         let even = 100 / (a.len() - 1);
-        assert!(widest <= 3 * even, "gaps up to {widest} for {} checkpoints: {a:?}", a.len());
+        assert!(
+            widest <= 3 * even,
+            "gaps up to {widest} for {} checkpoints: {a:?}",
+            a.len()
+        );
         // The per-run cap holds under any budget.
         let mut runs = Runs::default();
         let many: Vec<Arc<Checkpoint>> = all.iter().chain(&checkpoints(100)[..]).cloned().collect();

@@ -170,7 +170,7 @@ impl Worker {
                     }
                     // Every one is kept: never dropped or merged.
                     TrainEvent::Checkpoint(checkpoint) => {
-                        out.send_throttled(TrainingEvent::Checkpoint(checkpoint.clone()))
+                        out.send_throttled(TrainingEvent::Checkpoint(checkpoint.clone()));
                     }
                     _ => out.send_throttled(TrainingEvent::Progress(event.clone())),
                 }
@@ -328,13 +328,7 @@ impl App {
         let id = self.tabs.training.plots.started;
         let checkpoint = from.as_ref().map(|(_, c)| c.clone());
         // What its checkpoints' files will say about the data.
-        let info = ModelInfo::trained(
-            &config,
-            None,
-            &data.dataset,
-            data.class_names.clone(),
-            data.transposed,
-        );
+        let info = ModelInfo::trained(&config, None, &data.dataset, data.class_names.clone(), data.transposed);
         let alpha = config.alpha;
         self.jobs.runner.train(
             &self.training.threads_alive,
