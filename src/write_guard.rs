@@ -157,6 +157,8 @@ pub enum Output {
     MyDigits,
     /// `trace --out`.
     Trace,
+    /// The app's Export runs table (CSV).
+    RunsTable,
 }
 
 impl Output {
@@ -172,6 +174,7 @@ impl Output {
             Output::PlotImage => "a plot image",
             Output::MyDigits => "My digits",
             Output::Trace => "a trace",
+            Output::RunsTable => "a runs table",
         }
     }
 

@@ -15,9 +15,10 @@ impl App {
             AppEvent::Load(event) => self.loaded(event),
             AppEvent::Save(event) => self.saved(event),
             AppEvent::Picked(picked) => self.file_picked(picked),
-            AppEvent::Evaluated(evaluated) => self.evaluated(evaluated),
+            AppEvent::Evaluated(evaluated) => self.dev_predicted(evaluated),
             AppEvent::Training(event) => self.training_event(event),
             AppEvent::MyDigits(event) => self.my_digits_event(event),
+            AppEvent::Runs(event) => self.runs_event(event),
         }
     }
 
@@ -66,7 +67,11 @@ impl App {
         let mut text = format!("Internal error while {}: {message}.", job.doing());
         match job {
             Job::Train => {
-                self.training.run = None;
+                if let Some(run) = self.training.run.take()
+                    && let Some(record) = self.runs.get_mut(run.id)
+                {
+                    record.training = false;
+                }
                 let run = "the run crashed · the previous model stays".to_owned();
                 self.training.last_run = Some(run.clone());
                 self.messages.notice = Some(run);
@@ -90,6 +95,7 @@ impl App {
             }
             Job::Evaluate => {
                 self.session.evals.crashed();
+                self.runs.asked.clear();
                 text.push_str(" The dev predictions are not shown.");
             }
             Job::LoadData
@@ -98,7 +104,8 @@ impl App {
             | Job::SaveModel
             | Job::Export
             | Job::ExportCurves
-            | Job::ExportPlot => {
+            | Job::ExportPlot
+            | Job::Runs => {
                 self.session.transposing = None;
                 self.files.pending_export = false;
                 text.push_str(" The data and model from before are kept.");

@@ -18,6 +18,7 @@ pub mod events;
 pub mod files;
 pub mod format;
 pub mod jobs;
+pub mod runs;
 pub mod session;
 pub mod tabs;
 #[cfg(any(test, feature = "test-support"))]
@@ -121,6 +122,8 @@ pub enum Job {
     /// Reading, importing or saving My digits.
     MyDigits,
     Finetune,
+    /// Saving or opening a run folder, exporting the runs table.
+    Runs,
 }
 
 impl Job {
@@ -139,6 +142,7 @@ impl Job {
             Job::Pick => "choosing a file",
             Job::MyDigits => "reading My digits",
             Job::Finetune => "fine-tuning",
+            Job::Runs => "saving or opening a run",
         }
     }
 }
@@ -171,6 +175,7 @@ app_events! {
     Evaluated(tabs::samples::evaluation::Evaluated),
     Training(tabs::training::run::TrainingEvent),
     MyDigits(tabs::my_digits::MyDigitsEvent),
+    Runs(runs::folder::RunsEvent),
 }
 
 /// The app's job runner: jobs of kinds [`Job`] reporting [`AppEvent`]s.
@@ -206,6 +211,8 @@ pub struct App {
     session: Session,
     jobs: Jobs,
     training: Training,
+    /// Every run of the session with its checkpoints, and the timeline over them.
+    runs: runs::Runs,
     /// My digits and fine-tuning.
     teaching: teach::Teaching,
     /// File dialogs and the saves and exports waiting on the user.
@@ -233,6 +240,7 @@ impl App {
             },
             session: Session::default(),
             training: Training::default(),
+            runs: runs::Runs::default(),
             teaching: Default::default(),
             files: FileState::new(picker),
             messages: Messages::default(),
@@ -305,9 +313,13 @@ impl App {
         self.model_replaced();
     }
 
-    /// The model the views show: while a run trains, its latest snapshot (the model from
-    /// before until the first one arrives); otherwise the current model.
+    /// The model the views show: the checkpoint on screen while the timeline is back in time;
+    /// else while a run trains, its latest snapshot (the model from before until the first one
+    /// arrives); otherwise the current model.
     pub fn shown_model(&self) -> Option<ShownModel> {
+        if let Some((model, key, caption)) = self.runs.shown_model() {
+            return Some(ShownModel { model, key, caption });
+        }
         if let Some(run) = &self.teaching.run
             && let Some((step, total, model)) = &run.live
         {
@@ -386,6 +398,7 @@ impl eframe::App for App {
         // A snapshot that came while another prediction was under way, or while another tab
         // was shown.
         self.evaluate_live();
+        self.sync_timeline(ctx);
         self.handle_dropped_files(ctx);
         self.handle_shortcuts(ctx);
         self.poll_plot_shot();
@@ -411,6 +424,7 @@ impl eframe::App for App {
             self.start_file_action(action);
         }
         egui::Panel::bottom("status").show(ui, |ui| {
+            self.status_timeline(ui);
             let view = StatusView {
                 training: self.training.run.as_ref(),
                 notice: self.messages.notice.as_deref(),

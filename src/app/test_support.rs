@@ -197,3 +197,23 @@ impl App {
         self.teaching.unlabelled.len()
     }
 }
+
+/// The runs and the timeline, for the timeline's tests.
+impl App {
+    pub fn runs(&self) -> &crate::app::runs::Runs {
+        &self.runs
+    }
+
+    pub fn runs_mut(&mut self) -> &mut crate::app::runs::Runs {
+        &mut self.runs
+    }
+
+    /// Does what the timeline's or the runs table's widgets do.
+    pub fn timeline_do(&mut self, action: crate::app::runs::timeline::TimelineAction) {
+        self.timeline_action(action);
+    }
+
+    pub fn table_do(&mut self, action: crate::app::runs::table::TableAction) {
+        self.table_action(action);
+    }
+}

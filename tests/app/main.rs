@@ -15,4 +15,5 @@ mod ordering;
 mod overwrite;
 mod plots;
 mod teach;
+mod timeline;
 mod window;

@@ -21,6 +21,12 @@ pub enum FileAction {
     ImportMyDigits,
     /// My digits as a Kaggle training CSV.
     ExportMyDigits,
+    /// A run of the runs table as a folder (checkpoints, curve, settings).
+    SaveRun,
+    /// A run folder saved earlier.
+    OpenRun,
+    /// The runs table as one CSV.
+    ExportRuns,
 }
 
 /// How a file dialog for an action looks.
@@ -30,6 +36,8 @@ pub enum DialogKind {
     Open,
     /// Choose where to write, suggesting this name.
     Save { file_name: &'static str },
+    /// Choose an existing folder.
+    Folder,
 }
 
 /// One row of the table.
@@ -51,7 +59,7 @@ const CSV_FILTER: (&str, &[&str]) = ("CSV (plain or gzip)", &["csv", "gz"]);
 const MODEL_FILTER: (&str, &[&str]) = ("safetensors model", &["safetensors"]);
 
 /// The table, in menu order (`FileAction as usize` indexes it).
-const TABLE: [FileActionSpec; 9] = [
+const TABLE: [FileActionSpec; 12] = [
     FileActionSpec {
         action: FileAction::OpenTraining,
         title: "Open training CSV",
@@ -132,11 +140,36 @@ const TABLE: [FileActionSpec; 9] = [
         },
         filter: ("CSV", &["csv"]),
     },
+    FileActionSpec {
+        action: FileAction::SaveRun,
+        title: "Save run (folder)",
+        path_button: "Save run",
+        key: None,
+        // The name given becomes the run's folder.
+        dialog: DialogKind::Save { file_name: "run" },
+        filter: ("Folder", &[""]),
+    },
+    FileActionSpec {
+        action: FileAction::OpenRun,
+        title: "Open run (folder)",
+        path_button: "Open run",
+        key: None,
+        dialog: DialogKind::Folder,
+        filter: ("Folder", &[""]),
+    },
+    FileActionSpec {
+        action: FileAction::ExportRuns,
+        title: "Export runs table (CSV)",
+        path_button: "Export runs table",
+        key: None,
+        dialog: DialogKind::Save { file_name: "runs.csv" },
+        filter: ("CSV", &["csv"]),
+    },
 ];
 
 impl FileAction {
     /// Every action, in menu order.
-    pub const ALL: [FileAction; 9] = [
+    pub const ALL: [FileAction; 12] = [
         FileAction::OpenTraining,
         FileAction::OpenTest,
         FileAction::OpenModel,
@@ -146,6 +179,9 @@ impl FileAction {
         FileAction::ExportPlot,
         FileAction::ImportMyDigits,
         FileAction::ExportMyDigits,
+        FileAction::SaveRun,
+        FileAction::OpenRun,
+        FileAction::ExportRuns,
     ];
 
     pub fn spec(self) -> &'static FileActionSpec {

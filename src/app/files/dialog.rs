@@ -25,6 +25,7 @@ impl FilePicker for RfdPicker {
         match spec.dialog {
             DialogKind::Open => dialog.add_filter("All files", &["*"]).pick_file(),
             DialogKind::Save { file_name } => dialog.set_file_name(file_name).save_file(),
+            DialogKind::Folder => rfd::FileDialog::new().set_title(spec.title).pick_folder(),
         }
     }
 }

@@ -74,6 +74,10 @@ impl App {
                 self.messages.error = Some(NO_DIGITS.into());
                 return;
             }
+            FileAction::SaveRun | FileAction::ExportRuns if self.runs.records.is_empty() => {
+                self.messages.error = Some("There are no runs yet: press Train first.".into());
+                return;
+            }
             FileAction::ExportSubmission if self.session.test.is_none() => {
                 self.files.pending_export = true;
                 self.messages.notice = Some("Export: choose the test CSV to predict first.".into());
@@ -169,12 +173,24 @@ impl App {
                 }
                 None => self.messages.error = Some(NO_DIGITS.into()),
             },
+            FileAction::SaveRun => self.save_run_to(path),
+            FileAction::OpenRun => {
+                let task = self.jobs.runner.open_run(path);
+                self.jobs.tasks.push(task);
+            }
+            FileAction::ExportRuns => {
+                let check = WriteCheck {
+                    inputs: self.input_files(true),
+                    replace,
+                };
+                self.export_runs_to(path, check);
+            }
         }
     }
 
     /// The files the app has read its data from: never written onto. `with_model`: the open
     /// model's file too.
-    fn input_files(&self, with_model: bool) -> Vec<Input> {
+    pub(crate) fn input_files(&self, with_model: bool) -> Vec<Input> {
         let mut inputs = Vec::new();
         if let Some(path) = self.session.data.as_ref().and_then(|d| d.path.clone()) {
             inputs.push(Input::new(path, "the training data loaded"));

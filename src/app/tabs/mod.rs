@@ -76,7 +76,7 @@ impl App {
     pub(crate) fn central_panel(&mut self, ui: &mut egui::Ui) {
         error_banner::ui(ui, &mut self.messages.error);
         if self.settings.tab == Tab::Training {
-            self.tabs.training.ui(ui);
+            self.training_tab(ui);
             return;
         }
         // While a run trains, the views show its latest snapshot; the key tells them when the

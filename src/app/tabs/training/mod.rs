@@ -1,4 +1,5 @@
-//! The Training tab: the learning curves, their exports, and the side panel's training controls.
+//! The Training tab: the learning curves, their exports, and the side panel's training controls;
+//! the timeline and the runs table under the curves are drawn by [`crate::app::runs`].
 
 pub mod controls;
 pub mod plot_export;
@@ -7,6 +8,7 @@ pub mod run;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::runs::table::RunsTable;
 use plot_export::PendingPlot;
 use plots::PlotsPanel;
 
@@ -15,6 +17,8 @@ use plots::PlotsPanel;
 #[serde(default)]
 pub struct TrainingTab {
     pub plots: PlotsPanel,
+    /// The runs table under the timeline.
+    pub table: RunsTable,
     /// Save plot (PNG) waiting for its screenshot.
     #[serde(skip)]
     pub pending_plot: Option<PendingPlot>,

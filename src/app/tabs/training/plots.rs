@@ -15,6 +15,22 @@ use crate::train::{Length, Progress, TrainConfig};
 /// Most points drawn per series; longer series are decimated for drawing only.
 pub const MAX_DRAWN_POINTS: usize = 1500;
 
+impl Run {
+    /// Adds a report to the curves.
+    pub fn push(&mut self, p: &Progress) {
+        let run = self;
+        let x = p.step as f64;
+        if p.loss.is_finite() {
+            run.loss.push([x, f64::from(p.loss)]);
+        }
+        run.train_accuracy.push([x, f64::from(p.train_accuracy)]);
+        if let Some(dev) = p.dev_accuracy {
+            run.dev_accuracy.push([x, f64::from(dev)]);
+        }
+        run.reports.push(p.clone());
+    }
+}
+
 /// One training run's curves against the step.
 #[derive(Clone, Debug, Default)]
 pub struct Run {
@@ -29,6 +45,10 @@ pub struct Run {
     pub dev_accuracy: Vec<[f64; 2]>,
     /// Every report as received (for the CSV export).
     pub reports: Vec<Progress>,
+    /// Hidden from the plot (the runs table's check box).
+    pub hidden: bool,
+    /// A branch of another run: drawn in a colour of its own.
+    pub branch: bool,
 }
 
 /// How the y axes read.
@@ -86,11 +106,23 @@ pub struct PlotsPanel {
     /// Where the loss and the accuracy plots were drawn last (their plot areas, in points).
     #[serde(skip)]
     pub plot_rects: Option<[Rect; 2]>,
+    /// The timeline's position (run number, step): a vertical line on both plots.
+    #[serde(skip)]
+    pub marker: Option<(usize, usize)>,
 }
 
 const LOSS: Color32 = Color32::from_rgb(230, 140, 40);
 const TRAIN: Color32 = Color32::from_rgb(70, 140, 240);
 const DEV: Color32 = Color32::from_rgb(60, 190, 90);
+/// Branches' colours (loss, train, dev come from one hue each, the dev line the strongest).
+const BRANCH: [Color32; 4] = [
+    Color32::from_rgb(200, 80, 220),
+    Color32::from_rgb(230, 70, 90),
+    Color32::from_rgb(40, 190, 200),
+    Color32::from_rgb(220, 200, 40),
+];
+/// The timeline's marker.
+const MARKER: Color32 = Color32::from_rgb(150, 150, 150);
 /// Earlier runs keep only a little of their colour.
 const FADE: f32 = 0.35;
 /// Grid lines at least this far apart (egui_plot's default 8 px draws hundreds of faint lines, which
@@ -243,18 +275,43 @@ impl PlotsPanel {
     }
 
     pub fn push(&mut self, p: &Progress) {
-        let Some(run) = self.runs.last_mut() else {
-            return;
-        };
-        let x = p.step as f64;
-        if p.loss.is_finite() {
-            run.loss.push([x, f64::from(p.loss)]);
+        if let Some(run) = self.runs.last_mut() {
+            run.push(p);
         }
-        run.train_accuracy.push([x, f64::from(p.train_accuracy)]);
-        if let Some(dev) = p.dev_accuracy {
-            run.dev_accuracy.push([x, f64::from(dev)]);
+    }
+
+    /// Adds a report to run `number`'s curves (an opened run may have come after it).
+    pub fn push_to(&mut self, number: usize, p: &Progress) {
+        if let Some(run) = self.runs.iter_mut().rev().find(|r| r.number == number) {
+            run.push(p);
         }
-        run.reports.push(p.clone());
+    }
+
+    /// Hides or shows run `number`'s curves.
+    pub fn set_hidden(&mut self, number: usize, hidden: bool) {
+        if let Some(run) = self.runs.iter_mut().find(|r| r.number == number) {
+            run.hidden = hidden;
+        }
+    }
+
+    /// Renames run `number` on the legend.
+    pub fn rename(&mut self, number: usize, label: String) {
+        if let Some(run) = self.runs.iter_mut().find(|r| r.number == number) {
+            run.label = label;
+        }
+    }
+
+    /// Removes run `number`'s curves.
+    pub fn remove(&mut self, number: usize) {
+        self.runs.retain(|r| r.number != number);
+    }
+
+    /// Puts back the curves of run `number` (removed by Clear earlier runs, or opened from a
+    /// folder), in number order.
+    pub fn restore(&mut self, run: Run) {
+        self.runs.retain(|r| r.number != run.number);
+        let at = self.runs.partition_point(|r| r.number < run.number);
+        self.runs.insert(at, run);
     }
 
     /// Removes all runs but the latest.
@@ -376,11 +433,25 @@ impl PlotsPanel {
                 .y_grid_spacer(log_marks)
                 .y_axis_formatter(|mark, _| fmt_log_tick(10f64.powf(mark.value), false));
         }
+        let marker = self.marker.map(|(_, step)| step as f64);
         let loss_response = loss_plot.show(ui, |plot| {
+            let mut branches = 0;
             for (i, run) in self.runs.iter().enumerate() {
                 let current = i == last;
+                let color = branch_color(run, &mut branches).unwrap_or(LOSS);
+                if run.hidden {
+                    continue;
+                }
                 let points = self.plotted(Series::Loss, &run.loss);
-                plot.line(series(name("loss", &run.label, current), points, LOSS, current));
+                plot.line(series(
+                    name("loss", &run.label, current),
+                    points,
+                    color,
+                    current || run.branch,
+                ));
+            }
+            if let Some(x) = marker {
+                plot.vline(timeline_marker(x));
             }
         });
         if empty {
@@ -412,12 +483,27 @@ impl PlotsPanel {
                 .y_axis_formatter(|mark, _| fmt_log_tick(10f64.powf(mark.value), true));
         }
         let accuracy_response = accuracy_plot.show(ui, |plot| {
+            let mut branches = 0;
             for (i, run) in self.runs.iter().enumerate() {
                 let current = i == last;
+                let branch = branch_color(run, &mut branches);
+                if run.hidden {
+                    continue;
+                }
+                let strong = current || run.branch;
                 let train = self.plotted(Series::Accuracy, &run.train_accuracy);
-                plot.line(series(name("train", &run.label, current), train, TRAIN, current));
+                let train_color = branch.map_or(TRAIN, |c| c.gamma_multiply(0.6));
+                plot.line(series(name("train", &run.label, current), train, train_color, strong));
                 let dev = self.plotted(Series::Accuracy, &run.dev_accuracy);
-                plot.line(series(name("dev", &run.label, current), dev, DEV, current));
+                plot.line(series(
+                    name("dev", &run.label, current),
+                    dev,
+                    branch.unwrap_or(DEV),
+                    strong,
+                ));
+            }
+            if let Some(x) = marker {
+                plot.vline(timeline_marker(x));
             }
         });
         let range = |r: &egui_plot::PlotResponse<()>| {
@@ -453,6 +539,24 @@ fn hover_text(pos: &HoverPosition<'_>, scale: PlotScale, series: Series) -> Opti
     } else {
         Some(format!("{name}\nstep {step}\n{what}"))
     }
+}
+
+/// A branch's own colour (the next of [`BRANCH`]), None for a run from scratch.
+fn branch_color(run: &Run, branches: &mut usize) -> Option<Color32> {
+    if !run.branch {
+        return None;
+    }
+    let color = BRANCH[*branches % BRANCH.len()];
+    *branches += 1;
+    Some(color)
+}
+
+/// The timeline's position on a plot.
+fn timeline_marker(x: f64) -> egui_plot::VLine {
+    egui_plot::VLine::new("timeline", x)
+        .color(MARKER)
+        .width(1.5)
+        .style(egui_plot::LineStyle::dashed_loose())
 }
 
 fn name(what: &str, label: &str, current: bool) -> String {

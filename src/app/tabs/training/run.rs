@@ -7,9 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::data::{Dataset, Split};
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::{self, Progress, Snapshot, StopReason, TrainConfig, TrainControl, TrainEvent, TrainReport};
+use crate::train::{
+    self, Checkpoint, CheckpointPlan, Progress, Snapshot, StopReason, TrainConfig, TrainControl, TrainEvent,
+    TrainReport,
+};
 use crate::trained::{TrainedModel, TrainingData, train_model};
 
+use crate::app::runs::Parent;
 use crate::app::tabs::training::controls::TrainAction;
 use crate::app::version::Version;
 use crate::app::{App, Job, SNAPSHOT_EVERY, Worker};
@@ -28,6 +32,10 @@ pub enum TrainingEvent {
     /// The run's latest snapshot waits in its [`TrainControl`]: sent once per take, so the
     /// channel holds no copies of the parameters.
     SnapshotReady,
+    /// A checkpoint for the timeline (a few dozen per run, each sent once).
+    Checkpoint(Arc<Checkpoint>),
+    /// A branch could not start from its checkpoint (the message says why); nothing trained.
+    Refused(String),
     Done {
         model: Mlp,
         /// What its file says (the data it learnt from, the settings as the user set them).
@@ -54,6 +62,8 @@ pub struct TrainingRun {
     pub control: Arc<TrainControl>,
     /// Runs are numbered from 1 in each session ("run #3").
     pub number: usize,
+    /// Its record in the runs table and its curves on the plot.
+    pub id: usize,
     /// The settings it started with (a value typed into a field commits when Train is clicked,
     /// so this can differ from the settings of the frame before).
     pub config: TrainConfig,
@@ -115,6 +125,7 @@ impl Worker {
         class_names: Vec<String>,
         transposed: bool,
         control: Arc<TrainControl>,
+        from: Option<Arc<Checkpoint>>,
     ) {
         threads_alive.fetch_add(1, Ordering::SeqCst);
         let alive = Alive(threads_alive.clone());
@@ -149,7 +160,7 @@ impl Worker {
                 class_names: &class_names,
                 transposed,
             };
-            let trained = train_model(data, &config, threads, &control, &mut |event| {
+            let mut on_event = |event: &TrainEvent| {
                 match event {
                     // Only the latest is wanted: it waits in the control, not in the channel.
                     TrainEvent::Snapshot(snapshot) => {
@@ -157,13 +168,28 @@ impl Worker {
                             out.send_throttled(TrainingEvent::SnapshotReady);
                         }
                     }
+                    // Every one is kept: never dropped or merged.
+                    TrainEvent::Checkpoint(checkpoint) => {
+                        out.send_throttled(TrainingEvent::Checkpoint(checkpoint.clone()));
+                    }
                     _ => out.send_throttled(TrainingEvent::Progress(event.clone())),
                 }
                 if let TrainEvent::Progress(_) = event {
                     // Mid-run, after the plots have points.
                     fault.point();
                 }
-            });
+            };
+            let trained = match &from {
+                None => train_model(data, &config, threads, &control, &mut on_event),
+                Some(checkpoint) => match train_branch(data, checkpoint, &config, threads, &control, &mut on_event) {
+                    Ok(trained) => trained,
+                    Err(why) => {
+                        drop(alive);
+                        out.send(TrainingEvent::Refused(why));
+                        return;
+                    }
+                },
+            };
             // No longer counted once the app can see the run end.
             drop(alive);
             let TrainedModel { model, info, report } = trained;
@@ -175,6 +201,32 @@ impl Worker {
             });
         });
     }
+}
+
+/// A run from `checkpoint` with `config` (see [`train::train_from`]), with its file's info as
+/// [`train_model`] makes it.
+fn train_branch(
+    data: TrainingData<'_>,
+    checkpoint: &Checkpoint,
+    config: &TrainConfig,
+    threads: usize,
+    control: &TrainControl,
+    on_event: &mut dyn FnMut(&TrainEvent),
+) -> Result<TrainedModel, String> {
+    let mut model = (*checkpoint.model).clone();
+    let run = TrainConfig {
+        threads,
+        ..config.clone()
+    };
+    let report = train::train_from(checkpoint, &mut model, &run, data.split, control, on_event)?;
+    let info = ModelInfo::trained(
+        config,
+        report.dev_accuracy,
+        data.dataset,
+        data.class_names.to_vec(),
+        data.transposed,
+    );
+    Ok(TrainedModel { model, info, report })
 }
 
 impl App {
@@ -196,6 +248,19 @@ impl App {
                     self.training_progress(TrainEvent::Snapshot(snapshot));
                 }
             }
+            TrainingEvent::Checkpoint(checkpoint) => {
+                if let Some(id) = self.training.run.as_ref().map(|t| t.id) {
+                    self.run_checkpoint(id, checkpoint);
+                }
+            }
+            TrainingEvent::Refused(why) => {
+                if let Some(run) = self.training.run.take() {
+                    self.runs.delete_refused(run.id);
+                    self.tabs.training.plots.remove(run.id);
+                }
+                self.messages.error = Some(format!("Cannot train from here: {why}."));
+                self.changed();
+            }
             TrainingEvent::Done {
                 model,
                 info,
@@ -207,7 +272,7 @@ impl App {
 
     pub(crate) fn train_action(&mut self, action: TrainAction) {
         match action {
-            TrainAction::Train => self.start_training(),
+            TrainAction::Train => self.start_run(None),
             TrainAction::Pause => {
                 if let Some(t) = &self.training.run {
                     t.control.pause();
@@ -235,7 +300,8 @@ impl App {
         }
     }
 
-    fn start_training(&mut self) {
+    /// Starts a run: from scratch, or from a checkpoint (a branch of the run `Parent`).
+    pub(crate) fn start_run(&mut self, from: Option<(Parent, Arc<Checkpoint>)>) {
         if self.training.run.is_some() {
             return;
         }
@@ -255,9 +321,14 @@ impl App {
         // The split made at loading is reused when the dev size and seed still match.
         let key = (config.dev_size, config.seed);
         let split = (data.split_key == key).then(|| data.split.clone());
-        let control = Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY));
+        let control =
+            Arc::new(TrainControl::with_snapshots(SNAPSHOT_EVERY).with_checkpoints(CheckpointPlan::default()));
         self.training.runs_started += 1;
         self.tabs.training.plots.start_run(config.label());
+        let id = self.tabs.training.plots.started;
+        let checkpoint = from.as_ref().map(|(_, c)| c.clone());
+        // What its checkpoints' files will say about the data.
+        let info = ModelInfo::trained(&config, None, &data.dataset, data.class_names.clone(), data.transposed);
         let alpha = config.alpha;
         self.jobs.runner.train(
             &self.training.threads_alive,
@@ -267,10 +338,13 @@ impl App {
             data.class_names.clone(),
             data.transposed,
             control.clone(),
+            checkpoint,
         );
+        self.run_started(id, config.clone(), info, from);
         self.training.run = Some(TrainingRun {
             control,
             number: self.training.runs_started,
+            id,
             config,
             alpha,
             total_steps: 0,
@@ -285,15 +359,23 @@ impl App {
 
     fn training_progress(&mut self, event: TrainEvent) {
         let Some(training) = &mut self.training.run else { return };
+        let id = training.id;
         match event {
             TrainEvent::Snapshot(snapshot) => {
                 training.live = Some(snapshot);
                 training.live_version = Version::next();
                 self.evaluate_live();
             }
-            TrainEvent::Started { total_steps, .. } => training.total_steps = total_steps,
+            TrainEvent::Started { total_steps, .. } => {
+                training.total_steps = total_steps;
+                if let Some(record) = self.runs.get_mut(id) {
+                    record.total_steps = total_steps;
+                }
+            }
             TrainEvent::Progress(p) => {
-                self.tabs.training.plots.push(&p);
+                self.tabs.training.plots.push_to(id, &p);
+                self.run_progress(id, &p);
+                let Some(training) = &mut self.training.run else { return };
                 if p.dev_accuracy.is_some() {
                     training.last_dev = p.dev_accuracy;
                 }
@@ -304,7 +386,9 @@ impl App {
     }
 
     fn training_done(&mut self, model: Mlp, info: ModelInfo, report: &TrainReport, config: &TrainConfig) {
-        self.training.run = None;
+        if let Some(run) = self.training.run.take() {
+            self.run_finished(run.id, report);
+        }
         let mut message = report.message();
         if let Some(dev) = report.dev_accuracy {
             message.push_str(&format!(" · dev accuracy {:.2}%", dev * 100.0));

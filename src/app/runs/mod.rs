@@ -1,0 +1,560 @@
+//! The session's runs and their past: every run trained (or opened) with its checkpoints, curve,
+//! settings and parent; the timeline that takes every view back to a checkpoint; branches
+//! ("Train from here"); and the runs table.
+//!
+//! - [`Runs`]: the records, the timeline's position and the dev predictions cached per
+//!   checkpoint; the checkpoints stay within [`CHECKPOINT_BUDGET`] by thinning.
+//! - `timeline`: the slider under the curves and its compact twin in the status bar.
+//! - `table`: the runs table (sort, show or hide curves, rename, delete, save, open, export).
+//! - `folder`: a run saved as a folder and read back, and the table as CSV, off the UI thread.
+//!
+//! [`App::shown_model`] reads [`Runs::on_screen`]: while the timeline is back in time, every view
+//! shows that checkpoint's model.
+
+mod actions;
+pub mod folder;
+pub mod table;
+pub mod timeline;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::model_file::ModelInfo;
+use crate::network::Mlp;
+use crate::train::{Checkpoint, Progress, StopReason, TrainConfig, TrainReport};
+
+use crate::app::format::fmt_count;
+use crate::app::tabs::samples::evaluation::EvalResult;
+use crate::app::version::Version;
+
+/// Bytes of checkpoints kept for all runs together (parameters and optimizer moments); past it
+/// the runs are thinned evenly. `best` (784-512-256-10 with Adam) takes 6.4 MB a checkpoint: 20 fit.
+/// The issue allows 256 MB; at 128 MB the app training `best` on the full data stays under 400 MB
+/// (measured: about 250 MB without checkpoints, 394 MB with 141 MB of them).
+pub const CHECKPOINT_BUDGET: usize = 128 << 20;
+/// Checkpoints kept per run at most (small networks stay far under the byte budget).
+pub const MAX_PER_RUN: usize = 64;
+
+/// One checkpoint kept in memory, with the version the views cache on.
+#[derive(Clone, Debug)]
+pub struct Kept {
+    pub checkpoint: Arc<Checkpoint>,
+    pub version: Version,
+}
+
+impl Kept {
+    pub fn new(checkpoint: Arc<Checkpoint>) -> Kept {
+        Kept {
+            checkpoint,
+            version: Version::next(),
+        }
+    }
+
+    pub fn step(&self) -> usize {
+        self.checkpoint.step
+    }
+}
+
+/// Where a branch left its parent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parent {
+    /// The parent's id (it may have been deleted since).
+    pub id: usize,
+    /// The parent's name when the branch started.
+    pub name: String,
+    pub step: usize,
+}
+
+/// One run of the session, trained here or opened from a folder.
+#[derive(Clone, Debug)]
+pub struct RunRecord {
+    /// The run's number on the plot ("#3"), unique in the session.
+    pub id: usize,
+    /// "run #3" unless renamed.
+    pub name: String,
+    pub config: TrainConfig,
+    pub parent: Option<Parent>,
+    /// Ascending by step.
+    pub checkpoints: Vec<Kept>,
+    /// The curve: every progress report.
+    pub reports: Vec<Progress>,
+    pub total_steps: usize,
+    /// The final report (None while it trains).
+    pub report: Option<TrainReport>,
+    /// Trains now.
+    pub training: bool,
+    /// Its curves are drawn.
+    pub visible: bool,
+    /// What its checkpoints' files say about the data (labels, class names, orientation).
+    pub info: ModelInfo,
+}
+
+impl RunRecord {
+    pub fn new(id: usize, config: TrainConfig, parent: Option<Parent>) -> RunRecord {
+        RunRecord {
+            id,
+            name: format!("run #{id}"),
+            config,
+            parent,
+            checkpoints: Vec::new(),
+            reports: Vec::new(),
+            total_steps: 0,
+            report: None,
+            training: true,
+            visible: true,
+            info: ModelInfo::default(),
+        }
+    }
+
+    /// The best dev accuracy measured during the run (or at its end).
+    pub fn best_dev(&self) -> Option<f32> {
+        let during = self.reports.iter().filter_map(|p| p.dev_accuracy);
+        let end = self.report.as_ref().and_then(|r| r.dev_accuracy);
+        during.chain(end).reduce(f32::max)
+    }
+
+    /// The dev accuracy at the end (the last measured while it trains).
+    pub fn final_dev(&self) -> Option<f32> {
+        match &self.report {
+            Some(r) if r.dev_accuracy.is_some() => r.dev_accuracy,
+            _ => self.reports.iter().rev().find_map(|p| p.dev_accuracy),
+        }
+    }
+
+    /// The last loss reported.
+    pub fn final_loss(&self) -> Option<f32> {
+        match &self.report {
+            Some(r) if r.steps > 0 && r.final_loss.is_finite() => Some(r.final_loss),
+            _ => self.reports.last().map(|p| p.loss).filter(|l| l.is_finite()),
+        }
+    }
+
+    /// The step reached: the end's (runs count steps from 0, branches too), or the last
+    /// report's.
+    pub fn steps(&self) -> usize {
+        let reported = self.reports.last().map_or(self.first_step(), |p| p.step);
+        self.report
+            .as_ref()
+            .map_or(reported, |r| r.steps.max(self.first_step()))
+    }
+
+    /// The step it started from (a branch's step, else 0).
+    pub fn first_step(&self) -> usize {
+        self.parent.as_ref().map_or(0, |p| p.step)
+    }
+
+    /// Training time in seconds (a branch counts from its branch step: its own time only).
+    pub fn seconds(&self) -> f64 {
+        let at_start = self.checkpoints.first().map_or(0.0, |k| {
+            if self.parent.is_some() {
+                k.checkpoint.position.elapsed.as_secs_f64()
+            } else {
+                0.0
+            }
+        });
+        let end = match &self.report {
+            Some(r) => r.train_seconds,
+            None => self.reports.last().map_or(0.0, |p| p.elapsed.as_secs_f64()),
+        };
+        (end - at_start).max(0.0)
+    }
+
+    /// Steps per second of its own steps.
+    pub fn steps_per_second(&self) -> Option<f64> {
+        let seconds = self.seconds();
+        let steps = self.steps().saturating_sub(self.first_step());
+        (seconds > 0.0 && steps > 0).then(|| steps as f64 / seconds)
+    }
+
+    /// "784-512-256-10 adam b128 a=0.003, cosine, dropout 0.2": what the table's Config says.
+    pub fn config_summary(&self) -> String {
+        let c = &self.config;
+        let mut parts = vec![c.label(), c.schedule.to_string()];
+        if c.dropout > 0.0 {
+            parts.push(format!("dropout {}", c.dropout));
+        }
+        if c.augments() {
+            parts.push("augmented".into());
+        }
+        parts.join(", ")
+    }
+
+    /// "from run #1 @ 200" (empty for a run from scratch).
+    pub fn parent_text(&self) -> String {
+        self.parent
+            .as_ref()
+            .map_or_else(String::new, |p| format!("{} @ {}", p.name, fmt_count(p.step)))
+    }
+
+    /// The plot's label: "#2 784-16-10 gd full a=0.1" (or its new name), and where a branch
+    /// left its parent.
+    pub fn plot_label(&self) -> String {
+        let name = if self.name == format!("run #{}", self.id) {
+            format!("#{}", self.id)
+        } else {
+            self.name.clone()
+        };
+        let mut label = format!("{name} {}", self.config.label());
+        if let Some(p) = &self.parent {
+            label.push_str(&format!(" (from {} @ {})", p.name, fmt_count(p.step)));
+        }
+        label
+    }
+
+    /// The legend's name: "run #2 (from run #1 @ 200)".
+    pub fn legend(&self) -> String {
+        match &self.parent {
+            Some(p) => format!("{} (from {} @ {})", self.name, p.name, fmt_count(p.step)),
+            None => self.name.clone(),
+        }
+    }
+
+    /// How it ended: "completed", "stopped", "diverged" or "training".
+    pub fn status(&self) -> &'static str {
+        match self.report.as_ref().map(|r| &r.stop) {
+            None if self.training => "training",
+            None => "opened",
+            Some(StopReason::Completed) => "completed",
+            Some(StopReason::Cancelled) => "stopped",
+            Some(StopReason::Diverged { .. }) => "diverged",
+        }
+    }
+
+    /// The checkpoint shown for `step`: the last at or before it (the first if none is).
+    pub fn checkpoint_at(&self, step: usize) -> Option<&Kept> {
+        let i = self.checkpoints.partition_point(|k| k.step() <= step);
+        self.checkpoints.get(i.saturating_sub(1))
+    }
+
+    /// The checkpoint nearest `step` (for the slider's snapping).
+    pub fn nearest_step(&self, step: usize) -> Option<usize> {
+        self.checkpoints.iter().map(Kept::step).min_by_key(|s| s.abs_diff(step))
+    }
+
+    /// Bytes its checkpoints hold.
+    pub fn checkpoint_bytes(&self) -> usize {
+        self.checkpoints.iter().map(|k| k.checkpoint.approx_bytes()).sum()
+    }
+}
+
+/// The timeline's position: live, or a step of one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Position {
+    /// The running model, or the current one when nothing trains.
+    #[default]
+    Live,
+    /// Run `run`'s checkpoint at or before `step`.
+    At { run: usize, step: usize },
+}
+
+/// Every run of the session and the timeline over them.
+#[derive(Default)]
+pub struct Runs {
+    pub records: Vec<RunRecord>,
+    pub position: Position,
+    /// The run the timeline scrubs (None: the latest).
+    pub timeline_run: Option<usize>,
+    /// Play advances the timeline.
+    pub timeline: timeline::Timeline,
+    /// The runs table's own state.
+    pub table: table::RunsTable,
+    /// Dev predictions per checkpoint (by version), for the dev set `cache_dev`.
+    cache: HashMap<Version, EvalResult>,
+    cache_dev: Option<Version>,
+    /// The checkpoint versions being predicted now.
+    pub(crate) asked: Vec<Version>,
+    /// Which checkpoint's predictions the views were given last.
+    pub(crate) given: Option<Version>,
+    /// The predictions of the live or current model, kept while the timeline is back in time.
+    pub(crate) stash: Option<EvalResult>,
+    /// Bytes of checkpoints allowed (tests lower it).
+    pub budget: Option<usize>,
+    /// The run Save run writes, once its folder is chosen.
+    pub(crate) to_save: Option<usize>,
+    /// When the timeline last moved (for the frame statistics' scrubbing latency).
+    pub(crate) moved: Option<std::time::Instant>,
+}
+
+impl Runs {
+    pub fn get(&self, id: usize) -> Option<&RunRecord> {
+        self.records.iter().find(|r| r.id == id)
+    }
+
+    pub fn get_mut(&mut self, id: usize) -> Option<&mut RunRecord> {
+        self.records.iter_mut().find(|r| r.id == id)
+    }
+
+    /// The run the timeline scrubs: the one chosen, else the latest.
+    pub fn timeline_record(&self) -> Option<&RunRecord> {
+        self.timeline_run
+            .and_then(|id| self.get(id))
+            .or_else(|| self.records.last())
+    }
+
+    /// The checkpoint on screen, when the timeline is back in time.
+    pub fn on_screen(&self) -> Option<(&RunRecord, &Kept)> {
+        let Position::At { run, step } = self.position else {
+            return None;
+        };
+        let record = self.get(run)?;
+        Some((record, record.checkpoint_at(step)?))
+    }
+
+    /// Moves the timeline to `step` of run `run` (snapped to the checkpoint shown).
+    pub fn go_to(&mut self, run: usize, step: usize) {
+        let step = self
+            .get(run)
+            .and_then(|r| r.checkpoint_at(step))
+            .map_or(step, Kept::step);
+        self.timeline_run = Some(run);
+        let to = Position::At { run, step };
+        if self.position != to {
+            self.moved = Some(std::time::Instant::now());
+        }
+        self.position = to;
+    }
+
+    /// Back to the live model.
+    pub fn go_live(&mut self) {
+        self.position = Position::Live;
+        self.timeline.playing = false;
+    }
+
+    /// Starts recording a run.
+    pub fn start(&mut self, record: RunRecord) {
+        // The timeline follows the new run (staying where it is if back in time).
+        if self.position == Position::Live {
+            self.timeline_run = None;
+        }
+        self.records.push(record);
+    }
+
+    /// Keeps `checkpoint` of run `id`, then thins to the budget.
+    pub fn add_checkpoint(&mut self, id: usize, checkpoint: Arc<Checkpoint>) {
+        let Some(record) = self.get_mut(id) else { return };
+        let kept = Kept::new(checkpoint);
+        let i = record.checkpoints.partition_point(|k| k.step() < kept.step());
+        if record.checkpoints.get(i).is_some_and(|k| k.step() == kept.step()) {
+            record.checkpoints[i] = kept;
+        } else {
+            record.checkpoints.insert(i, kept);
+        }
+        self.thin();
+    }
+
+    /// The byte budget in force.
+    pub fn budget(&self) -> usize {
+        self.budget.unwrap_or(CHECKPOINT_BUDGET)
+    }
+
+    /// Bytes of every run's checkpoints.
+    pub fn checkpoint_bytes(&self) -> usize {
+        self.records.iter().map(RunRecord::checkpoint_bytes).sum()
+    }
+
+    /// Drops checkpoints until every run keeps at most [`MAX_PER_RUN`] and all of them fit the
+    /// budget: each time from the run with the most, the one whose neighbours are closest (so
+    /// the spacing stays as even as it can), never a run's first or last one or the one on screen.
+    pub fn thin(&mut self) {
+        let on_screen = self.on_screen().map(|(_, k)| k.version);
+        loop {
+            let over_budget = self.checkpoint_bytes() > self.budget();
+            let candidate = self
+                .records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.checkpoints.len() > 2 && (over_budget || r.checkpoints.len() > MAX_PER_RUN))
+                .max_by_key(|(_, r)| (r.checkpoint_bytes(), r.checkpoints.len()))
+                .map(|(i, _)| i);
+            let Some(i) = candidate else { break };
+            let steps: Vec<usize> = self.records[i].checkpoints.iter().map(Kept::step).collect();
+            let drop = (1..steps.len() - 1)
+                .filter(|&j| Some(self.records[i].checkpoints[j].version) != on_screen)
+                .min_by_key(|&j| (steps[j + 1] - steps[j - 1], std::cmp::Reverse(j)));
+            let Some(j) = drop else { break };
+            let gone = self.records[i].checkpoints.remove(j);
+            self.cache.remove(&gone.version);
+        }
+    }
+
+    /// Removes run `id` (not while it trains): its curve and checkpoints go.
+    pub fn delete(&mut self, id: usize) -> Option<RunRecord> {
+        let i = self.records.iter().position(|r| r.id == id && !r.training)?;
+        let record = self.records.remove(i);
+        for kept in &record.checkpoints {
+            self.cache.remove(&kept.version);
+        }
+        if matches!(self.position, Position::At { run, .. } if run == id) {
+            self.go_live();
+        }
+        if self.timeline_run == Some(id) {
+            self.timeline_run = None;
+        }
+        Some(record)
+    }
+
+    /// Forgets run `id`, which never started (a refused branch).
+    pub fn delete_refused(&mut self, id: usize) {
+        if let Some(r) = self.get_mut(id) {
+            r.training = false;
+        }
+        self.delete(id);
+    }
+
+    /// The cached predictions of checkpoint `version` for dev set `dev`.
+    pub fn cached(&self, version: Version, dev: Version) -> Option<&EvalResult> {
+        (self.cache_dev == Some(dev))
+            .then(|| self.cache.get(&version))
+            .flatten()
+    }
+
+    /// Keeps the predictions of checkpoint `version` for dev set `dev` (a new dev set empties
+    /// the cache).
+    pub fn cache(&mut self, version: Version, dev: Version, eval: EvalResult) {
+        if self.cache_dev != Some(dev) {
+            self.cache.clear();
+            self.cache_dev = Some(dev);
+        }
+        let known = self
+            .records
+            .iter()
+            .any(|r| r.checkpoints.iter().any(|k| k.version == version));
+        if known {
+            self.cache.insert(version, eval);
+        }
+    }
+
+    /// Whether `version` is one of the kept checkpoints.
+    pub fn is_checkpoint(&self, version: Version) -> bool {
+        self.records
+            .iter()
+            .any(|r| r.checkpoints.iter().any(|k| k.version == version))
+    }
+
+    /// The next checkpoint of the timeline's run without cached predictions, nearest the one on
+    /// screen first: predicted while idle so that scrubbing finds them ready.
+    pub fn next_to_predict(&self, dev: Version) -> Option<(&RunRecord, &Kept)> {
+        let (record, shown) = self.on_screen()?;
+        let from = shown.step();
+        record
+            .checkpoints
+            .iter()
+            .filter(|k| self.cached(k.version, dev).is_none() && !self.asked.contains(&k.version))
+            .min_by_key(|k| k.step().abs_diff(from))
+            .map(|k| (record, k))
+    }
+
+    /// The model, key and caption the views show while the timeline is back in time.
+    pub fn shown_model(&self) -> Option<(Arc<Mlp>, u64, String)> {
+        let (record, kept) = self.on_screen()?;
+        Some((kept.checkpoint.model.clone(), kept.version.get(), caption(record, kept)))
+    }
+}
+
+/// "run #2 at step 200 of 1,000 (timeline)".
+pub fn caption(record: &RunRecord, kept: &Kept) -> String {
+    format!(
+        "{} at step {} of {} (timeline)",
+        record.name,
+        fmt_count(kept.step()),
+        fmt_count(kept.checkpoint.total_steps.max(record.total_steps))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::{CheckpointPlan, Length, Preset, TrainControl, TrainEvent};
+
+    /// The checkpoints of a 784-16-10 run of `steps` steps on a little of the embedded sample.
+    fn checkpoints(steps: usize) -> Vec<Arc<Checkpoint>> {
+        let data = crate::embedded::sample().unwrap();
+        let split = data.select(&(0..600).collect::<Vec<_>>()).split(100, 1);
+        let config = TrainConfig {
+            hidden: vec![16],
+            length: Length::Iterations(steps),
+            ..TrainConfig::preset(Preset::Seed)
+        };
+        let mut model = crate::train::init_model_for(&config, &data);
+        let control = TrainControl::new().with_checkpoints(CheckpointPlan::every(1));
+        let mut kept = Vec::new();
+        crate::train::train(&mut model, &config, &split, &control, &mut |e| {
+            if let TrainEvent::Checkpoint(c) = e {
+                kept.push(c.clone());
+            }
+        });
+        kept
+    }
+
+    fn record(id: usize, all: &[Arc<Checkpoint>]) -> RunRecord {
+        let mut r = RunRecord::new(id, TrainConfig::default(), None);
+        r.training = false;
+        r.checkpoints = all.iter().cloned().map(Kept::new).collect();
+        r
+    }
+
+    #[test]
+    fn thinning_keeps_the_budget_the_ends_and_the_checkpoint_on_screen() {
+        let all = checkpoints(100);
+        assert_eq!(all.len(), 101, "steps 0..=100");
+        let each = all[0].approx_bytes();
+        let mut runs = Runs::default();
+        runs.records.push(record(1, &all));
+        runs.records.push(record(2, &all[..41]));
+        runs.go_to(1, 37);
+        // Room for 40 checkpoints in all.
+        runs.budget = Some(40 * each);
+        runs.thin();
+        assert!(
+            runs.checkpoint_bytes() <= runs.budget(),
+            "{} > {}",
+            runs.checkpoint_bytes(),
+            runs.budget()
+        );
+        let steps = |r: &RunRecord| r.checkpoints.iter().map(Kept::step).collect::<Vec<_>>();
+        let (a, b) = (steps(&runs.records[0]), steps(&runs.records[1]));
+        assert_eq!((a[0], *a.last().unwrap()), (0, 100));
+        assert_eq!((b[0], *b.last().unwrap()), (0, 40));
+        assert!(a.contains(&37), "the checkpoint on screen stays: {a:?}");
+        // Thinned evenly: both runs keep a share, and no gap is far wider than the rest.
+        assert!(a.len() >= 10 && b.len() >= 10, "{a:?} {b:?}");
+        let widest = a.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        let even = 100 / (a.len() - 1);
+        assert!(
+            widest <= 3 * even,
+            "gaps up to {widest} for {} checkpoints: {a:?}",
+            a.len()
+        );
+        // The per-run cap holds under any budget.
+        let mut runs = Runs::default();
+        let many: Vec<Arc<Checkpoint>> = all.iter().chain(&checkpoints(100)[..]).cloned().collect();
+        let mut r = record(1, &many);
+        r.checkpoints.sort_by_key(Kept::step);
+        r.checkpoints.dedup_by_key(|k| k.step());
+        runs.records.push(r);
+        runs.thin();
+        assert_eq!(runs.records[0].checkpoints.len(), MAX_PER_RUN);
+    }
+
+    #[test]
+    fn the_timeline_shows_the_checkpoint_at_or_before_its_step() {
+        let all = checkpoints(10);
+        let mut runs = Runs::default();
+        let mut r = record(3, &all);
+        r.checkpoints.retain(|k| k.step() % 4 == 0 || k.step() == 10);
+        runs.records.push(r);
+        assert_eq!(runs.on_screen().map(|(_, k)| k.step()), None, "live");
+        runs.go_to(3, 6);
+        assert_eq!(runs.position, Position::At { run: 3, step: 4 });
+        let (model, _, caption) = runs.shown_model().unwrap();
+        assert_eq!(*model, *all[4].model);
+        assert!(caption.contains("run #3 at step 4 of 10"), "{caption}");
+        assert_eq!(runs.records[0].nearest_step(7), Some(8));
+        runs.go_live();
+        assert!(runs.shown_model().is_none());
+        // Deleting the run on screen goes live.
+        runs.go_to(3, 8);
+        assert!(runs.delete(3).is_some());
+        assert_eq!(runs.position, Position::Live);
+    }
+}
