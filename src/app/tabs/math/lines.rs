@@ -68,6 +68,13 @@ impl Lines<'_> {
                 input.caption
             ),
         );
+        // Y beside the image, or under the strip when there is one (the strip takes the width).
+        let classes = r.trace.layers.last().map_or(0, |l| l.a.ncols());
+        let y_lines = |ui: &mut egui::Ui| {
+            ui.monospace(format!("Y: {classes}×{m} one-hot"));
+            ui.label(format!("y = {} (example {j})", input.labels[j]));
+        };
+        let strip_shown = side * side == inputs && m > 1;
         ui.horizontal(|ui| {
             if side * side == inputs {
                 let t = self.textures.get(ui.ctx(), "x", self.version ^ j as u64, || {
@@ -86,16 +93,13 @@ impl Lines<'_> {
                         ui.weak(format!(
                             "the first {count} of the m = {m} columns; example {j} is shown large"
                         ));
+                        y_lines(ui);
                     });
                 }
             }
-            ui.vertical(|ui| {
-                ui.monospace(format!(
-                    "Y: {}×{m} one-hot",
-                    r.trace.layers.last().map_or(0, |l| l.a.ncols())
-                ));
-                ui.label(format!("y = {} (example {j})", input.labels[j]));
-            });
+            if !strip_shown {
+                ui.vertical(y_lines);
+            }
         });
         let count = r.trace.layers.len();
         for (l, t) in r.trace.layers.iter().enumerate() {
