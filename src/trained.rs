@@ -46,14 +46,7 @@ pub fn train_model(
         ..config.clone()
     };
     let report = train::train(&mut model, &run, data.split, control, on_event);
-    let info = ModelInfo::trained(
-        config,
-        report.dev_accuracy,
-        data.dataset,
-        data.class_names.to_vec(),
-        data.transposed,
-    );
-    TrainedModel { model, info, report }
+    TrainedModel::new(model, report, config, &data)
 }
 
 /// Continues the run of `checkpoint` with `config` (its settings or changed ones, see
@@ -73,14 +66,22 @@ pub fn train_model_from(
         ..config.clone()
     };
     let report = train::train_from(checkpoint, &mut model, &run, data.split, control, on_event)?;
-    let info = ModelInfo::trained(
-        config,
-        report.dev_accuracy,
-        data.dataset,
-        data.class_names.to_vec(),
-        data.transposed,
-    );
-    Ok(TrainedModel { model, info, report })
+    Ok(TrainedModel::new(model, report, config, &data))
+}
+
+impl TrainedModel {
+    /// The model with its file's info: `config` as given (not the thread count the run used) and
+    /// what the data holds.
+    fn new(model: Mlp, report: TrainReport, config: &TrainConfig, data: &TrainingData<'_>) -> TrainedModel {
+        let info = ModelInfo::trained(
+            config,
+            report.dev_accuracy,
+            data.dataset,
+            data.class_names.to_vec(),
+            data.transposed,
+        );
+        TrainedModel { model, info, report }
+    }
 }
 
 #[cfg(test)]

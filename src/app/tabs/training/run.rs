@@ -11,7 +11,7 @@ use crate::train::{
     self, Checkpoint, CheckpointPlan, Progress, Snapshot, StopReason, TrainConfig, TrainControl, TrainEvent,
     TrainReport,
 };
-use crate::trained::{TrainedModel, TrainingData, train_model};
+use crate::trained::{TrainedModel, TrainingData, train_model, train_model_from};
 
 use crate::app::runs::Parent;
 use crate::app::tabs::training::controls::TrainAction;
@@ -181,7 +181,8 @@ impl Worker {
             };
             let trained = match &from {
                 None => train_model(data, &config, threads, &control, &mut on_event),
-                Some(checkpoint) => match train_branch(data, checkpoint, &config, threads, &control, &mut on_event) {
+                Some(checkpoint) => match train_model_from(data, checkpoint, &config, threads, &control, &mut on_event)
+                {
                     Ok(trained) => trained,
                     Err(why) => {
                         drop(alive);
@@ -201,32 +202,6 @@ impl Worker {
             });
         });
     }
-}
-
-/// A run from `checkpoint` with `config` (see [`train::train_from`]), with its file's info as
-/// [`train_model`] makes it.
-fn train_branch(
-    data: TrainingData<'_>,
-    checkpoint: &Checkpoint,
-    config: &TrainConfig,
-    threads: usize,
-    control: &TrainControl,
-    on_event: &mut dyn FnMut(&TrainEvent),
-) -> Result<TrainedModel, String> {
-    let mut model = (*checkpoint.model).clone();
-    let run = TrainConfig {
-        threads,
-        ..config.clone()
-    };
-    let report = train::train_from(checkpoint, &mut model, &run, data.split, control, on_event)?;
-    let info = ModelInfo::trained(
-        config,
-        report.dev_accuracy,
-        data.dataset,
-        data.class_names.to_vec(),
-        data.transposed,
-    );
-    Ok(TrainedModel { model, info, report })
 }
 
 impl App {
