@@ -151,11 +151,13 @@ pub fn prepare(settings: &InputSettings, sources: &Sources<'_>, model: &Mlp, key
                     dev.image_pixels()
                 ));
             }
-            let first = settings.dev_row.min(dev.rows() - 1);
             let m = match settings.source {
-                Source::Batch => settings.batch.clamp(1, MAX_BATCH).min(dev.rows() - first),
+                Source::Batch => settings.batch.clamp(1, MAX_BATCH).min(dev.rows()),
                 _ => 1,
             };
+            // A batch asked for near the end of the dev set ends at its last row, so it still
+            // has m rows.
+            let first = settings.dev_row.min(dev.rows() - m);
             let rows = first..first + m;
             let pixels = dev.pixels[rows.start * inputs..rows.end * inputs].to_vec();
             let labels: Vec<u8> = rows.clone().map(|r| dev.label(r).unwrap_or(0)).collect();
@@ -182,4 +184,40 @@ pub fn prepare(settings: &InputSettings, sources: &Sources<'_>, model: &Mlp, key
         caption,
         first_row,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DataKind, Dataset};
+    use crate::network::Init;
+
+    /// A batch asked for at the last dev rows still has m rows: it ends at the last one.
+    #[test]
+    fn a_batch_near_the_end_keeps_m_rows() {
+        let rows = 40;
+        let data = Dataset::new(DataKind::Train, vec![0; rows * PIXELS], vec![3; rows]);
+        let split = data.split(rows, 1);
+        let sources = Sources {
+            dev: Some((&split, 1)),
+            drawing: None,
+        };
+        let model = Mlp::new(&[PIXELS, 4, 10], Init::He, 1);
+        let settings = InputSettings {
+            source: Source::Batch,
+            dev_row: rows - 2,
+            batch: 32,
+            drawing_label: None,
+        };
+        let prepared = prepare(&settings, &sources, &model, 0).unwrap();
+        assert_eq!((prepared.m(), prepared.first_row), (32, Some(rows - 32)));
+        let too_many = InputSettings { batch: 100, ..settings };
+        let prepared = prepare(&too_many, &sources, &model, 0).unwrap();
+        assert_eq!((prepared.m(), prepared.first_row), (rows, Some(0)));
+        let one = InputSettings {
+            source: Source::DevSample,
+            ..settings
+        };
+        assert_eq!(prepare(&one, &sources, &model, 0).unwrap().first_row, Some(rows - 2));
+    }
 }

@@ -244,7 +244,9 @@ impl MathTab {
                         .on_hover_text("Or right-click a digit on the Samples tab: Open in Math");
                     if self.input.source == Source::Batch {
                         ui.add(egui::Slider::new(&mut self.input.batch, 1..=MAX_BATCH).text("m"))
-                            .on_hover_text("The mini-batch: m dev rows from this one on");
+                            .on_hover_text(
+                                "The mini-batch: m dev rows from this one on (the last m rows when it is near the end)",
+                            );
                         let m = self.prepared.as_ref().map_or(1, |p| p.m());
                         if m > 1 {
                             ui.add(egui::Slider::new(&mut self.example, 0..=m - 1).text("example shown"));
