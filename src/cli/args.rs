@@ -3,13 +3,13 @@
 //! their choices and the app's drop-downs offer the same ones. The training settings of `train`
 //! and `finetune` are in [`super::overrides`].
 
-use std::ops::Range;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use super::choices::choice;
 use super::overrides::{FinetuneOverrides, TrainOverrides};
+use super::rows::{Rows, parse_rows};
 use crate::train::Preset;
 
 #[derive(Parser, Debug)]
@@ -211,9 +211,9 @@ pub struct TraceArgs {
     #[arg(long, conflicts_with_all = ["image", "label"])]
     pub data: Option<PathBuf>,
     /// The data rows to trace, A..B: counted from 0 (the first row after the header), B
-    /// excluded; `N` alone is row N.
+    /// excluded; `N` alone is row N, `A..` runs to the end, `..B` starts at 0.
     #[arg(long, value_name = "A..B", value_parser = parse_rows)]
-    pub rows: Option<Range<usize>>,
+    pub rows: Option<Rows>,
     /// A picture (PNG or JPEG) to trace instead of data rows, preprocessed as `classify` does;
     /// needs --label.
     #[arg(long)]
@@ -307,30 +307,6 @@ pub struct FinetuneArgs {
     pub json: bool,
 }
 
-/// `--rows`: `A..B` (B excluded) or `N` (row N alone); refuses an empty range.
-pub fn parse_rows(text: &str) -> Result<Range<usize>, String> {
-    let number = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("{text:?} is not A..B (data rows counted from 0, B excluded), e.g. 0..64"))
-    };
-    let range = match text.split_once("..") {
-        Some((start, end)) => number(start)?..number(end)?,
-        None => {
-            let row = number(text)?;
-            row..row.saturating_add(1)
-        }
-    };
-    if range.end <= range.start {
-        return Err(format!(
-            "{text} is empty: the end is excluded, so {0}..{1} is row {0} alone",
-            range.start,
-            range.start.saturating_add(1)
-        ));
-    }
-    Ok(range)
-}
-
 #[derive(Args, Debug)]
 #[command(
     after_help = "The axes are the principal axes (PCA) of the chosen layer's activations over the \
@@ -345,9 +321,9 @@ pub struct MapArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// The data rows to map, A..B: 0 is the first row after the header, B is excluded (A.. runs
-    /// to the end, ..B starts at 0). All rows when omitted.
-    #[arg(long, value_name = "A..B")]
-    pub rows: Option<String>,
+    /// to the end, ..B starts at 0, `N` alone is row N). All rows when omitted.
+    #[arg(long, value_name = "A..B", value_parser = parse_rows)]
+    pub rows: Option<Rows>,
     /// The layer: 1 for the first hidden layer (after its ReLU), 2 for the second, ..., or
     /// `output` for the class probabilities.
     #[arg(long, value_name = "L|output", default_value = "output")]

@@ -14,6 +14,7 @@ mod handwriting;
 mod map;
 pub mod overrides;
 mod resume;
+mod rows;
 mod trace;
 
 use std::io::Write;

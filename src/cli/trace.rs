@@ -11,9 +11,8 @@ use serde_json::json;
 
 use super::UsageError;
 use super::args::TraceArgs;
-#[cfg(test)]
-use super::args::parse_rows;
 use super::commands::{guard_output, load_data, load_model_info};
+use super::rows::Rows;
 use crate::data::Expect;
 use crate::evaluate::best_of;
 use crate::model_file::ModelInfo;
@@ -75,7 +74,7 @@ pub fn run(args: TraceArgs) -> Result<()> {
     guard_output(&args.out, Output::Trace, &inputs, args.force, "--out")?;
     let (model, info) = load_model_info(args.model.as_deref())?;
     let examples = match (&args.data, &args.rows, &args.image, &args.label) {
-        (Some(path), Some(rows), _, _) => data_rows(path, rows.clone(), &model, &info)?,
+        (Some(path), Some(rows), _, _) => data_rows(path, *rows, &model, &info)?,
         (_, _, Some(path), Some(label)) => picture(path, label, &model, &info)?,
         _ => unreachable!("checked above"),
     };
@@ -208,7 +207,7 @@ pub fn run(args: TraceArgs) -> Result<()> {
 }
 
 /// Rows `rows` of the labelled CSV at `path`, transposed when the model's data was.
-fn data_rows(path: &Path, rows: Range<usize>, model: &Mlp, info: &ModelInfo) -> Result<Examples> {
+fn data_rows(path: &Path, rows: Rows, model: &Mlp, info: &ModelInfo) -> Result<Examples> {
     let name = path.display().to_string();
     let (mut data, _) = load_data(path, Expect::Train)?;
     if info.transposed {
@@ -221,15 +220,7 @@ fn data_rows(path: &Path, rows: Range<usize>, model: &Mlp, info: &ModelInfo) -> 
             shape_of(model.inputs())
         );
     }
-    if rows.end > data.rows() {
-        bail!(
-            "--rows {}..{}: {name} has {} data rows (0..{})",
-            rows.start,
-            rows.end,
-            data.rows(),
-            data.rows()
-        );
-    }
+    let rows = rows.within(data.rows(), &name).map_err(UsageError)?;
     let labels = data.labels[rows.clone()].to_vec();
     for (row, &label) in rows.clone().zip(&labels) {
         check_label(label, model, info)
@@ -325,19 +316,6 @@ fn shape_of(pixels: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_parse_as_half_open_ranges() {
-        assert_eq!(parse_rows("0..64"), Ok(0..64));
-        assert_eq!(parse_rows(" 3 .. 5"), Ok(3..5));
-        assert_eq!(parse_rows("7"), Ok(7..8));
-        assert!(parse_rows("5..5").unwrap_err().contains("empty"));
-        assert!(parse_rows("9..2").unwrap_err().contains("empty"));
-        assert!(parse_rows(&usize::MAX.to_string()).unwrap_err().contains("empty"));
-        for bad in ["", "a..b", "1..", "-1..3", "1-3"] {
-            assert!(parse_rows(bad).unwrap_err().contains("A..B"), "{bad}");
-        }
-    }
 
     #[test]
     fn labels_are_checked_against_the_model() {

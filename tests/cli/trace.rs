@@ -227,13 +227,19 @@ fn bad_input_is_refused_clearly_and_nothing_is_written() {
     let out = dir.path().join("never.safetensors");
     let picture = common::cli::drawn_png(dir.path(), "p.png", 0, 3, (100, 100), (10, 10), true);
 
-    // Rows out of range name the file's row count; an empty range is a usage error.
-    let line = fails(trace(args![
-        "--model", model_path, "--data", data, "--rows", "15..25", "--out", out
-    ]));
-    assert!(
-        line.contains("--rows 15..25") && line.contains("has 20 data rows (0..20)"),
-        "{line}"
+    // Rows out of range name the file's row count; they and an empty range are usage errors
+    // (exit code 2), as in `map`.
+    usage_error(
+        trace(args![
+            "--model", model_path, "--data", data, "--rows", "15..25", "--out", out
+        ]),
+        "has 20 data rows (0..20)",
+    );
+    usage_error(
+        trace(args![
+            "--model", model_path, "--data", data, "--rows", "20..", "--out", out
+        ]),
+        "--rows 20.. is empty",
     );
     usage_error(
         trace(args!["--data", data, "--rows", "5..5", "--out", out]),
