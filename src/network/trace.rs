@@ -2,10 +2,10 @@
 //! `dX`, from the very layer functions training runs (the Math tab shows the notebook's math on
 //! these numbers).
 
-use ndarray::{Array1, Array2, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView2, Axis, concatenate, s};
 
 use super::layers::softmax_cross_entropy;
-use super::{BackwardRecord, Input, Layer, Mlp, Workspace, softmax_in_place};
+use super::{BackwardRecord, BatchStats, Gradients, Input, Layer, Mlp, Workspace, softmax_in_place};
 
 /// One layer's numbers in a [`Trace`] of `m` examples.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,15 +46,72 @@ pub struct Trace {
     pub dx: Array2<f32>,
 }
 
+/// Batches of at least this many rows are traced as two halves on two threads: 784-512-256-10
+/// at m = 256 (the Math tab's largest batch) took 25-28 ms in one piece on this project's 2-core
+/// machine; smaller batches are too quick for the split to pay.
+const SPLIT_ROWS: usize = 32;
+
+/// One piece of a trace before the `1/m` scaling: the layers' rows and the summed gradient.
+struct TracedRows {
+    /// `(m_rows, outputs_l)` each.
+    z: Vec<Array2<f32>>,
+    a: Vec<Array2<f32>>,
+    dz: Vec<Array2<f32>>,
+    /// The gradient of the summed loss over the piece's rows.
+    grads: Gradients,
+    stats: BatchStats,
+    /// `(m_rows, 784)`.
+    dx: Array2<f32>,
+}
+
 impl Mlp {
     /// Every layer's forward and backward numbers for `x` `(m, 784)` scaled to [0, 1] with
     /// `labels` `(m)`: one training pass (dropout off, one-hot targets) through the same
     /// [`super::LayerKind`] functions, loss head and backward as [`Mlp::accumulate_gradients`],
     /// with their intermediate values copied out. `dW` and `db` are the summed gradient that
     /// training computes, scaled by `1/m` as the update scales it.
+    ///
+    /// From [`SPLIT_ROWS`] rows on, the two halves of the batch run on two threads and their
+    /// gradients are added first half first, as training adds its chunks': the same bits
+    /// whatever the number of threads.
     pub fn trace(&self, x: ArrayView2<'_, f32>, labels: &[u8]) -> Trace {
         let m = x.nrows();
         assert_eq!(labels.len(), m, "one label per row");
+        let piece = if m >= SPLIT_ROWS {
+            let half = m.div_ceil(2);
+            let (first, second) = rayon::join(
+                || self.trace_rows(x.slice(s![..half, ..]), &labels[..half]),
+                || self.trace_rows(x.slice(s![half.., ..]), &labels[half..]),
+            );
+            first.joined(second)
+        } else {
+            self.trace_rows(x, labels)
+        };
+        // As the update scales the summed gradient (`UpdateRule`'s `scale`).
+        let scale = 1.0 / m.max(1) as f32;
+        let layers = piece
+            .z
+            .into_iter()
+            .zip(piece.a)
+            .zip(piece.dz)
+            .zip(piece.grads.layers)
+            .map(|(((z, a), dz), grad)| {
+                let Layer { w: mut dw, b: mut db } = grad;
+                dw *= scale;
+                db *= scale;
+                LayerTrace { z, a, dz, dw, db }
+            })
+            .collect();
+        Trace {
+            layers,
+            loss: piece.stats.loss(),
+            dx: piece.dx,
+        }
+    }
+
+    /// The forward and backward pass of [`Mlp::trace`] over `x` `(n, 784)`, unscaled.
+    fn trace_rows(&self, x: ArrayView2<'_, f32>, labels: &[u8]) -> TracedRows {
+        let m = x.nrows();
         let count = self.layers.len();
         let last = count - 1;
         let mut ws = Workspace::new(self, m);
@@ -78,25 +135,36 @@ impl Mlp {
         let mut record = BackwardRecord::new(self, m, true);
         self.backward(Input::Dense(x), &mut ws, Some(&mut grads), Some(&mut record), 0.0);
         let dz = record.dz.take().expect("asked for dZ");
-        // As the update scales the summed gradient (`UpdateRule`'s `scale`).
-        let scale = 1.0 / m.max(1) as f32;
-        let layers = z
-            .into_iter()
-            .zip(a)
-            .zip(dz)
-            .zip(grads.layers)
-            .map(|(((z, a), dz), grad)| LayerTrace {
-                z,
-                a,
-                dz,
-                dw: grad.w.mapv(|g| g * scale),
-                db: grad.b.mapv(|g| g * scale),
-            })
-            .collect();
-        Trace {
-            layers,
-            loss: stats.loss(),
+        TracedRows {
+            z,
+            a,
+            dz,
+            grads,
+            stats,
             dx: record.dx,
+        }
+    }
+}
+
+impl TracedRows {
+    /// This piece's rows then `next`'s, and the two gradients added (this one first).
+    fn joined(mut self, next: TracedRows) -> TracedRows {
+        let rows = |first: Vec<Array2<f32>>, second: Vec<Array2<f32>>| -> Vec<Array2<f32>> {
+            first
+                .iter()
+                .zip(&second)
+                .map(|(f, s)| concatenate(Axis(0), &[f.view(), s.view()]).expect("same columns"))
+                .collect()
+        };
+        self.grads.add_assign(&next.grads);
+        self.stats.add(next.stats);
+        TracedRows {
+            z: rows(self.z, next.z),
+            a: rows(self.a, next.a),
+            dz: rows(self.dz, next.dz),
+            grads: self.grads,
+            stats: self.stats,
+            dx: concatenate(Axis(0), &[self.dx.view(), next.dx.view()]).expect("same columns"),
         }
     }
 }
@@ -180,6 +248,38 @@ mod tests {
         // dX matches the attribution's backward.
         let dz_logits = out.dz.clone();
         assert_eq!(trace.dx, net.input_gradients(x.view(), dz_logits.view()).dx);
+    }
+
+    /// A batch of 70 rows is traced as two halves on two threads: the same numbers as one pass
+    /// (up to the order of the gradient's sums), and the same bits on one thread as on two.
+    #[test]
+    fn a_split_trace_matches_one_pass() {
+        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
+        let m = 70;
+        assert!(m >= super::SPLIT_ROWS);
+        let x = Array2::from_shape_fn((m, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin().abs());
+        let labels: Vec<u8> = (0..m).map(|i| (i % 3) as u8).collect();
+        let split = net.trace(x.view(), &labels);
+        let whole = net.trace_rows(x.view(), &labels);
+        let close = |a: &Array2<f32>, b: &Array2<f32>, tol: f32, what: &str| {
+            assert_eq!(a.dim(), b.dim(), "{what}");
+            for (&u, &v) in a.iter().zip(b) {
+                assert!((u - v).abs() <= tol * (1.0 + v.abs()), "{what}: {u} vs {v}");
+            }
+        };
+        let scale = 1.0 / m as f32;
+        for (l, (t, g)) in split.layers.iter().zip(&whole.grads.layers).enumerate() {
+            close(&t.z, &whole.z[l], 1e-6, "Z");
+            close(&t.a, &whole.a[l], 1e-6, "A");
+            close(&t.dz, &whole.dz[l], 1e-6, "dZ");
+            close(&t.dw, &g.w.mapv(|v| v * scale), 1e-5, "dW");
+            let db = g.b.mapv(|v| v * scale).insert_axis(ndarray::Axis(0));
+            close(&t.db.clone().insert_axis(ndarray::Axis(0)), &db, 1e-5, "db");
+        }
+        close(&split.dx, &whole.dx, 1e-6, "dX");
+        assert!((split.loss - whole.stats.loss()).abs() < 1e-6);
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        assert_eq!(one_thread.install(|| net.trace(x.view(), &labels)), split);
     }
 
     #[test]
