@@ -18,7 +18,10 @@ use crate::choice::Choice;
 use crate::data::{self, Dataset, Expect, Split};
 use crate::kernels::{GemmScratch, matmul_into};
 use crate::network::Init;
-use crate::train::{self, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl, TrainEvent};
+use crate::train::{
+    self, CheckpointPlan, CheckpointStore, FirstLayer, Length, Optimizer, Preset, Schedule, TrainConfig, TrainControl,
+    TrainEvent,
+};
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -42,16 +45,24 @@ pub enum BenchPart {
     Seed,
     Big,
     Best,
+    Checkpoints,
 }
 
 impl Choice for BenchPart {
-    const ALL: &'static [BenchPart] = &[BenchPart::Load, BenchPart::Seed, BenchPart::Big, BenchPart::Best];
+    const ALL: &'static [BenchPart] = &[
+        BenchPart::Load,
+        BenchPart::Seed,
+        BenchPart::Big,
+        BenchPart::Best,
+        BenchPart::Checkpoints,
+    ];
     fn name(self) -> &'static str {
         match self {
             BenchPart::Load => "load",
             BenchPart::Seed => "seed",
             BenchPart::Big => "big",
             BenchPart::Best => "best",
+            BenchPart::Checkpoints => "checkpoints",
         }
     }
     fn help(self) -> &'static str {
@@ -60,6 +71,7 @@ impl Choice for BenchPart {
             BenchPart::Seed => "The notebook's 784-10-10, full batch",
             BenchPart::Big => "784-512-256-10, Adam, batch 128",
             BenchPart::Best => "The `best` preset, scored on 5,000 held-out rows",
+            BenchPart::Checkpoints => "What the app's checkpoints cost a run (seed, and best for 3 epochs)",
         }
     }
 }
@@ -231,6 +243,9 @@ pub fn measure(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result
     if part(BenchPart::Big) {
         bench_big(options, &split, &mut out, progress);
     }
+    if part(BenchPart::Checkpoints) {
+        bench_checkpoints(options, &split, &mut out, progress);
+    }
     if !options.quick && part(BenchPart::Best) {
         // Scored on 5,000 rows it never trained on: 1,000 cannot tell 98.8% from 99.0%.
         let held_out = data.split(BEST_HELD_OUT, 0);
@@ -331,6 +346,56 @@ fn bench_big(
         progress(&format!("{name}, {short} epochs"));
         let (times, _, _) = segments(&strong2_config(threads, short, first_layer), split, steps_per_epoch);
         out.insert(name.into(), json!({"s_per_epoch": median(times)}));
+    }
+}
+
+/// What checkpoints cost a run, as the app takes them: the default plan (64 per run, dense
+/// early) kept in memory in a [`CheckpointStore`] (the 256 MB budget). Runs with and without
+/// alternate (the machine's drift falls on both), `repeat` of each; the medians of their
+/// training times are compared. `best` runs 3 epochs instead of 30 for the same 64
+/// checkpoints: ten times a full run's density, so its figure is an upper bound.
+fn bench_checkpoints(
+    options: &BenchOptions,
+    split: &Split,
+    out: &mut serde_json::Map<String, Value>,
+    progress: &mut dyn FnMut(&str),
+) {
+    let repeat = if options.quick { 2 } else { 5 };
+    let seed = TrainConfig {
+        length: Length::Iterations(if options.quick { 100 } else { 500 }),
+        ..TrainConfig::preset(Preset::Seed)
+    };
+    let best = TrainConfig {
+        length: Length::Epochs(if options.quick { 1 } else { 3 }),
+        ..TrainConfig::preset(Preset::Best)
+    };
+    for (name, config) in [("checkpoints_seed", seed), ("checkpoints_best_3_epochs", best)] {
+        progress(&format!(
+            "{name}: {repeat} runs with checkpoints and {repeat} without, alternating"
+        ));
+        let mut without = Vec::new();
+        let mut with = Vec::new();
+        let mut kept = 0;
+        for _ in 0..repeat {
+            let mut model = train::init_model(&config);
+            let report = train::train(&mut model, &config, split, &TrainControl::new(), &mut |_| {});
+            without.push(report.train_seconds);
+            let mut store = CheckpointStore::default();
+            let control = TrainControl::new().with_checkpoints(CheckpointPlan::default());
+            let mut model = train::init_model(&config);
+            let report = train::train(&mut model, &config, split, &control, &mut |e| {
+                if let TrainEvent::Checkpoint(checkpoint) = e {
+                    store.insert(1, checkpoint.clone());
+                }
+            });
+            with.push(report.train_seconds);
+            kept = store.steps(1).len();
+        }
+        let (without, with) = (median(without), median(with));
+        out.insert(
+            name.into(),
+            json!({"without_s": without, "with_s": with, "overhead": with / without - 1.0, "kept": kept, "runs_each": repeat}),
+        );
     }
 }
 
