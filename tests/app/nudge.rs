@@ -3,11 +3,11 @@
 
 use crate::common;
 
-use common::app::{draw_seven, tall_harness, wait_for};
+use common::app::{AppHarness, draw_seven, tall_harness, wait_for};
 use egui_kittest::kittest::Queryable;
 
-#[test]
-fn a_drawing_is_made_into_another_digit_put_on_the_canvas_and_undone() {
+/// The app on the Draw tab with a seven drawn and read by the embedded model.
+fn a_seven_drawn() -> AppHarness {
     let mut h = tall_harness(1600.0);
     h.run_ok();
     h.get_by_label("Draw").click();
@@ -16,6 +16,12 @@ fn a_drawing_is_made_into_another_digit_put_on_the_canvas_and_undone() {
     wait_for(&mut h, "the drawing's prediction", |app| {
         app.tabs.draw.canvas.prediction().is_some()
     });
+    h
+}
+
+#[test]
+fn a_drawing_is_made_into_another_digit_put_on_the_canvas_and_undone() {
+    let mut h = a_seven_drawn();
     let before = h.state().tabs.draw.canvas.prediction().unwrap().clone();
     let target = if before.digit == 3 { 5 } else { 3 };
     h.state_mut().tabs.draw.canvas.nudge.target = target;
@@ -84,14 +90,7 @@ fn a_drawing_is_made_into_another_digit_put_on_the_canvas_and_undone() {
 
 #[test]
 fn a_new_drawing_closes_the_strip() {
-    let mut h = tall_harness(1600.0);
-    h.run_ok();
-    h.get_by_label("Draw").click();
-    h.run_ok();
-    draw_seven(&mut h);
-    wait_for(&mut h, "the drawing's prediction", |app| {
-        app.tabs.draw.canvas.prediction().is_some()
-    });
+    let mut h = a_seven_drawn();
     let target = h.state().tabs.draw.canvas.nudge.target;
     h.get_by_label(&format!("Make it a {target}")).click();
     wait_for(&mut h, "the nudge's steps", |app| {
