@@ -142,7 +142,8 @@ pub fn save<C: AsRef<Checkpoint>>(folder: &Path, run: &RunRecord<C>) -> Result<(
             p.loss,
             p.train_accuracy,
             p.alpha,
-            p.elapsed.as_secs_f64()
+            // To the nanosecond, so that a run reads back as it was.
+            format_args!("{}.{:09}", p.elapsed.as_secs(), p.elapsed.subsec_nanos())
         ));
     }
     write_file(&folder.join(PROGRESS_FILE), progress.as_bytes())?;
@@ -309,6 +310,19 @@ pub fn open_checkpoints(folder: &Path) -> Result<RunRecord, String> {
     })
 }
 
+/// "12.000345678" (as written: seconds and nanoseconds, read exactly), or any other
+/// non-negative number of seconds.
+fn seconds(text: &str) -> Option<Duration> {
+    if let Some((whole, nanos)) = text.split_once('.')
+        && nanos.len() == 9
+        && let (Ok(whole), Ok(nanos)) = (whole.parse::<u64>(), nanos.parse::<u32>())
+    {
+        return Some(Duration::new(whole, nanos));
+    }
+    let seconds = text.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)?;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
 fn read_progress(path: &Path) -> Result<Vec<Progress>, String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
@@ -331,20 +345,17 @@ fn read_progress(path: &Path) -> Result<Vec<Progress>, String> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| at(c, "not a number"))
         };
-        let seconds = fields[7]
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .ok_or_else(|| at(7, "not a time in seconds"))?;
+        let elapsed = seconds(fields[7]).ok_or_else(|| at(7, "not a time in seconds"))?;
         progress.push(Progress {
             step: int(0)?,
             total_steps: int(1)?,
             epoch: float(2)?,
-            loss: float(3)?,
+            // A diverged run's last loss is NaN or inf, as written.
+            loss: fields[3].parse::<f32>().map_err(|_| at(3, "not a number"))?,
             train_accuracy: float(4)?,
             dev_accuracy: if fields[5].is_empty() { None } else { Some(float(5)?) },
             alpha: float(6)?,
-            elapsed: Duration::from_secs_f64(seconds),
+            elapsed,
         });
     }
     Ok(progress)

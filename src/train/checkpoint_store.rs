@@ -57,6 +57,14 @@ impl<C> Deref for RunCheckpoints<C> {
     }
 }
 
+impl<'a, C> IntoIterator for &'a RunCheckpoints<C> {
+    type Item = &'a C;
+    type IntoIter = std::slice::Iter<'a, C>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.kept.iter()
+    }
+}
+
 impl<C: AsRef<Checkpoint>> RunCheckpoints<C> {
     /// Bytes the kept checkpoints hold.
     pub fn bytes(&self) -> usize {
