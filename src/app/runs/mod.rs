@@ -532,8 +532,10 @@ mod tests {
         );
         // As they arrive: the per-run count (64 for this budget) holds, and the checkpoint on
         // screen stays.
-        let mut runs = Runs::default();
-        runs.budget = Some(16 * 64 * each);
+        let mut runs = Runs {
+            budget: Some(16 * 64 * each),
+            ..Runs::default()
+        };
         runs.records.push(record(1, &[]));
         for c in &all {
             runs.add_checkpoint(1, c.clone());
