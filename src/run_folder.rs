@@ -6,6 +6,11 @@
 //!   without it is not (yet) a run;
 //! - `progress.csv`: `step,total_steps,epoch,loss,train_accuracy,dev_accuracy,alpha,elapsed_seconds`;
 //! - `step-{step:06}.safetensors`: the checkpoints ([`crate::checkpoint_file`]).
+//!
+//! Both the app (Save run / Open run) and the command line (`train --checkpoints DIR`, `train
+//! --resume DIR/step-000150.safetensors`) use this format: a folder of checkpoints that `train
+//! --checkpoints` wrote (no `run.json`) opens as a run too, named after the folder, its curve
+//! read from the checkpoints.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +40,7 @@ pub struct ParentRun {
 
 /// A run as a folder holds it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunRecord {
+pub struct RunRecord<C = Arc<Checkpoint>> {
     pub name: String,
     pub parent: Option<ParentRun>,
     pub config: TrainConfig,
@@ -43,10 +48,40 @@ pub struct RunRecord {
     pub progress: Vec<Progress>,
     /// How the run ended (None: still running when saved).
     pub summary: Option<TrainReport>,
-    /// Ascending by step.
-    pub checkpoints: Vec<Arc<Checkpoint>>,
+    /// Ascending by step: checkpoints, or the caller's wrappers of them (the app's carry the
+    /// version its views cache on).
+    pub checkpoints: Vec<C>,
     /// What the model files say about the data (labels, class names, orientation).
     pub info: ModelInfo,
+}
+
+impl<C: AsRef<Checkpoint>> RunRecord<C> {
+    /// The run's length in steps, as its reports and checkpoints say.
+    pub fn total_steps(&self) -> usize {
+        let reported = self.progress.iter().map(|p| p.total_steps);
+        let planned = self.checkpoints.iter().map(|c| c.as_ref().total_steps);
+        reported.chain(planned).max().unwrap_or(0)
+    }
+}
+
+/// The progress report a checkpoint stands for: the loss and training accuracy of the last
+/// step before it, on that step's batch (None at step 0, before any). A branch's curve starts with it, and a
+/// folder of bare checkpoints gets its curve from them.
+pub fn progress_at(checkpoint: &Checkpoint) -> Option<Progress> {
+    let stats = &checkpoint.position.last_stats;
+    (stats.rows > 0).then(|| Progress {
+        step: checkpoint.step,
+        total_steps: checkpoint.total_steps,
+        epoch: match checkpoint.config.batch_size {
+            0 => checkpoint.step as f32,
+            batch => (checkpoint.step * batch) as f32 / checkpoint.data.train_rows.max(1) as f32,
+        },
+        loss: (stats.loss_sum / stats.rows as f64) as f32,
+        train_accuracy: stats.correct as f32 / stats.rows as f32,
+        dev_accuracy: None,
+        alpha: checkpoint.config.alpha,
+        elapsed: checkpoint.position.elapsed,
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,25 +102,30 @@ fn checkpoint_name(step: usize) -> String {
 /// Writes `run` into `folder` (created if missing). Each file is written atomically and
 /// `run.json` last; saving again over a run folder replaces it (checkpoint files it no longer
 /// lists are removed). A folder that holds other files and is not a run folder is refused.
-pub fn save(folder: &Path, run: &RunRecord) -> Result<(), String> {
+pub fn save<C: AsRef<Checkpoint>>(folder: &Path, run: &RunRecord<C>) -> Result<(), String> {
     let name = folder.display();
     if folder.exists() {
         if !folder.is_dir() {
-            return Err(format!("{name}: not a folder"));
+            return Err(format!("{name}: not a folder, a file: choose a folder name"));
         }
-        let has_files = std::fs::read_dir(folder)
+        let other = std::fs::read_dir(folder)
             .map_err(|e| format!("{name}: {e}"))?
-            .next()
-            .is_some();
-        if has_files && !folder.join(RUN_FILE).exists() {
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            // A folder of `train --checkpoints` becomes a run folder.
+            .find(|file| !is_checkpoint_name(file));
+        if let Some(other) = other
+            && !folder.join(RUN_FILE).exists()
+        {
             return Err(format!(
-                "{name}: the folder holds other files and is not a run folder (no {RUN_FILE}): choose an empty or new folder"
+                "{name} holds {other}, which is not part of a saved run (no {RUN_FILE}): choose an empty or new folder"
             ));
         }
     }
     std::fs::create_dir_all(folder).map_err(|e| format!("cannot create {name}: {e}"))?;
     let mut files = Vec::new();
     for checkpoint in &run.checkpoints {
+        let checkpoint = checkpoint.as_ref();
         let file = checkpoint_name(checkpoint.step);
         checkpoint_file::save(&folder.join(&file), checkpoint, &run.info).map_err(|e| e.to_string())?;
         files.push(file);
@@ -102,7 +142,8 @@ pub fn save(folder: &Path, run: &RunRecord) -> Result<(), String> {
             p.loss,
             p.train_accuracy,
             p.alpha,
-            p.elapsed.as_secs_f64()
+            // To the nanosecond, so that a run reads back as it was.
+            format_args!("{}.{:09}", p.elapsed.as_secs(), p.elapsed.subsec_nanos())
         ));
     }
     write_file(&folder.join(PROGRESS_FILE), progress.as_bytes())?;
@@ -121,7 +162,7 @@ pub fn save(folder: &Path, run: &RunRecord) -> Result<(), String> {
     if let Ok(entries) = std::fs::read_dir(folder) {
         for entry in entries.flatten() {
             let file = entry.file_name().to_string_lossy().into_owned();
-            if file.starts_with("step-") && file.ends_with(".safetensors") && !files.contains(&file) {
+            if is_checkpoint_name(&file) && !files.contains(&file) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -129,24 +170,39 @@ pub fn save(folder: &Path, run: &RunRecord) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `file` is named as a checkpoint of a run folder: `step-000150.safetensors`.
+fn is_checkpoint_name(file: &str) -> bool {
+    step_of(file).is_some()
+}
+
+/// The step a checkpoint's file name says.
+fn step_of(file: &str) -> Option<usize> {
+    let digits = file.strip_prefix("step-")?.strip_suffix(".safetensors")?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     write_atomic(path, |w| std::io::Write::write_all(w, bytes)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Reads the run saved in `folder`, checking every file; an error names the file and what is
-/// wrong with it.
+/// Reads the run saved in `folder` (or the folder of `folder` when it names its `run.json`),
+/// checking every file; an error names the file and what is wrong with it. A folder of bare
+/// checkpoints (`train --checkpoints DIR`) opens as a run of them ([`open_checkpoints`]).
 pub fn open(folder: &Path) -> Result<RunRecord, String> {
+    let folder = match folder.parent() {
+        Some(parent) if folder.is_file() && folder.file_name().is_some_and(|n| n == RUN_FILE) => parent,
+        _ => folder,
+    };
     let run_path = folder.join(RUN_FILE);
     if !folder.is_dir() {
         return Err(format!("{}: not a folder", folder.display()));
     }
-    let text = std::fs::read_to_string(&run_path).map_err(|e| {
-        if run_path.exists() {
-            format!("{}: {e}", run_path.display())
-        } else {
-            format!("{}: not a run folder (no {RUN_FILE})", folder.display())
-        }
-    })?;
+    if !run_path.exists() {
+        return open_checkpoints(folder);
+    }
+    let text = std::fs::read_to_string(&run_path).map_err(|e| format!("{}: {e}", run_path.display()))?;
     let record: RunFile = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", run_path.display()))?;
     if record.format != FORMAT {
         return Err(format!(
@@ -204,6 +260,69 @@ pub fn open(folder: &Path) -> Result<RunRecord, String> {
     })
 }
 
+/// Reads a folder of checkpoint files without `run.json` (what `train --checkpoints DIR`
+/// writes) as a run named after the folder, with the last checkpoint's config and a curve of
+/// one point per checkpoint ([`progress_at`]). A folder without checkpoints is refused.
+pub fn open_checkpoints(folder: &Path) -> Result<RunRecord, String> {
+    let name = folder.display();
+    let mut files: Vec<(usize, String)> = std::fs::read_dir(folder)
+        .map_err(|e| format!("{name}: {e}"))?
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            step_of(&file).map(|step| (step, file))
+        })
+        .collect();
+    if files.is_empty() {
+        return Err(format!(
+            "{name}: not a saved run (no {RUN_FILE} and no step-NNNNNN.safetensors checkpoints): choose a folder written by Save run or by train --checkpoints"
+        ));
+    }
+    files.sort();
+    let mut checkpoints: Vec<Arc<Checkpoint>> = Vec::new();
+    let mut info = ModelInfo::default();
+    for (_, file) in &files {
+        let (checkpoint, file_info) = checkpoint_file::load(&folder.join(file))?;
+        if let Some(first) = checkpoints.first()
+            && first.model.sizes() != checkpoint.model.sizes()
+        {
+            return Err(format!(
+                "{}: its network {:?} is not the first checkpoint's {:?}: one folder holds one run",
+                folder.join(file).display(),
+                checkpoint.model.sizes(),
+                first.model.sizes()
+            ));
+        }
+        info = file_info;
+        checkpoints.push(Arc::new(checkpoint));
+    }
+    let last = checkpoints.last().expect("at least one file");
+    Ok(RunRecord {
+        name: folder
+            .file_name()
+            .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned()),
+        parent: None,
+        config: last.config.clone(),
+        progress: checkpoints.iter().filter_map(|c| progress_at(c)).collect(),
+        summary: None,
+        checkpoints,
+        info,
+    })
+}
+
+/// "12.000345678" (as written: seconds and nanoseconds, read exactly), or any other
+/// non-negative number of seconds.
+fn seconds(text: &str) -> Option<Duration> {
+    if let Some((whole, nanos)) = text.split_once('.')
+        && nanos.len() == 9
+        && let (Ok(whole), Ok(nanos)) = (whole.parse::<u64>(), nanos.parse::<u32>())
+    {
+        return Some(Duration::new(whole, nanos));
+    }
+    let seconds = text.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)?;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
 fn read_progress(path: &Path) -> Result<Vec<Progress>, String> {
     let name = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
@@ -226,20 +345,17 @@ fn read_progress(path: &Path) -> Result<Vec<Progress>, String> {
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| at(c, "not a number"))
         };
-        let seconds = fields[7]
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .ok_or_else(|| at(7, "not a time in seconds"))?;
+        let elapsed = seconds(fields[7]).ok_or_else(|| at(7, "not a time in seconds"))?;
         progress.push(Progress {
             step: int(0)?,
             total_steps: int(1)?,
             epoch: float(2)?,
-            loss: float(3)?,
+            // A diverged run's last loss is NaN or inf, as written.
+            loss: fields[3].parse::<f32>().map_err(|_| at(3, "not a number"))?,
             train_accuracy: float(4)?,
             dev_accuracy: if fields[5].is_empty() { None } else { Some(float(5)?) },
             alpha: float(6)?,
-            elapsed: Duration::from_secs_f64(seconds),
+            elapsed,
         });
     }
     Ok(progress)
@@ -344,8 +460,12 @@ mod tests {
         let other = dir.path().join("other");
         std::fs::create_dir(&other).unwrap();
         std::fs::write(other.join("notes.txt"), "mine").unwrap();
-        assert!(open(&other).unwrap_err().contains("not a run folder"));
-        assert!(save(&other, &run).unwrap_err().contains("holds other files"));
+        assert!(open(&other).unwrap_err().contains("not a saved run"));
+        let message = save(&other, &run).unwrap_err();
+        assert!(
+            message.contains("holds notes.txt, which is not part of a saved run"),
+            "{message}"
+        );
         assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "mine");
         // Damaged files.
         let folder = dir.path().join("run");
@@ -369,5 +489,38 @@ mod tests {
         );
         std::fs::write(folder.join(RUN_FILE), "{").unwrap();
         assert!(open(&folder).unwrap_err().contains("run.json"));
+    }
+
+    #[test]
+    fn a_folder_of_bare_checkpoints_opens_as_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("cli-run");
+        let run = recorded_run();
+        save(&folder, &run).unwrap();
+        // What `train --checkpoints` leaves: the checkpoints only.
+        std::fs::remove_file(folder.join(RUN_FILE)).unwrap();
+        std::fs::remove_file(folder.join(PROGRESS_FILE)).unwrap();
+        let opened = open(&folder).unwrap();
+        assert_eq!(opened.name, "cli-run");
+        assert_eq!(opened.config, run.config);
+        assert_eq!((opened.parent.clone(), opened.summary.clone()), (None, None));
+        assert_eq!(opened.checkpoints.len(), run.checkpoints.len());
+        for (a, b) in opened.checkpoints.iter().zip(&run.checkpoints) {
+            assert_eq!((a.step, &a.model), (b.step, &b.model));
+        }
+        assert_eq!(opened.total_steps(), 30);
+        // A point per checkpoint after step 0; full batch: the step's loss is the run's.
+        assert_eq!(opened.progress.len(), run.checkpoints.len() - 1);
+        let last = opened.progress.last().unwrap();
+        let report = run.summary.as_ref().unwrap();
+        assert_eq!((last.step, last.loss), (30, report.final_loss));
+        assert_eq!(last.epoch, 30.0, "full batch: one epoch a step");
+        // Saving it back makes a whole run folder, and naming run.json opens it.
+        save(&folder, &opened).unwrap();
+        assert_eq!(open(&folder.join(RUN_FILE)).unwrap().progress, opened.progress);
+        // An empty folder is not a run.
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(open(&empty).unwrap_err().contains("not a saved run"));
     }
 }

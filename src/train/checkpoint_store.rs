@@ -1,6 +1,12 @@
-//! [`CheckpointStore`]: a session's checkpoints, kept in memory within a count per run and a
-//! byte budget over all runs, thinned evenly when either is exceeded.
+//! A session's checkpoints, kept in memory within a count per run and a byte budget over all
+//! runs, thinned evenly when either is exceeded:
+//! - [`RunCheckpoints`]: one run's list, thinned to every 2^k-th of its arrivals (so the plan's
+//!   spacing, dense at first then even, is kept at a coarser stride);
+//! - [`fit_budget`]: thins the runs holding the most bytes until all fit a budget;
+//! - [`CheckpointStore`]: both, over runs named by an id (the app keeps the lists in its own
+//!   run records and calls the two pieces above).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use super::checkpoint::Checkpoint;
@@ -18,55 +24,159 @@ pub fn max_per_run(bytes: usize, budget: usize) -> usize {
     (budget / 16 / bytes.max(1)).clamp(MIN_PER_RUN, MAX_PER_RUN)
 }
 
-/// One run's checkpoints, ascending by step.
-#[derive(Debug, Default)]
-struct RunCheckpoints {
-    /// Each with its arrival number: thinning keeps the arrivals on the current stride, so that
-    /// the kept ones stay evenly spread over the run's plan, before and after a thinning.
-    kept: Vec<(usize, Arc<Checkpoint>)>,
-    arrivals: usize,
-    /// Keeps arrivals that are multiples of this (a power of two), and always the latest.
+/// One run's checkpoints, ascending by step. `C` is a checkpoint or a caller's wrapper of one
+/// (the app adds the version its views cache on). Derefs to the kept checkpoints.
+#[derive(Clone, Debug)]
+pub struct RunCheckpoints<C> {
+    kept: Vec<C>,
+    /// Each kept checkpoint's arrival number: thinning keeps the arrivals on the current
+    /// stride, so that the kept ones stay evenly spread over the run's plan, before and after
+    /// a thinning.
+    arrivals: Vec<usize>,
+    next_arrival: usize,
+    /// Keeps arrivals that are multiples of this (a power of two), the latest, and those the
+    /// caller asks to keep.
     stride: usize,
 }
 
-impl RunCheckpoints {
-    fn bytes(&self) -> usize {
-        self.kept.iter().map(|(_, c)| c.approx_bytes()).sum()
+impl<C> Default for RunCheckpoints<C> {
+    fn default() -> Self {
+        RunCheckpoints {
+            kept: Vec::new(),
+            arrivals: Vec::new(),
+            next_arrival: 0,
+            stride: 1,
+        }
+    }
+}
+
+impl<C> Deref for RunCheckpoints<C> {
+    type Target = [C];
+    fn deref(&self) -> &[C] {
+        &self.kept
+    }
+}
+
+impl<'a, C> IntoIterator for &'a RunCheckpoints<C> {
+    type Item = &'a C;
+    type IntoIter = std::slice::Iter<'a, C>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.kept.iter()
+    }
+}
+
+impl<C: AsRef<Checkpoint>> RunCheckpoints<C> {
+    /// Bytes the kept checkpoints hold.
+    pub fn bytes(&self) -> usize {
+        self.kept.iter().map(|c| c.as_ref().approx_bytes()).sum()
     }
 
-    fn push(&mut self, checkpoint: Arc<Checkpoint>) {
+    /// Adds `checkpoint` as the latest, then thins to at most `limit` (never dropping the first,
+    /// the latest or one `keep` holds to). One at the latest's step replaces it; one before it
+    /// starts the list afresh (a run restarted). Returns the checkpoints dropped.
+    pub fn push(&mut self, checkpoint: C, limit: usize, keep: impl Fn(&C) -> bool) -> Vec<C> {
+        let step = checkpoint.as_ref().step;
+        let mut dropped = Vec::new();
+        match self.kept.last().map(|c| c.as_ref().step) {
+            Some(last) if last == step => {
+                dropped.push(std::mem::replace(self.kept.last_mut().expect("not empty"), checkpoint));
+                return dropped;
+            }
+            Some(last) if last > step => dropped.append(&mut std::mem::take(self).kept),
+            _ => {}
+        }
         // The latest was kept only for being the latest: a newer one replaces it.
-        if let Some((arrival, _)) = self.kept.last()
+        if let (Some(&arrival), Some(last)) = (self.arrivals.last(), self.kept.last())
             && arrival % self.stride != 0
+            && !keep(last)
         {
-            self.kept.pop();
+            self.arrivals.pop();
+            dropped.extend(self.kept.pop());
         }
-        self.kept.push((self.arrivals, checkpoint));
-        self.arrivals += 1;
+        self.kept.push(checkpoint);
+        self.arrivals.push(self.next_arrival);
+        self.next_arrival += 1;
+        while self.kept.len() > limit {
+            let gone = self.thin(&keep);
+            if gone.is_empty() {
+                break;
+            }
+            dropped.extend(gone);
+        }
+        dropped
     }
 
-    /// Drops every other checkpoint, keeping the first and the latest. False when there is
-    /// nothing left to drop.
-    fn thin(&mut self) -> bool {
-        if self.kept.len() <= 2 {
-            return false;
+    /// Doubles the stride until some checkpoint goes (never the first, the latest or one `keep`
+    /// holds to), and returns those that went: none when nothing else is left.
+    pub fn thin(&mut self, keep: impl Fn(&C) -> bool) -> Vec<C> {
+        let last = self.kept.len().saturating_sub(1);
+        let stays = |i: usize, c: &C| i == 0 || i == last || keep(c);
+        if self.kept.iter().enumerate().all(|(i, c)| stays(i, c)) {
+            return Vec::new();
         }
-        self.stride *= 2;
-        let (stride, last) = (self.stride, self.kept.len() - 1);
-        let mut i = 0;
-        self.kept.retain(|(arrival, _)| {
-            i += 1;
-            arrival % stride == 0 || i - 1 == last
-        });
-        true
+        loop {
+            self.stride *= 2;
+            let mut dropped = Vec::new();
+            let (kept, arrivals) = (std::mem::take(&mut self.kept), std::mem::take(&mut self.arrivals));
+            for (i, (c, arrival)) in kept.into_iter().zip(arrivals).enumerate() {
+                if arrival % self.stride == 0 || stays(i, &c) {
+                    self.kept.push(c);
+                    self.arrivals.push(arrival);
+                } else {
+                    dropped.push(c);
+                }
+            }
+            if !dropped.is_empty() {
+                return dropped;
+            }
+        }
     }
+
+    /// The latest checkpoint at or before `step` (the one a timeline at `step` shows).
+    pub fn at_or_before(&self, step: usize) -> Option<&C> {
+        let i = self.kept.partition_point(|c| c.as_ref().step <= step);
+        i.checked_sub(1).map(|i| &self.kept[i])
+    }
+
+    /// The steps kept, ascending.
+    pub fn steps(&self) -> Vec<usize> {
+        self.kept.iter().map(|c| c.as_ref().step).collect()
+    }
+}
+
+/// Thins the runs holding the most bytes, one thinning at a time, until all of `runs` fit
+/// `budget` (or nothing is left to drop: every run down to its first and latest and those
+/// `keep` holds to). Returns the checkpoints dropped.
+pub fn fit_budget<'a, C: AsRef<Checkpoint> + 'a>(
+    runs: impl IntoIterator<Item = &'a mut RunCheckpoints<C>>,
+    budget: usize,
+    keep: impl Fn(&C) -> bool,
+) -> Vec<C> {
+    let mut runs: Vec<&mut RunCheckpoints<C>> = runs.into_iter().collect();
+    let mut bytes: Vec<usize> = runs.iter().map(|r| r.bytes()).collect();
+    let mut dropped = Vec::new();
+    // Runs with nothing left to drop step aside.
+    let mut done = vec![false; runs.len()];
+    while bytes.iter().sum::<usize>() > budget {
+        // The run holding the most bytes gives way first.
+        let Some(i) = (0..runs.len()).filter(|&i| !done[i]).max_by_key(|&i| bytes[i]) else {
+            break;
+        };
+        let gone = runs[i].thin(&keep);
+        if gone.is_empty() {
+            done[i] = true;
+        }
+        bytes[i] -= gone.iter().map(|c| c.as_ref().approx_bytes()).sum::<usize>();
+        dropped.extend(gone);
+    }
+    dropped
 }
 
 /// The checkpoints of a session's runs, each run named by the caller's id.
 #[derive(Debug)]
 pub struct CheckpointStore {
     budget: usize,
-    runs: Vec<(u64, RunCheckpoints)>,
+    runs: Vec<(u64, RunCheckpoints<Arc<Checkpoint>>)>,
 }
 
 impl Default for CheckpointStore {
@@ -91,7 +201,7 @@ impl CheckpointStore {
 
     /// Adds `checkpoint` (the latest) to `run`, then thins that run to its count
     /// ([`max_per_run`]) and the largest runs until all fit the budget. The first and latest
-    /// checkpoint of every run are always kept. A checkpoint whose step is not after the run's
+    /// checkpoint of every run are always kept. A checkpoint whose step is before the run's
     /// latest starts the run's list afresh (a run restarted under the same id).
     pub fn insert(&mut self, run: u64, checkpoint: Arc<Checkpoint>) {
         let index = match self.runs.iter().position(|(id, _)| *id == run) {
@@ -101,37 +211,14 @@ impl CheckpointStore {
                 self.runs.len() - 1
             }
         };
-        let list = &mut self.runs[index].1;
-        if list.kept.last().is_some_and(|(_, c)| c.step >= checkpoint.step) {
-            *list = RunCheckpoints::default();
-        }
-        list.stride = list.stride.max(1);
         let limit = max_per_run(checkpoint.approx_bytes(), self.budget);
-        list.push(checkpoint);
-        while list.kept.len() > limit && list.thin() {}
-        while self.total_bytes() > self.budget {
-            // The run holding the most bytes gives way first.
-            let largest = self
-                .runs
-                .iter_mut()
-                .filter(|(_, r)| r.kept.len() > 2)
-                .max_by_key(|(_, r)| r.bytes());
-            match largest {
-                Some((_, r)) => {
-                    r.thin();
-                }
-                None => break,
-            }
-        }
+        self.runs[index].1.push(checkpoint, limit, |_| false);
+        fit_budget(self.runs.iter_mut().map(|(_, r)| r), self.budget, |_| false);
     }
 
     /// `run`'s checkpoints, ascending by step (empty for an unknown run).
-    pub fn checkpoints(&self, run: u64) -> Vec<Arc<Checkpoint>> {
-        self.runs
-            .iter()
-            .find(|(id, _)| *id == run)
-            .map(|(_, r)| r.kept.iter().map(|(_, c)| c.clone()).collect())
-            .unwrap_or_default()
+    pub fn checkpoints(&self, run: u64) -> &[Arc<Checkpoint>] {
+        self.runs.iter().find(|(id, _)| *id == run).map_or(&[], |(_, r)| &r[..])
     }
 
     /// The steps of `run`'s checkpoints, ascending.
@@ -142,11 +229,7 @@ impl CheckpointStore {
     /// `run`'s latest checkpoint at or before `step` (the one a timeline at `step` shows).
     pub fn at_or_before(&self, run: u64, step: usize) -> Option<Arc<Checkpoint>> {
         let (_, r) = self.runs.iter().find(|(id, _)| *id == run)?;
-        r.kept
-            .iter()
-            .rev()
-            .find(|(_, c)| c.step <= step)
-            .map(|(_, c)| c.clone())
+        r.at_or_before(step).cloned()
     }
 
     /// Forgets `run`'s checkpoints.
@@ -257,5 +340,48 @@ mod tests {
         // A run restarted under the same id starts its list again.
         store.insert(2, checkpoint(0, &small));
         assert_eq!(store.steps(2), vec![0]);
+    }
+
+    #[test]
+    fn a_checkpoint_held_to_survives_thinning_and_the_budget() {
+        let sizes = [1000, 10];
+        let each = checkpoint(0, &sizes).approx_bytes();
+        let (mut a, mut b) = (RunCheckpoints::default(), RunCheckpoints::default());
+        // Run a holds on to its step 37 (the app's timeline shows it).
+        let held = checkpoint(37, &sizes);
+        let keep = |c: &Arc<Checkpoint>| Arc::ptr_eq(c, &held);
+        for step in 0..=100 {
+            let mine = if step == 37 {
+                held.clone()
+            } else {
+                checkpoint(step, &sizes)
+            };
+            let dropped = a.push(mine, 64, keep);
+            assert!(dropped.iter().all(|c| c.step != 37));
+            b.push(checkpoint(step, &sizes), 64, keep);
+        }
+        assert!(a.len() <= 64 && a.len() > 32, "count kept: {:?}", a.steps());
+        assert!(a.steps().contains(&37), "{:?}", a.steps());
+        let budget = 40 * each;
+        let before = a.len() + b.len();
+        let dropped = fit_budget([&mut a, &mut b], budget, keep);
+        assert!(a.bytes() + b.bytes() <= budget, "{} > {budget}", a.bytes() + b.bytes());
+        assert_eq!(dropped.len(), before - a.len() - b.len());
+        for run in [&a, &b] {
+            let steps = run.steps();
+            assert_eq!((steps[0], *steps.last().unwrap()), (0, 100));
+            assert!(steps.len() >= 10, "both runs keep a share: {steps:?}");
+        }
+        assert!(a.steps().contains(&37));
+        assert_eq!(a.at_or_before(39).unwrap().step, 37);
+        // A budget nothing fits: the first, the latest and the one held to stay, and it ends.
+        fit_budget([&mut a, &mut b], 0, keep);
+        assert_eq!((a.steps(), b.steps()), (vec![0, 37, 100], vec![0, 100]));
+        // Unheld, it goes at the next thinning.
+        assert_eq!(a.thin(|_| false).len(), 1);
+        assert_eq!(a.steps(), vec![0, 100]);
+        // The latest's step again replaces it.
+        let replaced = a.push(checkpoint(100, &[1000, 10]), 64, |_| false);
+        assert_eq!((replaced.len(), a.len()), (1, 2));
     }
 }

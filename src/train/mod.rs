@@ -32,7 +32,7 @@ mod subnormal;
 mod update;
 
 pub use checkpoint::{Checkpoint, CheckpointPlan, DataLayout, RunPosition, StatsRecord};
-pub use checkpoint_store::{CheckpointStore, DEFAULT_BUDGET, max_per_run};
+pub use checkpoint_store::{CheckpointStore, DEFAULT_BUDGET, RunCheckpoints, fit_budget, max_per_run};
 pub use config::{
     FirstLayer, Length, MAX_HIDDEN_LAYERS, MAX_UNITS, Optimizer, Preset, Schedule, TrainConfig, parse_hidden,
 };

@@ -59,12 +59,11 @@ fn the_map_shows_one_dot_per_dev_digit_of_the_model() {
     h.get_by_label_contains("× a mistake");
 }
 
-#[test]
-fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
-    let mut h = map_shown();
-    // A point the pointer can single out: the one farthest from its neighbours among a few.
+/// A point the pointer can single out: the one farthest from its neighbours among the first
+/// `among`, and where each point is drawn.
+fn lonely_point(h: &AppHarness, among: usize) -> (usize, Vec<egui::Pos2>) {
     let drawn = h.state().tabs.map.drawn_points().to_vec();
-    let row = (0..drawn.len().min(200))
+    let row = (0..drawn.len().min(among))
         .max_by(|&a, &b| {
             let gap = |i: usize| {
                 drawn
@@ -77,6 +76,13 @@ fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
             gap(a).total_cmp(&gap(b))
         })
         .unwrap();
+    (row, drawn)
+}
+
+#[test]
+fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
+    let mut h = map_shown();
+    let (row, drawn) = lonely_point(&h, 200);
     h.hover_at(drawn[row]);
     h.step();
     h.step();
@@ -86,6 +92,7 @@ fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
     let label = h.state().train_data().unwrap().split.dev.labels[row];
     assert!(text.contains(&label.to_string()), "{text}");
     h.get_by_label("Click to open it in Samples");
+    h.get_by_label("Right-click (or Ctrl+click) to open it in Math");
     // A click on the point: press and release where it is.
     h.drag_at(drawn[row]);
     h.step();
@@ -95,6 +102,70 @@ fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
     assert_eq!(h.state().settings.tab, Tab::Samples);
     assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
     h.get_by_label_contains(&format!("Dev row {row}: true {label}"));
+}
+
+/// Waits until the Math tab shows dev row `row` of the dev set the map shows.
+fn wait_for_math_on_row(h: &mut AppHarness, row: usize) {
+    assert_eq!(h.state().settings.tab, Tab::Math);
+    let image = h.state().train_data().unwrap().split.dev.image(row).to_vec();
+    let label = h.state().train_data().unwrap().split.dev.labels[row];
+    wait_for(h, "the Math tab on the row", |app| {
+        app.tabs.math.shown().is_some_and(|r| r.input.first_row == Some(row))
+    });
+    let shown = h.state().tabs.math.shown().unwrap().clone();
+    // The same dev row: its picture and label.
+    assert_eq!(shown.input.pixels, image);
+    assert_eq!(shown.input.labels, [label]);
+    h.get_by_label_contains(&format!("dev row {row}"));
+}
+
+#[test]
+fn a_right_click_or_ctrl_click_opens_a_dot_in_the_math_tab() {
+    let mut h = map_shown();
+    // Another dot than the first test's, away from its neighbours.
+    let (row, drawn) = lonely_point(&h, 400);
+    let at = drawn[row];
+    h.hover_at(at);
+    h.step();
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Secondary,
+            pressed,
+            modifiers: egui::Modifiers::default(),
+        });
+        h.step();
+    }
+    h.step();
+    h.get_by_label(&format!("Dev row {row}"));
+    // The pointer goes to the menu: the row stays the one right-clicked.
+    h.get_by_label("Open in Math").hover();
+    h.step();
+    h.get_by_label("Open in Math").click();
+    h.step();
+    h.step();
+    wait_for_math_on_row(&mut h, row);
+
+    // Ctrl+click on another dot, back on the map.
+    h.get_by_label("Map").click();
+    h.step();
+    h.step();
+    let (other, drawn) = lonely_point(&h, 150);
+    let other = if other == row { (other + 1) % 150 } else { other };
+    h.hover_at(drawn[other]);
+    h.step();
+    h.input_mut()
+        .events
+        .push(egui::Event::ModifiersChanged(egui::Modifiers::COMMAND));
+    h.drag_at(drawn[other]);
+    h.step();
+    h.drop_at(drawn[other]);
+    h.step();
+    h.input_mut()
+        .events
+        .push(egui::Event::ModifiersChanged(egui::Modifiers::default()));
+    h.step();
+    wait_for_math_on_row(&mut h, other);
 }
 
 #[test]

@@ -396,3 +396,52 @@ fn a_saved_run_opens_with_its_checkpoints_curve_and_name() {
     assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "mine");
     assert_eq!(h.state().runs().records.len(), 2);
 }
+
+#[test]
+fn a_folder_the_command_line_wrote_opens_as_a_run() {
+    let mut h = harness();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("cli-run");
+    let out = crate::common::cli::bin()
+        .args([
+            "train",
+            "--iterations",
+            "20",
+            "--checkpoint-every",
+            "5",
+            "--checkpoints",
+        ])
+        .arg(&folder)
+        .arg("--out")
+        .arg(dir.path().join("final.safetensors"))
+        .output()
+        .unwrap();
+    crate::common::cli::ok(out);
+    let last = digit_recognizer::model_file::load(&dir.path().join("final.safetensors"))
+        .unwrap()
+        .0;
+
+    h.state_mut().settings.tab = Tab::Training;
+    with_path(&mut h, "Open run", &folder);
+    wait_for(&mut h, "the run to open", |app| app.runs().records.len() == 1);
+    assert_eq!(h.state().error(), None);
+    let record = &h.state().runs().records[0];
+    assert_eq!(record.name, "cli-run");
+    let steps: Vec<usize> = record.checkpoints.iter().map(Kept::step).collect();
+    assert_eq!(steps, [0, 5, 10, 15, 20]);
+    assert_eq!(*record.checkpoints[4].checkpoint.model, last);
+    assert_eq!(record.total_steps, 20);
+    assert_eq!(
+        record.reports.len(),
+        4,
+        "a point of the curve per checkpoint after step 0"
+    );
+    let id = record.id;
+    let middle = record.checkpoints[2].checkpoint.model.clone();
+    assert!(h.state().tabs.training.plots.runs.iter().any(|r| r.number == id));
+    // The timeline scrubs it like a run of the session.
+    h.state_mut().timeline_do(TimelineAction::Go { run: id, step: 12 });
+    h.run_ok();
+    assert_eq!(h.state().runs().position, Position::At { run: id, step: 10 });
+    assert_eq!(*h.state().shown_model().unwrap().model, *middle);
+}

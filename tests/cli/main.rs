@@ -10,4 +10,5 @@ mod explain;
 mod finetune;
 mod map;
 mod resume;
+mod run_folder;
 mod trace;

@@ -35,22 +35,16 @@ impl App {
         if let Some(checkpoint) = from {
             // The branch's curve starts at the branch step, with the loss and accuracy of the
             // parent's last step before it.
-            let stats = &checkpoint.position.last_stats;
-            if stats.rows > 0 {
+            if let Some(first) = crate::run_folder::progress_at(&checkpoint) {
                 let first = Progress {
-                    step: checkpoint.step,
-                    total_steps: checkpoint.total_steps,
-                    epoch: 0.0,
-                    loss: (stats.loss_sum / stats.rows as f64) as f32,
-                    train_accuracy: stats.correct as f32 / stats.rows as f32,
-                    dev_accuracy: None,
                     alpha: record.config.alpha,
-                    elapsed: checkpoint.position.elapsed,
+                    ..first
                 };
                 self.tabs.training.plots.push_to(id, &first);
                 record.reports.push(first);
             }
-            record.checkpoints.push(crate::app::runs::Kept::new(checkpoint));
+            let kept = crate::app::runs::Kept::new(checkpoint);
+            record.checkpoints.push(kept, usize::MAX, |_| false);
         }
         if let Some(run) = self.tabs.training.plots.runs.last_mut() {
             run.branch = record.parent.is_some();

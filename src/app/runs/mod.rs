@@ -3,10 +3,12 @@
 //! ("Train from here"); and the runs table.
 //!
 //! - [`Runs`]: the records, the timeline's position and the dev predictions cached per
-//!   checkpoint; the checkpoints stay within [`CHECKPOINT_BUDGET`] by thinning.
+//!   checkpoint; the checkpoints stay within [`CHECKPOINT_BUDGET`], thinned by the core's
+//!   [`RunCheckpoints`] and [`fit_budget`] (the checkpoint on screen is never dropped).
 //! - `timeline`: the slider under the curves and its compact twin in the status bar.
 //! - `table`: the runs table (sort, show or hide curves, rename, delete, save, open, export).
-//! - `folder`: a run saved as a folder and read back, and the table as CSV, off the UI thread.
+//! - `folder`: a run saved as a folder and read back (the core's [`crate::run_folder`], the
+//!   format of `train --checkpoints`), and the table as CSV, off the UI thread.
 //!
 //! [`App::shown_model`] reads [`Runs::on_screen`]: while the timeline is back in time, every view
 //! shows that checkpoint's model.
@@ -21,7 +23,9 @@ use std::sync::Arc;
 
 use crate::model_file::ModelInfo;
 use crate::network::Mlp;
-use crate::train::{Checkpoint, Progress, StopReason, TrainConfig, TrainReport};
+use crate::train::{
+    Checkpoint, Progress, RunCheckpoints, StopReason, TrainConfig, TrainReport, fit_budget, max_per_run,
+};
 
 use crate::app::format::fmt_count;
 use crate::app::tabs::samples::evaluation::EvalResult;
@@ -29,17 +33,23 @@ use crate::app::version::Version;
 
 /// Bytes of checkpoints kept for all runs together (parameters and optimizer moments); past it
 /// the runs are thinned evenly. `best` (784-512-256-10 with Adam) takes 6.4 MB a checkpoint: 20 fit.
-/// The issue allows 256 MB; at 128 MB the app training `best` on the full data stays under 400 MB
-/// (measured: about 250 MB without checkpoints, 394 MB with 141 MB of them).
+/// The issue allows 256 MB (the core's default); at 128 MB the app training `best` on the full
+/// data stays under 400 MB (measured: about 250 MB without checkpoints, 394 MB with 141 MB of
+/// them; 400.5 MB with 256 MB). Per run: 64, or more for small networks ([`max_per_run`]: the
+/// seed preset's 33 KB checkpoints, 254).
 pub const CHECKPOINT_BUDGET: usize = 128 << 20;
-/// Checkpoints kept per run at most (small networks stay far under the byte budget).
-pub const MAX_PER_RUN: usize = 64;
 
 /// One checkpoint kept in memory, with the version the views cache on.
 #[derive(Clone, Debug)]
 pub struct Kept {
     pub checkpoint: Arc<Checkpoint>,
     pub version: Version,
+}
+
+impl AsRef<Checkpoint> for Kept {
+    fn as_ref(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
 }
 
 impl Kept {
@@ -74,8 +84,8 @@ pub struct RunRecord {
     pub name: String,
     pub config: TrainConfig,
     pub parent: Option<Parent>,
-    /// Ascending by step.
-    pub checkpoints: Vec<Kept>,
+    /// Ascending by step, thinned evenly.
+    pub checkpoints: RunCheckpoints<Kept>,
     /// The curve: every progress report.
     pub reports: Vec<Progress>,
     pub total_steps: usize,
@@ -96,7 +106,7 @@ impl RunRecord {
             name: format!("run #{id}"),
             config,
             parent,
-            checkpoints: Vec::new(),
+            checkpoints: RunCheckpoints::default(),
             reports: Vec::new(),
             total_steps: 0,
             report: None,
@@ -233,7 +243,7 @@ impl RunRecord {
 
     /// Bytes its checkpoints hold.
     pub fn checkpoint_bytes(&self) -> usize {
-        self.checkpoints.iter().map(|k| k.checkpoint.approx_bytes()).sum()
+        self.checkpoints.bytes()
     }
 }
 
@@ -329,16 +339,16 @@ impl Runs {
         self.records.push(record);
     }
 
-    /// Keeps `checkpoint` of run `id`, then thins to the budget.
+    /// Keeps `checkpoint` as run `id`'s latest, then thins that run to its count and all runs
+    /// to the budget (never dropping the checkpoint on screen).
     pub fn add_checkpoint(&mut self, id: usize, checkpoint: Arc<Checkpoint>) {
+        let on_screen = self.on_screen().map(|(_, k)| k.version);
+        let limit = max_per_run(checkpoint.approx_bytes(), self.budget());
         let Some(record) = self.get_mut(id) else { return };
-        let kept = Kept::new(checkpoint);
-        let i = record.checkpoints.partition_point(|k| k.step() < kept.step());
-        if record.checkpoints.get(i).is_some_and(|k| k.step() == kept.step()) {
-            record.checkpoints[i] = kept;
-        } else {
-            record.checkpoints.insert(i, kept);
-        }
+        let dropped = record
+            .checkpoints
+            .push(Kept::new(checkpoint), limit, |k| Some(k.version) == on_screen);
+        self.forget(&dropped);
         self.thin();
     }
 
@@ -352,28 +362,21 @@ impl Runs {
         self.records.iter().map(RunRecord::checkpoint_bytes).sum()
     }
 
-    /// Drops checkpoints until every run keeps at most [`MAX_PER_RUN`] and all of them fit the
-    /// budget: each time from the run with the most, the one whose neighbours are closest (so
-    /// the spacing stays as even as it can), never a run's first or last one or the one on screen.
+    /// Thins the runs holding the most bytes until all fit the budget ([`fit_budget`]: never a
+    /// run's first or latest checkpoint, nor the one on screen).
     pub fn thin(&mut self) {
         let on_screen = self.on_screen().map(|(_, k)| k.version);
-        loop {
-            let over_budget = self.checkpoint_bytes() > self.budget();
-            let candidate = self
-                .records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.checkpoints.len() > 2 && (over_budget || r.checkpoints.len() > MAX_PER_RUN))
-                .max_by_key(|(_, r)| (r.checkpoint_bytes(), r.checkpoints.len()))
-                .map(|(i, _)| i);
-            let Some(i) = candidate else { break };
-            let steps: Vec<usize> = self.records[i].checkpoints.iter().map(Kept::step).collect();
-            let drop = (1..steps.len() - 1)
-                .filter(|&j| Some(self.records[i].checkpoints[j].version) != on_screen)
-                .min_by_key(|&j| (steps[j + 1] - steps[j - 1], std::cmp::Reverse(j)));
-            let Some(j) = drop else { break };
-            let gone = self.records[i].checkpoints.remove(j);
-            self.cache.remove(&gone.version);
+        let budget = self.budget();
+        let dropped = fit_budget(self.records.iter_mut().map(|r| &mut r.checkpoints), budget, |k| {
+            Some(k.version) == on_screen
+        });
+        self.forget(&dropped);
+    }
+
+    /// Forgets the cached predictions of checkpoints dropped.
+    fn forget(&mut self, dropped: &[Kept]) {
+        for kept in dropped {
+            self.cache.remove(&kept.version);
         }
     }
 
@@ -489,7 +492,9 @@ mod tests {
     fn record(id: usize, all: &[Arc<Checkpoint>]) -> RunRecord {
         let mut r = RunRecord::new(id, TrainConfig::default(), None);
         r.training = false;
-        r.checkpoints = all.iter().cloned().map(Kept::new).collect();
+        for c in all {
+            r.checkpoints.push(Kept::new(c.clone()), usize::MAX, |_| false);
+        }
         r
     }
 
@@ -525,24 +530,37 @@ mod tests {
             "gaps up to {widest} for {} checkpoints: {a:?}",
             a.len()
         );
-        // The per-run cap holds under any budget.
-        let mut runs = Runs::default();
-        let many: Vec<Arc<Checkpoint>> = all.iter().chain(&checkpoints(100)[..]).cloned().collect();
-        let mut r = record(1, &many);
-        r.checkpoints.sort_by_key(Kept::step);
-        r.checkpoints.dedup_by_key(|k| k.step());
-        runs.records.push(r);
-        runs.thin();
-        assert_eq!(runs.records[0].checkpoints.len(), MAX_PER_RUN);
+        // As they arrive: the per-run count (64 for this budget) holds, and the checkpoint on
+        // screen stays.
+        let mut runs = Runs {
+            budget: Some(16 * 64 * each),
+            ..Runs::default()
+        };
+        runs.records.push(record(1, &[]));
+        for c in &all {
+            runs.add_checkpoint(1, c.clone());
+            if c.step == 37 {
+                runs.go_to(1, 37);
+            }
+            assert!(runs.records[0].checkpoints.len() <= 64);
+        }
+        let a = steps(&runs.records[0]);
+        assert!(a.len() > 32, "{a:?}");
+        assert_eq!((a[0], *a.last().unwrap()), (0, 100));
+        assert!(a.contains(&37), "the checkpoint on screen stays: {a:?}");
+        assert_eq!(runs.on_screen().unwrap().1.step(), 37);
     }
 
     #[test]
     fn the_timeline_shows_the_checkpoint_at_or_before_its_step() {
         let all = checkpoints(10);
         let mut runs = Runs::default();
-        let mut r = record(3, &all);
-        r.checkpoints.retain(|k| k.step() % 4 == 0 || k.step() == 10);
-        runs.records.push(r);
+        let some: Vec<Arc<Checkpoint>> = all
+            .iter()
+            .filter(|c| c.step % 4 == 0 || c.step == 10)
+            .cloned()
+            .collect();
+        runs.records.push(record(3, &some));
         assert_eq!(runs.on_screen().map(|(_, k)| k.step()), None, "live");
         runs.go_to(3, 6);
         assert_eq!(runs.position, Position::At { run: 3, step: 4 });

@@ -121,12 +121,20 @@ impl App {
                     dev: self.session.data.as_ref().map(|d| (&d.split, d.dev_version.get())),
                     class_names: &names,
                 };
-                if let Some(map::MapAction::OpenInSamples(row)) = self.tabs.map.ui(ui, view)
-                    && let Some(data) = &self.session.data
-                {
-                    let grid = &mut self.tabs.samples.grid;
-                    grid.select(row, data.dev_version.get(), data.split.dev.rows());
-                    self.settings.tab = Tab::Samples;
+                // The map's point i is dev row i, as in Samples and the Math tab.
+                match self.tabs.map.ui(ui, view) {
+                    Some(map::MapAction::OpenInSamples(row)) => {
+                        if let Some(data) = &self.session.data {
+                            let grid = &mut self.tabs.samples.grid;
+                            grid.select(row, data.dev_version.get(), data.split.dev.rows());
+                            self.settings.tab = Tab::Samples;
+                        }
+                    }
+                    Some(map::MapAction::OpenInMath(row)) => {
+                        self.tabs.math.open_dev_row(row);
+                        self.settings.tab = Tab::Math;
+                    }
+                    None => {}
                 }
             }
             Tab::Draw => {

@@ -37,12 +37,14 @@ pub struct MapView<'a> {
     pub class_names: &'a [String],
 }
 
-/// What a click on the map asks of the app.
+/// What a click on the map asks of the app. The map's point `i` is dev row `i`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapAction {
-    /// Show dev row `row` in the Samples tab (its probabilities and explanation). A Math tab can
-    /// take the same row through a variant of its own here.
+    /// Show dev row `row` in the Samples tab (its probabilities and explanation): a click.
     OpenInSamples(usize),
+    /// Show dev row `row` in the Math tab (the notebook's step on it, line by line): a
+    /// right-click's menu, or Ctrl+click.
+    OpenInMath(usize),
 }
 
 /// What the current model's axes were computed for: its key, the layer, the dev set's key and
@@ -82,6 +84,9 @@ pub struct MapTab {
     /// Where the last frame drew each point (row order), for hovering and tests.
     #[serde(skip)]
     drawn: Vec<Pos2>,
+    /// The row right-clicked, whose menu is open.
+    #[serde(skip)]
+    menu_row: Option<usize>,
 }
 
 impl Default for MapTab {
@@ -95,6 +100,7 @@ impl Default for MapTab {
             shown: None,
             hover_image: None,
             drawn: Vec::new(),
+            menu_row: None,
         }
     }
 }
@@ -437,9 +443,39 @@ impl MapTab {
                 ui.image((texture.id(), Vec2::splat(84.0)));
                 ui.label(text);
                 ui.weak("Click to open it in Samples");
+                ui.weak("Right-click (or Ctrl+click) to open it in Math");
             });
             if response.clicked() {
-                action = Some(MapAction::OpenInSamples(i));
+                action = Some(if ui.input(|i| i.modifiers.command) {
+                    MapAction::OpenInMath(i)
+                } else {
+                    MapAction::OpenInSamples(i)
+                });
+            }
+        }
+        // The menu opens on the row under the pointer when right-clicked; the pointer then
+        // leaves the dot for the menu.
+        if response.secondary_clicked() {
+            self.menu_row = hovered;
+        }
+        if let Some(row) = self.menu_row {
+            let open = response.context_menu(|ui| {
+                ui.weak(format!("Dev row {row}"));
+                if ui.button("Open in Samples").clicked() {
+                    action = Some(MapAction::OpenInSamples(row));
+                    ui.close();
+                }
+                if ui
+                    .button("Open in Math")
+                    .on_hover_text("Run the notebook's step on this digit, line by line")
+                    .clicked()
+                {
+                    action = Some(MapAction::OpenInMath(row));
+                    ui.close();
+                }
+            });
+            if open.is_none() {
+                self.menu_row = None;
             }
         }
         action

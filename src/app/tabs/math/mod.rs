@@ -241,7 +241,7 @@ impl MathTab {
                 Source::DevSample | Source::Batch if dev_rows > 0 => {
                     ui.label("dev row");
                     ui.add(egui::DragValue::new(&mut self.input.dev_row).range(0..=dev_rows - 1))
-                        .on_hover_text("Or right-click a digit on the Samples tab: Open in Math");
+                        .on_hover_text("Or right-click a digit on the Samples or Map tab: Open in Math");
                     if self.input.source == Source::Batch {
                         ui.add(egui::Slider::new(&mut self.input.batch, 1..=MAX_BATCH).text("m"))
                             .on_hover_text(
