@@ -95,7 +95,7 @@ row("  GEMM GFLOP/s (ours: own AVX-512 kernel, 1 thread)", None, f"NumPy/OpenBLA
 row("best preset: seconds to train", get(ours, "best", "train_s"), target="<= 30")
 row(f"best preset: accuracy on {get(ours, 'best', 'held_out_rows') or 5000} held-out rows",
     get(ours, "best", "held_out_accuracy"), target=">= 0.990")
-for key, what in [("checkpoints_seed", "seed, 500 iterations"), ("checkpoints_best_3_epochs", "best, 3 epochs")]:
+for key, what in [("checkpoints_seed", "seed, 500 iterations"), ("checkpoints_best", "best, 30 epochs")]:
     if key in ours:
         c = ours[key]
         rows.append((f"checkpoints' cost, {what}: {c['kept']} kept (with / without - 1, median of {c['runs_each']} each)",
