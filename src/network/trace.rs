@@ -46,10 +46,12 @@ pub struct Trace {
     pub dx: Array2<f32>,
 }
 
-/// Batches of at least this many rows are traced as two halves on two threads: 784-512-256-10
-/// at m = 256 (the Math tab's largest batch) took 25-28 ms in one piece on this project's 2-core
-/// machine; smaller batches are too quick for the split to pay.
-const SPLIT_ROWS: usize = 32;
+/// Traces of at least this much work (multiply-adds, about m × parameters × 3) run as two
+/// halves on two threads: 784-512-256-10 at m = 256 (the Math tab's largest batch) took 25-28 ms
+/// in one piece on this project's 2-core machine, 22-24 ms split. Smaller traces are too quick
+/// for the split to pay, and the Math tab runs traces under 4M on the UI thread, where a join
+/// would wait for rayon's global pool (busy loading a CSV, say): this limit stays well above.
+const SPLIT_WORK: usize = 16_000_000;
 
 /// One piece of a trace before the `1/m` scaling: the layers' rows and the summed gradient.
 struct TracedRows {
@@ -71,13 +73,13 @@ impl Mlp {
     /// with their intermediate values copied out. `dW` and `db` are the summed gradient that
     /// training computes, scaled by `1/m` as the update scales it.
     ///
-    /// From [`SPLIT_ROWS`] rows on, the two halves of the batch run on two threads and their
+    /// From [`SPLIT_WORK`] on, the two halves of the batch run on two threads and their
     /// gradients are added first half first, as training adds its chunks': the same bits
     /// whatever the number of threads.
     pub fn trace(&self, x: ArrayView2<'_, f32>, labels: &[u8]) -> Trace {
         let m = x.nrows();
         assert_eq!(labels.len(), m, "one label per row");
-        let piece = if m >= SPLIT_ROWS {
+        let piece = if self.splits(m) {
             let half = m.div_ceil(2);
             let (first, second) = rayon::join(
                 || self.trace_rows(x.slice(s![..half, ..]), &labels[..half]),
@@ -107,6 +109,11 @@ impl Mlp {
             loss: piece.stats.loss(),
             dx: piece.dx,
         }
+    }
+
+    /// Whether [`Mlp::trace`] of `m` rows runs as two halves ([`SPLIT_WORK`]).
+    fn splits(&self, m: usize) -> bool {
+        m >= 2 && m * self.parameter_count() * 3 >= SPLIT_WORK
     }
 
     /// The forward and backward pass of [`Mlp::trace`] over `x` `(n, 784)`, unscaled.
@@ -250,15 +257,17 @@ mod tests {
         assert_eq!(trace.dx, net.input_gradients(x.view(), dz_logits.view()).dx);
     }
 
-    /// A batch of 70 rows is traced as two halves on two threads: the same numbers as one pass
-    /// (up to the order of the gradient's sums), and the same bits on one thread as on two.
+    /// A batch of 127 rows of a 784-64-10 is traced as two halves on two threads: the same
+    /// numbers as one pass (up to the order of the gradient's sums), and the same bits on one
+    /// thread as on two. The notebook's 784-10-10 on the Math tab's largest batch is not split.
     #[test]
     fn a_split_trace_matches_one_pass() {
-        let net = Mlp::new(&[6, 5, 4, 3], Init::Uniform, 3);
-        let m = 70;
-        assert!(m >= super::SPLIT_ROWS);
-        let x = Array2::from_shape_fn((m, 6), |(i, j)| ((i * 6 + j) as f32 * 0.37).sin().abs());
-        let labels: Vec<u8> = (0..m).map(|i| (i % 3) as u8).collect();
+        assert!(!Mlp::new(&[784, 10, 10], Init::Uniform, 3).splits(256));
+        let net = Mlp::new(&[784, 64, 10], Init::He, 3);
+        let m = 127;
+        assert!(net.splits(m));
+        let x = Array2::from_shape_fn((m, 784), |(i, j)| ((i * 784 + j) as f32 * 0.37).sin().abs());
+        let labels: Vec<u8> = (0..m).map(|i| (i % 10) as u8).collect();
         let split = net.trace(x.view(), &labels);
         let whole = net.trace_rows(x.view(), &labels);
         let close = |a: &Array2<f32>, b: &Array2<f32>, tol: f32, what: &str| {
