@@ -100,6 +100,7 @@ impl App {
                     self.model_replaced();
                 }
             }
+            self.predict_ahead(split, dev);
             return;
         };
         let (version, kept_step) = (kept.version, kept.step());
@@ -134,9 +135,15 @@ impl App {
             }
             return;
         }
-        // Ahead of the user: the other checkpoints, one at a time, while nothing trains.
+        self.predict_ahead(split, dev);
+    }
+
+    /// Ahead of the user: the timeline's other checkpoints, one at a time, while nothing trains
+    /// (live too, so that the first drag back after a run finds them ready).
+    fn predict_ahead(&mut self, split: Arc<crate::data::Split>, dev: crate::app::version::Version) {
         if self.runs.asked.is_empty()
             && self.training.run.is_none()
+            && split.dev.rows() > 0
             && let Some((record, kept)) = self.runs.next_to_predict(dev)
             && crate::evaluate::check_fits(&kept.checkpoint.model, &split.dev, "").is_ok()
         {

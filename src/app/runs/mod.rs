@@ -39,6 +39,11 @@ use crate::app::version::Version;
 /// seed preset's 33 KB checkpoints, 254).
 pub const CHECKPOINT_BUDGET: usize = 128 << 20;
 
+/// Bytes of dev predictions cached for the timeline (about 0.4 MB a checkpoint with 5,000 dev
+/// rows): every checkpoint of a `best` run fits, while the seed preset's hundreds of tiny
+/// checkpoints keep those nearest the timeline's position.
+pub const PREDICTION_CACHE_BUDGET: usize = 32 << 20;
+
 /// One checkpoint kept in memory, with the version the views cache on.
 #[derive(Clone, Debug)]
 pub struct Kept {
@@ -412,19 +417,55 @@ impl Runs {
     }
 
     /// Keeps the predictions of checkpoint `version` for dev set `dev` (a new dev set empties
-    /// the cache).
+    /// the cache), then forgets those farthest from the timeline's position until the cache
+    /// fits [`PREDICTION_CACHE_BUDGET`] (never the checkpoint on screen, nor this one).
     pub fn cache(&mut self, version: Version, dev: Version, eval: EvalResult) {
         if self.cache_dev != Some(dev) {
             self.cache.clear();
             self.cache_dev = Some(dev);
         }
-        let known = self
-            .records
-            .iter()
-            .any(|r| r.checkpoints.iter().any(|k| k.version == version));
-        if known {
-            self.cache.insert(version, eval);
+        if !self.is_checkpoint(version) {
+            return;
         }
+        self.cache.insert(version, eval);
+        let on_screen = self.on_screen().map(|(_, k)| k.version);
+        while self.cache_bytes() > PREDICTION_CACHE_BUDGET {
+            let farthest = self
+                .cache
+                .keys()
+                .filter(|v| **v != version && Some(**v) != on_screen)
+                .max_by_key(|v| (self.distance_from_position(**v), v.get()))
+                .copied();
+            match farthest {
+                Some(v) => self.cache.remove(&v),
+                None => break,
+            };
+        }
+    }
+
+    /// Bytes of the cached predictions.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.values().map(EvalResult::approx_bytes).sum()
+    }
+
+    /// How far checkpoint `version` is from the timeline's position: steps within the run on
+    /// screen (from its latest checkpoint when live); any other run's are farther than those.
+    fn distance_from_position(&self, version: Version) -> usize {
+        let at = match self.position {
+            Position::At { run, step } => Some((run, step)),
+            Position::Live => self
+                .timeline_record()
+                .map(|r| (r.id, r.checkpoints.last().map_or(0, Kept::step))),
+        };
+        for record in &self.records {
+            if let Some(k) = record.checkpoints.iter().find(|k| k.version == version) {
+                return match at {
+                    Some((run, step)) if run == record.id => k.step().abs_diff(step),
+                    _ => usize::MAX / 2,
+                };
+            }
+        }
+        usize::MAX
     }
 
     /// Whether `version` is one of the kept checkpoints.
@@ -434,17 +475,40 @@ impl Runs {
             .any(|r| r.checkpoints.iter().any(|k| k.version == version))
     }
 
-    /// The next checkpoint of the timeline's run without cached predictions, nearest the one on
-    /// screen first: predicted while idle so that scrubbing finds them ready.
+    /// The next checkpoint of the timeline's run to predict while idle, so that scrubbing finds
+    /// its predictions ready: back in time, the one nearest the checkpoint on screen; live, the
+    /// one farthest from those already predicted (the latest first, then the first, then between
+    /// them), so that wherever the user drags to, one near it is ready soon. None once the
+    /// cache is full: predicting more would only forget others.
     pub fn next_to_predict(&self, dev: Version) -> Option<(&RunRecord, &Kept)> {
-        let (record, shown) = self.on_screen()?;
-        let from = shown.step();
-        record
-            .checkpoints
-            .iter()
-            .filter(|k| self.cached(k.version, dev).is_none() && !self.asked.contains(&k.version))
-            .min_by_key(|k| k.step().abs_diff(from))
-            .map(|k| (record, k))
+        let waiting = |k: &&Kept| self.cached(k.version, dev).is_none() && !self.asked.contains(&k.version);
+        let (record, shown) = match self.on_screen() {
+            Some((record, shown)) => (record, Some(shown.step())),
+            None => (self.timeline_record().filter(|r| !r.training)?, None),
+        };
+        let each = self.cache.values().next().map_or(0, EvalResult::approx_bytes);
+        if self.cache_bytes() + each > PREDICTION_CACHE_BUDGET {
+            return None;
+        }
+        let next = match shown {
+            Some(from) => record
+                .checkpoints
+                .iter()
+                .filter(waiting)
+                .min_by_key(|k| k.step().abs_diff(from)),
+            None => {
+                let ready: Vec<usize> = record
+                    .checkpoints
+                    .iter()
+                    .filter(|k| !waiting(k))
+                    .map(Kept::step)
+                    .collect();
+                let gap = |k: &Kept| ready.iter().map(|s| s.abs_diff(k.step())).min().unwrap_or(usize::MAX);
+                // The latest wins ties (max_by_key keeps the last of equals).
+                record.checkpoints.iter().filter(waiting).max_by_key(|k| gap(k))
+            }
+        };
+        next.map(|k| (record, k))
     }
 
     /// The model, key and caption the views show while the timeline is back in time.
@@ -496,6 +560,88 @@ mod tests {
             r.checkpoints.push(Kept::new(c.clone()), usize::MAX, |_| false);
         }
         r
+    }
+
+    /// Predictions of `rows` dev rows (their size is what the cache counts).
+    fn eval(rows: usize) -> EvalResult {
+        let predictions = vec![1u8; rows];
+        EvalResult {
+            probs: vec![vec![0.1; 10]; rows],
+            evaluation: crate::evaluate::Evaluation::from_predictions(&predictions, &predictions),
+            predictions,
+            caption: String::new(),
+            live: true,
+        }
+    }
+
+    #[test]
+    fn live_the_run_is_predicted_ahead_spread_out_latest_first() {
+        let all = checkpoints(64);
+        let mut runs = Runs::default();
+        runs.records.push(record(1, &all));
+        let dev = Version::next();
+        let mut order = Vec::new();
+        while let Some((_, kept)) = runs.next_to_predict(dev) {
+            order.push(kept.step());
+            let version = kept.version;
+            runs.cache(version, dev, eval(10));
+        }
+        assert_eq!(order.len(), 65, "every checkpoint, once: {order:?}");
+        assert_eq!(order[..3], [64, 0, 32], "{order:?}");
+        // After 9 predictions no step is more than 8 from one predicted.
+        let first9 = &order[..9];
+        assert!(
+            (0..=64).all(|s| first9.iter().any(|p| p.abs_diff(s) <= 8)),
+            "{first9:?}"
+        );
+        // A run that trains is not predicted ahead (its checkpoints keep coming).
+        let mut runs = Runs::default();
+        let mut training = record(1, &all);
+        training.training = true;
+        runs.records.push(training);
+        assert!(runs.next_to_predict(dev).is_none());
+    }
+
+    #[test]
+    fn the_prediction_cache_keeps_its_budget_and_the_checkpoints_nearest_the_timeline() {
+        let all = checkpoints(100);
+        let mut runs = Runs::default();
+        runs.records.push(record(1, &all));
+        runs.go_to(1, 30);
+        let dev = Version::next();
+        let cached_steps = |runs: &Runs| -> Vec<usize> {
+            runs.records[0]
+                .checkpoints
+                .iter()
+                .filter(|k| runs.cached(k.version, dev).is_some())
+                .map(Kept::step)
+                .collect()
+        };
+        // Predictions this large fill the budget long before the run's 101 checkpoints.
+        let rows = 20_000;
+        let each = eval(rows).approx_bytes();
+        let fit = PREDICTION_CACHE_BUDGET / each;
+        assert!(fit < 60, "{fit}");
+        while let Some((_, kept)) = runs.next_to_predict(dev) {
+            let version = kept.version;
+            runs.cache(version, dev, eval(rows));
+        }
+        let before = cached_steps(&runs);
+        assert_eq!(before.len(), fit, "predicting ahead stops when the cache is full");
+        assert!(runs.cache_bytes() <= PREDICTION_CACHE_BUDGET);
+        assert!(
+            before.iter().all(|s| s.abs_diff(30) <= fit / 2 + 1),
+            "those nearest step 30: {before:?}"
+        );
+        // Moved far away: the checkpoint predicted there pushes out the one farthest from it.
+        runs.go_to(1, 100);
+        let last = runs.records[0].checkpoints.last().unwrap().version;
+        runs.cache(last, dev, eval(rows));
+        let after = cached_steps(&runs);
+        assert!(runs.cache_bytes() <= PREDICTION_CACHE_BUDGET);
+        assert_eq!(after.len(), fit);
+        assert!(after.contains(&100));
+        assert!(!after.contains(&before[0]), "{before:?} -> {after:?}");
     }
 
     #[test]
