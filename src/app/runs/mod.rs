@@ -28,6 +28,7 @@ use crate::train::{
 };
 
 use crate::app::format::fmt_count;
+use crate::app::jobs::runner::release_freed_memory;
 use crate::app::tabs::samples::evaluation::EvalResult;
 use crate::app::version::Version;
 
@@ -353,7 +354,7 @@ impl Runs {
         let dropped = record
             .checkpoints
             .push(Kept::new(checkpoint), limit, |k| Some(k.version) == on_screen);
-        self.forget(&dropped);
+        self.forget(dropped);
         self.thin();
     }
 
@@ -375,13 +376,17 @@ impl Runs {
         let dropped = fit_budget(self.records.iter_mut().map(|r| &mut r.checkpoints), budget, |k| {
             Some(k.version) == on_screen
         });
-        self.forget(&dropped);
+        self.forget(dropped);
     }
 
-    /// Forgets the cached predictions of checkpoints dropped.
-    fn forget(&mut self, dropped: &[Kept]) {
-        for kept in dropped {
+    /// Forgets the checkpoints dropped and their cached predictions, and hands the memory back.
+    fn forget(&mut self, dropped: Vec<Kept>) {
+        for kept in &dropped {
             self.cache.remove(&kept.version);
+        }
+        if !dropped.is_empty() {
+            drop(dropped);
+            release_freed_memory();
         }
     }
 
