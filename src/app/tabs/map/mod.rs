@@ -10,6 +10,7 @@
 
 pub mod compute;
 pub mod paint;
+pub mod tour;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
