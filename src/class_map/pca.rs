@@ -338,6 +338,28 @@ mod tests {
     }
 
     #[test]
+    fn six_axes_for_a_grand_tour_equal_the_full_decomposition() {
+        // The Map tab fits six axes; the later ones converge more slowly than the first two.
+        for (d, seed) in [(10, 6), (40, 7), (200, 8)] {
+            let c = random_covariance(d, seed);
+            let (values, vectors) = top_eigenvectors(&c, 6);
+            let (all_values, all_vectors) = sorted(jacobi(c.clone()));
+            for i in 0..6 {
+                assert!(
+                    (values[i] - all_values[i]).abs() <= 1e-8 * all_values[0],
+                    "d {d} eigenvalue {i}: {} vs {}",
+                    values[i],
+                    all_values[i]
+                );
+                let cosine = vectors.row(i).dot(&all_vectors.column(i)).abs();
+                assert!(cosine > 1.0 - 1e-8, "d {d} axis {i}: |cos| {cosine}");
+            }
+            let g = vectors.dot(&vectors.t());
+            assert!((&g - &Array2::<f64>::eye(6)).iter().all(|e| e.abs() < 1e-10));
+        }
+    }
+
+    #[test]
     fn jacobi_diagonalises_a_symmetric_matrix() {
         let c = random_covariance(12, 9);
         let (values, vectors) = jacobi(c.clone());

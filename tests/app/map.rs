@@ -1,5 +1,5 @@
 //! The Map tab: the dev digits projected from a layer of the model shown, hover, click, the
-//! layer choice, and axes that stay fixed while the model changes.
+//! layer choice, axes that stay fixed while the model changes, and the grand tour of the axes.
 
 use digit_recognizer::app::Tab;
 use digit_recognizer::class_map::MapLayer;
@@ -62,8 +62,14 @@ fn the_map_shows_one_dot_per_dev_digit_of_the_model() {
 /// A point the pointer can single out: the one farthest from its neighbours among the first
 /// `among`, and where each point is drawn.
 fn lonely_point(h: &AppHarness, among: usize) -> (usize, Vec<egui::Pos2>) {
+    lonely_point_away_from(h, among, &[])
+}
+
+/// [`lonely_point`] among those more than 12 points from each of `avoid`.
+fn lonely_point_away_from(h: &AppHarness, among: usize, avoid: &[egui::Pos2]) -> (usize, Vec<egui::Pos2>) {
     let drawn = h.state().tabs.map.drawn_points().to_vec();
     let row = (0..drawn.len().min(among))
+        .filter(|&i| avoid.iter().all(|a| a.distance(drawn[i]) > 12.0))
         .max_by(|&a, &b| {
             let gap = |i: usize| {
                 drawn
@@ -229,4 +235,106 @@ fn fixed_axes_stay_fixed_when_the_model_changes() {
     wait_for(&mut h, "the new model's own axes", |app| {
         app.tabs.map.current_map().is_some_and(|(s, _)| s == "a fresh network")
     });
+}
+
+/// Steps `frames` frames (a quarter of a second each on the harness's clock) and returns where
+/// the map's points were drawn.
+fn drawn_after(h: &mut AppHarness, frames: usize) -> Vec<egui::Pos2> {
+    for _ in 0..frames {
+        h.step();
+    }
+    h.state().tabs.map.drawn_points().to_vec()
+}
+
+/// The farthest any point moved between two drawings of the map (screen points).
+fn largest_move(a: &[egui::Pos2], b: &[egui::Pos2]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(p, q)| p.distance(*q)).fold(0.0, f32::max)
+}
+
+#[test]
+fn the_grand_tour_turns_the_view_pauses_and_resets_to_axes_one_and_two() {
+    let mut h = map_shown();
+    let start = drawn_after(&mut h, 3);
+    assert_eq!(drawn_after(&mut h, 2), start, "an idle map stays where it is");
+    h.get_by_label_contains("Axes 1 and 2.");
+    assert!(h.query_by_label("PC1 axis").is_none(), "no handles on the plain map");
+
+    h.get_by_label("Tour").click();
+    let first = drawn_after(&mut h, 2);
+    let second = drawn_after(&mut h, 2);
+    assert!(largest_move(&start, &first) > 1.0, "the tour moves the points");
+    assert!(largest_move(&first, &second) > 1.0, "and keeps moving them");
+    h.get_by_label_contains("Grand tour through the top 6 principal axes");
+    for axis in 1..=6 {
+        h.get_by_label(&format!("PC{axis} axis"));
+    }
+    // The view's extent holds every frame: the points stay on the canvas as it turns.
+    let canvas = h.get_by_label("class map").rect();
+    assert!(second.iter().all(|p| canvas.expand(1.0).contains(*p)));
+
+    // Off: the view freezes where it is.
+    h.get_by_label("Tour").click();
+    let paused = drawn_after(&mut h, 1);
+    assert_eq!(drawn_after(&mut h, 3), paused, "a paused tour stays");
+    assert!(largest_move(&start, &paused) > 1.0);
+    h.get_by_label_contains("Grand tour through the top 6 principal axes; paused");
+
+    // Reset view glides back to exactly the first picture.
+    h.get_by_label("Reset view").click();
+    let back = drawn_after(&mut h, 8);
+    assert!(largest_move(&start, &back) < 1e-3, "{}", largest_move(&start, &back));
+    h.get_by_label_contains("Axes 1 and 2.");
+    assert!(h.query_by_label("PC1 axis").is_none());
+}
+
+#[test]
+fn dragging_an_axis_end_steers_the_view_and_the_dots_still_answer_the_pointer() {
+    let mut h = map_shown();
+    h.get_by_label("Tour").click();
+    let touring = drawn_after(&mut h, 3);
+    // Axis 1's end, pulled up and to the left in a few moves.
+    h.hover_at(h.get_by_label("PC1 axis").rect().center());
+    h.step();
+    // Pressed where the end was last drawn (it turns a little each frame).
+    let tip = h.get_by_label("PC1 axis").rect().center();
+    let to = tip + egui::vec2(-60.0, -80.0);
+    h.drag_at(tip);
+    h.step();
+    // Where the end was when grabbed (the tour turned it a little since `tip` was read).
+    let grabbed = h.get_by_label("PC1 axis").rect().center();
+    assert!(grabbed.distance(tip) < 8.0);
+    for i in 1..=4 {
+        h.hover_at(tip + (to - tip) * (i as f32 / 4.0));
+        h.step();
+    }
+    let held = drawn_after(&mut h, 1);
+    let moved_tip = h.get_by_label("PC1 axis").rect().center();
+    let expected = grabbed + (to - tip);
+    assert!(
+        moved_tip.distance(expected) < 1.0,
+        "the end follows the pointer: {moved_tip:?} vs {expected:?}"
+    );
+    assert!(largest_move(&touring, &held) > 1.0, "the points move with the view");
+    h.drop_at(to);
+    let dropped = drawn_after(&mut h, 1);
+    assert_eq!(drawn_after(&mut h, 3), dropped, "a drag pauses the tour");
+    h.get_by_label_contains("; paused");
+
+    // A dot on the steered view still shows its digit under the pointer and opens on a click.
+    let handles: Vec<egui::Pos2> = (1..=6)
+        .map(|axis| h.get_by_label(&format!("PC{axis} axis")).rect().center())
+        .collect();
+    let (row, drawn) = lonely_point_away_from(&h, 200, &handles);
+    h.hover_at(drawn[row]);
+    h.step();
+    h.step();
+    h.get_by_label_contains(&format!("dev row {row}:"));
+    h.drag_at(drawn[row]);
+    h.step();
+    h.drop_at(drawn[row]);
+    h.step();
+    h.step();
+    assert_eq!(h.state().settings.tab, Tab::Samples);
+    assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
 }

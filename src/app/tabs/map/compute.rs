@@ -7,13 +7,20 @@ use crate::class_map::{MapLayer, Projection, activations};
 use crate::data::Split;
 use crate::network::Mlp;
 
-/// Axes the map projects on, with the view's extent fitted to the points they were made from.
+use super::tour::{Coords, TOUR_AXES};
+
+/// Axes the map projects on (the top [`TOUR_AXES`] principal axes, fewer for a narrower layer),
+/// with the view's extent fitted to the points they were made from.
 #[derive(Clone, Debug)]
 pub struct Axes {
     pub projection: Arc<Projection>,
     pub layer: MapLayer,
-    /// `[min x, min y, max x, max y]` of the points the axes were fitted on, with a margin.
+    /// `[min x, min y, max x, max y]` of the points the axes were fitted on, on axes 1 and 2,
+    /// with a margin.
     pub bounds: [f32; 4],
+    /// Those points' largest distance from the origin over all the axes, with the same margin:
+    /// no view of them (a grand tour's frame) reaches farther.
+    pub reach: f32,
     /// Which model state the axes come from ("run #2, step 400 of 1,000").
     pub source: String,
 }
@@ -43,18 +50,18 @@ pub struct JobKey {
 
 /// The map of the first `points` dev rows.
 pub struct MapPoints {
-    /// `(x, y)` per row, on the axes.
-    pub coords: Vec<[f32; 2]>,
+    /// Per row its coordinates on the axes, zero past the projection's axis count.
+    pub coords: Vec<Coords>,
     pub labels: Vec<u8>,
     pub predicted: Vec<u8>,
     pub axes: Arc<Axes>,
 }
 
-/// The points' extent `[min x, min y, max x, max y]`, 6% larger on each side (a unit square
-/// around the origin when they are all in one place).
-pub fn fitted_bounds(coords: &[[f32; 2]]) -> [f32; 4] {
+/// The points' extent on axes 1 and 2 `[min x, min y, max x, max y]`, 6% larger on each side (a
+/// unit square around the origin when they are all in one place).
+pub fn fitted_bounds(coords: &[Coords]) -> [f32; 4] {
     let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    for &[x, y] in coords {
+    for &[x, y, ..] in coords {
         b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
     }
     if coords.is_empty() {
@@ -69,11 +76,30 @@ pub fn fitted_bounds(coords: &[[f32; 2]]) -> [f32; 4] {
     [x0, y0, x1, y1]
 }
 
-fn xy(coords: ndarray::Array2<f32>) -> Vec<[f32; 2]> {
+/// The points' largest distance from the origin over all their coordinates, 6% larger (1 when
+/// there are none).
+pub fn reach(coords: &[Coords]) -> f32 {
+    if coords.is_empty() {
+        return 1.0;
+    }
+    let farthest = coords
+        .iter()
+        .map(|c| c.iter().map(|v| v * v).sum::<f32>())
+        .fold(0.0f32, f32::max)
+        .sqrt();
+    (farthest * 1.06).max(1e-3)
+}
+
+/// `coords` `(rows, axes)`, `axes <= TOUR_AXES`, one padded row per point.
+fn padded(coords: ndarray::Array2<f32>) -> Vec<Coords> {
     coords
         .rows()
         .into_iter()
-        .map(|r| [r.first().copied().unwrap_or(0.0), r.get(1).copied().unwrap_or(0.0)])
+        .map(|r| {
+            let mut c = [0.0; TOUR_AXES];
+            c.iter_mut().zip(r).for_each(|(c, &v)| *c = v);
+            c
+        })
         .collect()
 }
 
@@ -104,15 +130,16 @@ pub fn compute(
     // The PCA of `acts` (of the model named `source`), signs aligned with `previous` (a map of
     // the same layer on screen) so that a refit does not mirror the picture.
     let fit = |acts: &ndarray::Array2<f32>, source: &str, previous: Option<&Axes>| {
-        let mut projection = Projection::fit(acts.view(), 2);
+        let mut projection = Projection::fit(acts.view(), TOUR_AXES);
         if let Some(previous) = previous.filter(|p| p.layer == layer) {
             projection.align_signs_with(&previous.projection);
         }
-        let bounds = fitted_bounds(&xy(projection.project(acts.view())));
+        let fitted = padded(projection.project(acts.view()));
         Arc::new(Axes {
             projection: Arc::new(projection),
             layer,
-            bounds,
+            bounds: fitted_bounds(&fitted),
+            reach: reach(&fitted),
             source: source.to_owned(),
         })
     };
@@ -137,7 +164,7 @@ pub fn compute(
         }
         AxesFrom::Own(previous) => fit(&acts, shown, previous.as_deref()),
     };
-    let coords = xy(axes.projection.project(acts.view()));
+    let coords = padded(axes.projection.project(acts.view()));
     let predicted = match layer {
         // The probabilities are already here.
         MapLayer::Output => acts
@@ -175,7 +202,28 @@ mod tests {
         assert_eq!(own_a.coords.len(), 200);
         assert_eq!(own_a.labels, split.dev.labels[..200]);
         assert_eq!(own_a.predicted, a.predict(&split.dev.pixels[..200 * 784]));
-        // b on a's axes: the same projection, other points.
+        // Six axes per point, the first two as a two-axis fit gives them; the extent fits
+        // axes 1 and 2 and the reach holds every point in any view.
+        let acts = activations(&a, &split.dev.pixels[..200 * 784], layer);
+        let two = Projection::fit(acts.view(), 2).project(acts.view());
+        assert_eq!(own_a.axes.projection.axis_count(), TOUR_AXES);
+        for (c, xy) in own_a.coords.iter().zip(two.rows()) {
+            assert!((c[0] - xy[0]).abs() < 1e-4 && (c[1] - xy[1]).abs() < 1e-4);
+        }
+        let bounds = own_a.axes.bounds;
+        assert!(
+            own_a
+                .coords
+                .iter()
+                .all(|c| { (bounds[0]..=bounds[2]).contains(&c[0]) && (bounds[1]..=bounds[3]).contains(&c[1]) })
+        );
+        let farthest = own_a
+            .coords
+            .iter()
+            .map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .fold(0.0, f32::max);
+        assert!(own_a.axes.reach >= farthest && own_a.axes.reach < farthest * 1.1);
+        // b on a's axes: the same projection, other points.        // b on a's axes: the same projection, other points.
         let pinned = compute(&b, "b", &split, layer, 200, AxesFrom::Pinned(1, own_a.axes.clone())).unwrap();
         assert!(Arc::ptr_eq(&pinned.axes, &own_a.axes));
         assert_ne!(pinned.coords, own_a.coords);

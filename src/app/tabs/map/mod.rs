@@ -4,12 +4,15 @@
 //! run, so a timeline moving the model shown moves the points, not the axes); "Fix axes here"
 //! pins those on screen. The points move smoothly to each new model state (a live run's
 //! snapshots), computed off the UI thread. Hover a point for the digit; click it to open it in
-//! Samples.
+//! Samples. Each point keeps its coordinates on the top six axes: "Tour" turns the view slowly
+//! through them (a grand tour) and the axes' handles steer it, while the projection stays fixed.
 //!
-//! `compute.rs` does the work on a [`Latest`] worker; `paint.rs` draws the points as one mesh.
+//! `compute.rs` does the work on a [`Latest`] worker; `paint.rs` draws the points as one mesh;
+//! `tour.rs` is the view's frame, its tour and its handles.
 
 pub mod compute;
 pub mod paint;
+pub mod tour;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +26,7 @@ use crate::data::{Split, class_name};
 use crate::network::Mlp;
 
 use compute::{Axes, AxesFrom, JobKey, MapPoints};
+use tour::{Coords, Tour};
 
 /// What the Map tab shows.
 pub struct MapView<'a> {
@@ -87,6 +91,9 @@ pub struct MapTab {
     /// The row right-clicked, whose menu is open.
     #[serde(skip)]
     menu_row: Option<usize>,
+    /// How the points' coordinates on the axes are viewed: axes 1 and 2, or a grand tour.
+    #[serde(skip)]
+    tour: Tour,
 }
 
 impl Default for MapTab {
@@ -101,16 +108,18 @@ impl Default for MapTab {
             hover_image: None,
             drawn: Vec::new(),
             menu_row: None,
+            tour: Tour::default(),
         }
     }
 }
 
-/// A map on screen, gliding from `from` to its points.
+/// A map on screen, gliding from `from` (its coordinates, extent and reach) to its points.
 struct Shown {
     key: JobKey,
     points: Arc<MapPoints>,
-    from: Vec<[f32; 2]>,
+    from: Vec<Coords>,
     from_bounds: [f32; 4],
+    from_reach: f32,
     started: f64,
 }
 
@@ -121,30 +130,46 @@ impl Shown {
         t * t * (3.0 - 2.0 * t)
     }
 
-    fn at(&self, now: f64) -> (Vec<[f32; 2]>, [f32; 4]) {
+    /// The points' coordinates at `now`.
+    fn coords_at(&self, now: f64) -> Vec<Coords> {
         let t = self.progress(now);
         let to = &self.points.coords;
-        let lerp = |a: f32, b: f32| a + (b - a) * t;
         if t >= 1.0 || self.from.len() != to.len() {
-            return (to.clone(), self.points.axes.bounds);
+            return to.clone();
         }
-        let coords = self
-            .from
-            .iter()
-            .zip(to)
-            .map(|(a, b)| [lerp(a[0], b[0]), lerp(a[1], b[1])])
-            .collect();
-        let (fb, tb) = (self.from_bounds, self.points.axes.bounds);
-        (
-            coords,
-            [
-                lerp(fb[0], tb[0]),
-                lerp(fb[1], tb[1]),
-                lerp(fb[2], tb[2]),
-                lerp(fb[3], tb[3]),
-            ],
-        )
+        self.from.iter().zip(to).map(|(a, b)| lerp_coords(a, b, t)).collect()
     }
+
+    /// The extent fitted to axes 1 and 2, and the reach over all axes, at `now`.
+    fn extent_at(&self, now: f64) -> ([f32; 4], f32) {
+        let t = self.progress(now);
+        let axes = &self.points.axes;
+        if t >= 1.0 {
+            return (axes.bounds, axes.reach);
+        }
+        let lerp = |a: f32, b: f32| a + (b - a) * t;
+        let bounds = std::array::from_fn(|i| lerp(self.from_bounds[i], axes.bounds[i]));
+        (bounds, lerp(self.from_reach, axes.reach))
+    }
+
+    /// Each point's screen position at `now`, seen through `frame`, into `out` (reused: no
+    /// allocation per frame).
+    fn place(&self, now: f64, frame: &tour::Frame, to_screen: impl Fn([f32; 2]) -> Pos2, out: &mut Vec<Pos2>) {
+        let t = self.progress(now);
+        let to = &self.points.coords;
+        out.clear();
+        if t >= 1.0 || self.from.len() != to.len() {
+            out.extend(to.iter().map(|c| to_screen(frame.project(c))));
+        } else {
+            let between = self.from.iter().zip(to).map(|(a, b)| lerp_coords(a, b, t));
+            out.extend(between.map(|c| to_screen(frame.project(&c))));
+        }
+    }
+}
+
+/// `a` moved a share `t` of the way to `b`.
+fn lerp_coords(a: &Coords, b: &Coords, t: f32) -> Coords {
+    std::array::from_fn(|i| a[i] + (b[i] - a[i]) * t)
 }
 
 impl MapTab {
@@ -164,8 +189,9 @@ impl MapTab {
         self.pinned.is_some()
     }
 
-    /// The map on screen: the axes' source and the points' coordinates (for tests and captions).
-    pub fn current_map(&self) -> Option<(&str, &[[f32; 2]])> {
+    /// The map on screen: the axes' source and the points' coordinates on the axes (for tests and
+    /// captions).
+    pub fn current_map(&self) -> Option<(&str, &[Coords])> {
         self.shown
             .as_ref()
             .map(|s| (s.points.axes.source.as_str(), s.points.coords.as_slice()))
@@ -197,6 +223,7 @@ impl MapTab {
         }
         let layer = self.layer_for(model);
         let max_points = split.dev.rows().min(MAX_POINTS);
+        let now = ui.input(|i| i.time);
         ui.horizontal(|ui| {
             let mut chosen = layer;
             egui::ComboBox::from_label("Layer")
@@ -239,6 +266,7 @@ impl MapTab {
                     }
                 }
             }
+            self.view_controls(ui, now);
         });
         let layer = self.layer_for(model);
         let points = self.points.clamp(1, max_points);
@@ -261,7 +289,6 @@ impl MapTab {
                 compute::compute(&model_arc, &shown_caption, &split_arc, layer, points, axes_from).map(Arc::new)
             })
             .map(|(k, result)| (k.clone(), result.clone()));
-        let now = ui.input(|i| i.time);
         if let Some((done_key, result)) = latest {
             match result {
                 Ok(points) => {
@@ -318,17 +345,38 @@ impl MapTab {
         AxesFrom::Current(current.clone(), current_key, name.to_owned(), cached.ok_or(previous))
     }
 
+    /// The Tour switch and Reset view.
+    fn view_controls(&mut self, ui: &mut egui::Ui, now: f64) {
+        let axes = self.shown.as_ref().map_or(0, |s| s.points.axes.projection.axis_count());
+        let mut touring = self.tour.is_touring();
+        let toggle = ui
+            .add_enabled(axes >= 2, egui::Checkbox::new(&mut touring, "Tour"))
+            .on_hover_text(format!(
+                "A grand tour: the view turns slowly through the top {axes} principal axes (the \
+                 projection stays, so the points still move only when the network changes). Drag \
+                 an axis's end to steer."
+            ));
+        if toggle.changed() {
+            self.tour.set_touring(touring);
+        }
+        let reset = ui.add_enabled(!self.tour.is_default_view(), egui::Button::new("Reset view"));
+        if reset.on_hover_text("Back to axes 1 and 2").clicked() {
+            self.tour.reset(now);
+        }
+    }
+
     fn start_glide(&mut self, key: JobKey, points: Arc<MapPoints>, now: f64) {
         // Points glide only between maps of the same dev rows.
-        let (from, from_bounds) = match &self.shown {
-            Some(s) if (s.key.dev, s.key.points) == (key.dev, key.points) => s.at(now),
-            _ => (Vec::new(), points.axes.bounds),
+        let ((from_bounds, from_reach), from) = match &self.shown {
+            Some(s) if (s.key.dev, s.key.points) == (key.dev, key.points) => (s.extent_at(now), s.coords_at(now)),
+            _ => ((points.axes.bounds, points.axes.reach), Vec::new()),
         };
         self.shown = Some(Shown {
             key,
             points,
             from,
             from_bounds,
+            from_reach,
             started: now,
         });
     }
@@ -336,7 +384,12 @@ impl MapTab {
     fn caption(&self, ui: &mut egui::Ui, model: &Mlp, shown: &Shown, updating: bool) {
         let axes = &shown.points.axes;
         let layer = axes.layer.describe(model);
-        let kept = 100.0 * axes.projection.explained(2);
+        let count = axes.projection.axis_count();
+        let kept = if self.tour.is_default_view() {
+            format!("They keep {:.0}%", 100.0 * axes.projection.explained(2))
+        } else {
+            format!("The {count} axes keep {:.0}%", 100.0 * axes.projection.explained(count))
+        };
         let source = match shown.key.axes.0 {
             1 => format!("Axes fixed: the PCA of {layer} at {}.", axes.source),
             2 => format!(
@@ -349,8 +402,9 @@ impl MapTab {
         };
         ui.horizontal_wrapped(|ui| {
             ui.label(source);
+            ui.label(self.tour.describe(count));
             ui.weak(format!(
-                "They keep {kept:.0}% of that model's variance. A linear map: a point that moves moved because the network changed."
+                "{kept} of that model's variance. A linear map: a point that moves moved because the network changed."
             ));
             if updating {
                 ui.spinner();
@@ -368,9 +422,12 @@ impl MapTab {
         now: f64,
     ) -> Option<MapAction> {
         let shown = self.shown.as_ref()?;
-        let (coords, bounds) = shown.at(now);
         let points = shown.points.clone();
-        if shown.progress(now) < 1.0 {
+        let axes = points.axes.projection.axis_count();
+        let view_moving = self.tour.advance(now, axes);
+        let (fitted, reach) = shown.extent_at(now);
+        let bounds = self.tour.extent(fitted, reach);
+        if shown.progress(now) < 1.0 || view_moving {
             ui.ctx().request_repaint();
         }
         let side = (ui.available_height() - 36.0).min(ui.available_width()).max(200.0);
@@ -394,34 +451,24 @@ impl MapTab {
             egui::StrokeKind::Inside,
         );
         let inner = rect.shrink(6.0);
-        // The axes through the origin (the mean digit), faint.
         let origin = paint::to_screen(inner, bounds, [0.0, 0.0]);
-        let axis_stroke = egui::Stroke::new(1.0, ui.visuals().weak_text_color().gamma_multiply(0.4));
-        if inner.x_range().contains(origin.x) {
-            painter.vline(origin.x, inner.y_range(), axis_stroke);
+        let handles = self.tour.shows_handles();
+        if handles {
+            // Before placing the points, so that they follow a drag in the same frame.
+            self.tour.drag_handles(ui, response.id, axes, origin, inner.width());
+        } else {
+            Self::plain_axes(ui, &painter, inner, origin);
         }
-        if inner.y_range().contains(origin.y) {
-            painter.hline(inner.x_range(), origin.y, axis_stroke);
-        }
-        painter.text(
-            inner.right_bottom() + Vec2::new(-2.0, -2.0),
-            egui::Align2::RIGHT_BOTTOM,
-            "axis 1",
-            egui::FontId::proportional(11.0),
-            ui.visuals().weak_text_color(),
-        );
-        painter.text(
-            inner.left_top() + Vec2::new(2.0, 2.0),
-            egui::Align2::LEFT_TOP,
-            "axis 2",
-            egui::FontId::proportional(11.0),
-            ui.visuals().weak_text_color(),
-        );
-        let at: Vec<Pos2> = coords.iter().map(|&c| paint::to_screen(inner, bounds, c)).collect();
+        let mut at = std::mem::take(&mut self.drawn);
+        shown.place(now, self.tour.frame(), |c| paint::to_screen(inner, bounds, c), &mut at);
         let radius = if at.len() > 2500 { 2.2 } else { 2.8 };
         let rim = if dark { Color32::WHITE } else { Color32::BLACK };
         let mesh = paint::points_mesh(&at, &points.labels, &points.predicted, radius, rim);
         painter.with_clip_rect(rect).add(egui::Shape::mesh(mesh));
+        if handles {
+            self.tour
+                .paint_handles(ui, &painter.with_clip_rect(rect), axes, origin, inner.width());
+        }
         let hovered = response
             .hover_pos()
             .and_then(|pointer| paint::nearest(&at, pointer, 8.0));
@@ -479,6 +526,31 @@ impl MapTab {
             }
         }
         action
+    }
+
+    /// Axes 1 and 2 through the origin (the mean digit), faint, named in the corners.
+    fn plain_axes(ui: &egui::Ui, painter: &egui::Painter, inner: Rect, origin: Pos2) {
+        let axis_stroke = egui::Stroke::new(1.0, ui.visuals().weak_text_color().gamma_multiply(0.4));
+        if inner.x_range().contains(origin.x) {
+            painter.vline(origin.x, inner.y_range(), axis_stroke);
+        }
+        if inner.y_range().contains(origin.y) {
+            painter.hline(inner.x_range(), origin.y, axis_stroke);
+        }
+        painter.text(
+            inner.right_bottom() + Vec2::new(-2.0, -2.0),
+            egui::Align2::RIGHT_BOTTOM,
+            "axis 1",
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+        painter.text(
+            inner.left_top() + Vec2::new(2.0, 2.0),
+            egui::Align2::LEFT_TOP,
+            "axis 2",
+            egui::FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
     }
 
     /// The hovered digit's picture, made once per row.
