@@ -18,6 +18,7 @@ pub mod events;
 pub mod files;
 pub mod format;
 pub mod jobs;
+pub mod memory;
 pub mod runs;
 pub mod session;
 pub mod tabs;
@@ -78,6 +79,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 
 /// Opens the app window.
 pub fn run(files: StartupFiles) -> anyhow::Result<()> {
+    memory::fewer_heaps();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Digit Recognizer")

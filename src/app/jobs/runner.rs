@@ -283,22 +283,6 @@ pub fn lower_priority() {
     }
 }
 
-/// Hands memory freed in the middle of malloc's heaps back to the system. Checkpoints are a few
-/// MB of arrays each, allocated by the training thread in its own heap, and thinning frees them
-/// in no order: glibc keeps such holes (it returns only a heap's top), so without this the
-/// app's resident memory grew by what every thinning freed (549 MB peak after `best` and a
-/// branch, with 128 MB of checkpoints kept). A glibc call; elsewhere nothing to do.
-pub fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: malloc_trim takes no pointers; it locks each heap while it returns free
-        // pages, so it is safe to call while other threads allocate.
-        unsafe {
-            libc::malloc_trim(0);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use crate::train::{
 };
 
 use crate::app::format::fmt_count;
-use crate::app::jobs::runner::release_freed_memory;
+use crate::app::memory;
 use crate::app::tabs::samples::evaluation::EvalResult;
 use crate::app::version::Version;
 
@@ -386,7 +386,7 @@ impl Runs {
         }
         if !dropped.is_empty() {
             drop(dropped);
-            release_freed_memory();
+            memory::release_freed();
         }
     }
 
