@@ -96,6 +96,7 @@ impl App {
             Job::Evaluate => {
                 self.session.evals.crashed();
                 self.runs.asked.clear();
+                self.runs.ahead = None;
                 text.push_str(" The dev predictions are not shown.");
             }
             Job::LoadData

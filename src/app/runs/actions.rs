@@ -15,7 +15,7 @@ use crate::app::runs::table::TableAction;
 use crate::app::runs::timeline::{self, Size, TimelineAction};
 use crate::app::runs::{Parent, Position, RunRecord};
 use crate::app::tabs::Tab;
-use crate::app::tabs::samples::evaluation::{EvalKey, Evaluated};
+use crate::app::tabs::samples::evaluation::{EvalKey, Evaluated, Urgency};
 
 impl App {
     /// A run started: its record (`parent`: the checkpoint it branches from).
@@ -124,14 +124,18 @@ impl App {
                         moved.elapsed().as_secs_f64() * 1000.0
                     );
                 }
-            } else if self.runs.asked.is_empty()
+            } else if !self.runs.asked.contains(&version)
+                // Beside one prediction ahead at most (the first move after a run waited 150 ms
+                // behind one), never behind another move's: a fast drag skips checkpoints
+                // instead of queueing them.
+                && self.runs.asked.iter().all(|v| Some(*v) == self.runs.ahead)
                 && split.dev.rows() > 0
                 // An opened run of another data set's images cannot read this dev set.
                 && crate::evaluate::check_fits(&kept.checkpoint.model, &split.dev, "").is_ok()
             {
                 let caption = crate::app::runs::caption(record, kept);
                 let model = kept.checkpoint.model.clone();
-                self.ask_checkpoint(version, model, split, caption);
+                self.ask_checkpoint(version, model, split, caption, Urgency::Waited);
             }
             return;
         }
@@ -149,7 +153,8 @@ impl App {
         {
             let caption = crate::app::runs::caption(record, kept);
             let (version, model) = (kept.version, kept.checkpoint.model.clone());
-            self.ask_checkpoint(version, model, split, caption);
+            self.ask_checkpoint(version, model, split, caption, Urgency::Background);
+            self.runs.ahead = Some(version);
         }
     }
 
@@ -159,13 +164,14 @@ impl App {
         model: Arc<crate::network::Mlp>,
         split: Arc<crate::data::Split>,
         caption: String,
+        urgency: Urgency,
     ) {
         self.runs.asked.push(version);
         let key = EvalKey {
             predicted: version,
             base: self.session.eval_base(),
         };
-        self.jobs.runner.evaluate(key, model, split, caption, true);
+        self.jobs.runner.evaluate(key, model, split, caption, true, urgency);
     }
 
     /// A checkpoint's predictions arrived: cached, and shown at the next frame if it is still
@@ -176,6 +182,9 @@ impl App {
             return Some(evaluated);
         };
         self.runs.asked.remove(i);
+        if self.runs.ahead == Some(version) {
+            self.runs.ahead = None;
+        }
         let dev = self.session.data.as_ref().map(|d| d.dev_version)?;
         if evaluated.key.base.1 == Some(dev) {
             self.runs.cache(version, dev, evaluated.eval);

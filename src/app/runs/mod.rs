@@ -279,6 +279,8 @@ pub struct Runs {
     cache_dev: Option<Version>,
     /// The checkpoint versions being predicted now.
     pub(crate) asked: Vec<Version>,
+    /// The one of them predicted ahead of the user (a move does not wait for it).
+    pub(crate) ahead: Option<Version>,
     /// Which checkpoint's predictions the views were given last.
     pub(crate) given: Option<Version>,
     /// The predictions of the live or current model, kept while the timeline is back in time.

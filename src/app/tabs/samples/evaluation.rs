@@ -4,8 +4,6 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::data::Split;
 use crate::evaluate::{self, Evaluation};
 use crate::network::{Mlp, argmax};
@@ -72,17 +70,43 @@ impl Evaluations {
     }
 }
 
+/// Whether someone waits for a prediction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    /// The views wait for it (a timeline move, a new model): on every core, at the normal
+    /// priority. A move back in time while `best` trained took 400-690 ms at the low priority,
+    /// behind the training threads.
+    Waited,
+    /// Ahead of the user or a live snapshot's: on one core, at a low priority, so that the
+    /// training and the UI keep theirs.
+    Background,
+}
+
 impl Worker {
     /// Predicts the dev set (small: not shown as a task). `caption` and `live` are passed
     /// through to the [`EvalResult`].
-    pub fn evaluate(&self, key: EvalKey, model: Arc<Mlp>, split: Arc<Split>, caption: String, live: bool) {
+    pub fn evaluate(
+        &self,
+        key: EvalKey,
+        model: Arc<Mlp>,
+        split: Arc<Split>,
+        caption: String,
+        live: bool,
+        urgency: Urgency,
+    ) {
         self.spawn(Job::Evaluate, None, move |out, fault| {
-            lower_priority();
+            let threads = match urgency {
+                Urgency::Waited => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                Urgency::Background => {
+                    lower_priority();
+                    1
+                }
+            };
             fault.point();
             let dev = &split.dev;
             let mut probs = Vec::with_capacity(dev.rows());
             let mut predictions = Vec::with_capacity(dev.rows());
-            for proba in predict_on_all_cores(&model, &dev.pixels) {
+            for proba in predict_in_parts(&model, &dev.pixels, threads) {
                 for row in proba.rows() {
                     let p = row.to_vec();
                     predictions.push(argmax(&p) as u8);
@@ -104,13 +128,28 @@ impl Worker {
     }
 }
 
-/// [`Mlp::predict_proba`] of `pixels` in parts of one chunk each, on rayon's threads: the same
-/// values as one call (a chunk is computed alone either way), in part order. A timeline move to
-/// a checkpoint not predicted yet waits for this: 5,000 dev rows through 784-512-256-10 took
-/// about twice as long on one core.
-fn predict_on_all_cores(model: &Mlp, pixels: &[u8]) -> Vec<ndarray::Array2<f32>> {
-    let part = (Mlp::PREDICT_CHUNK * model.inputs()).max(1);
-    pixels.par_chunks(part).map(|p| model.predict_proba(p)).collect()
+/// [`Mlp::predict_proba`] of `pixels` in up to `threads` parts of whole chunks, each on a thread
+/// of its own (started here, so they have this thread's priority; not rayon's pool, whose
+/// threads have the priority of whoever first used it): the same values as one call (a chunk is
+/// computed alone either way), in part order.
+fn predict_in_parts(model: &Mlp, pixels: &[u8], threads: usize) -> Vec<ndarray::Array2<f32>> {
+    let chunk = (Mlp::PREDICT_CHUNK * model.inputs()).max(1);
+    let part = pixels.len().div_ceil(chunk).div_ceil(threads.max(1)).max(1) * chunk;
+    let parts: Vec<&[u8]> = pixels.chunks(part).collect();
+    let Some((first, rest)) = parts.split_first() else {
+        return vec![model.predict_proba(pixels)];
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest
+            .iter()
+            .map(|p| scope.spawn(move || model.predict_proba(p)))
+            .collect();
+        let mut all = vec![model.predict_proba(first)];
+        for other in others {
+            all.push(other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        all
+    })
 }
 
 impl App {
@@ -139,9 +178,14 @@ impl App {
                 base: self.session.eval_base(),
             };
             self.session.evals.in_flight.push(key.predicted);
-            self.jobs
-                .runner
-                .evaluate(key, model.model.clone(), data.split.clone(), model.name.clone(), false);
+            self.jobs.runner.evaluate(
+                key,
+                model.model.clone(),
+                data.split.clone(),
+                model.name.clone(),
+                false,
+                Urgency::Waited,
+            );
         }
     }
 
@@ -170,9 +214,14 @@ impl App {
         let evals = &mut self.session.evals;
         evals.live_asked = Some(key.predicted);
         evals.in_flight.push(key.predicted);
-        self.jobs
-            .runner
-            .evaluate(key, snapshot.model.clone(), data.split.clone(), run.caption(), true);
+        self.jobs.runner.evaluate(
+            key,
+            snapshot.model.clone(),
+            data.split.clone(),
+            run.caption(),
+            true,
+            Urgency::Background,
+        );
     }
 
     pub(crate) fn evaluated(&mut self, Evaluated { key, eval }: Evaluated) {
@@ -204,10 +253,13 @@ mod tests {
         let model = Mlp::new(&[784, 64, 32, 10], Init::He, 3);
         // 700 rows: two whole chunks and a partial one.
         let pixels = &data.pixels[..700 * 784];
-        let whole = model.predict_proba(pixels);
-        let parts = predict_on_all_cores(&model, pixels);
-        assert_eq!(parts.len(), 3);
-        let rows: Vec<f32> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        assert_eq!(rows, whole.iter().copied().collect::<Vec<_>>());
+        let whole: Vec<f32> = model.predict_proba(pixels).iter().copied().collect();
+        for (threads, parts) in [(1, 1), (2, 2), (3, 3), (8, 3)] {
+            let got = predict_in_parts(&model, pixels, threads);
+            assert_eq!(got.len(), parts, "{threads} threads");
+            let rows: Vec<f32> = got.iter().flat_map(|p| p.iter().copied()).collect();
+            assert_eq!(rows, whole, "{threads} threads");
+        }
+        assert_eq!(predict_in_parts(&model, &[], 2)[0].nrows(), 0);
     }
 }
