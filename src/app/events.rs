@@ -97,6 +97,7 @@ impl App {
                 self.session.evals.crashed();
                 self.runs.asked.clear();
                 self.runs.ahead = None;
+                self.release_training();
                 text.push_str(" The dev predictions are not shown.");
             }
             Job::LoadData

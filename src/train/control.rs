@@ -12,7 +12,7 @@ use super::events::Snapshot;
 #[derive(Debug, Default)]
 pub struct TrainControl {
     cancelled: AtomicBool,
-    paused: Mutex<bool>,
+    paused: Mutex<Paused>,
     wake: Condvar,
     new_alpha: Mutex<Option<f32>>,
     /// Send a [`super::TrainEvent::Snapshot`] of the parameters this often (None: never).
@@ -22,6 +22,13 @@ pub struct TrainControl {
     waiting: Mutex<Option<Snapshot>>,
     /// When to send [`super::TrainEvent::Checkpoint`]s (None: never).
     checkpoints: Option<CheckpointPlan>,
+}
+
+/// Why a run waits: the user's pause, or a brief hold by its caller (see [`TrainControl::hold`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct Paused {
+    by_user: bool,
+    held: bool,
 }
 
 impl TrainControl {
@@ -94,16 +101,30 @@ impl TrainControl {
     }
 
     pub fn pause(&self) {
-        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).by_user = true;
     }
 
     pub fn resume(&self) {
-        *self.paused.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).by_user = false;
         self.wake.notify_all();
     }
 
+    /// Whether the user paused the run (a [`TrainControl::hold`] is not a pause).
     pub fn is_paused(&self) -> bool {
-        *self.paused.lock().unwrap_or_else(|e| e.into_inner())
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).by_user
+    }
+
+    /// Stops the run at its next step until [`TrainControl::release`], without it counting as
+    /// the user's pause: for brief work the user waits for while the run would take every core
+    /// (the app predicting a checkpoint a timeline move went back to). The time held is left out
+    /// of the run's time, as a pause's is.
+    pub fn hold(&self) {
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).held = true;
+    }
+
+    pub fn release(&self) {
+        self.paused.lock().unwrap_or_else(|e| e.into_inner()).held = false;
+        self.wake.notify_all();
     }
 
     /// Takes effect at the next step.
@@ -121,7 +142,7 @@ impl TrainControl {
     pub(super) fn wait_while_paused(&self) -> Duration {
         let start = Instant::now();
         let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
-        while *paused && !self.is_cancelled() {
+        while (paused.by_user || paused.held) && !self.is_cancelled() {
             paused = self.wake.wait(paused).unwrap_or_else(|e| e.into_inner());
         }
         start.elapsed()
@@ -159,6 +180,29 @@ mod tests {
             waiter.join().unwrap();
             assert_eq!(control.is_cancelled(), end == "cancel");
         }
+    }
+
+    #[test]
+    fn a_hold_blocks_like_a_pause_without_being_one_and_both_must_end() {
+        let control = Arc::new(TrainControl::new());
+        control.hold();
+        assert!(!control.is_paused(), "a hold is not the user's pause");
+        control.pause();
+        let waiter = {
+            let control = Arc::clone(&control);
+            std::thread::spawn(move || control.wait_while_paused())
+        };
+        std::thread::sleep(Duration::from_millis(30));
+        control.release();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!waiter.is_finished(), "released, but still paused by the user");
+        control.hold();
+        control.resume();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!waiter.is_finished(), "resumed, but still held");
+        control.release();
+        let waited = waiter.join().unwrap();
+        assert!(waited >= Duration::from_millis(90), "{waited:?}");
     }
 
     fn snapshot(step: usize) -> Snapshot {

@@ -107,6 +107,9 @@ fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
     h.step();
     assert_eq!(h.state().settings.tab, Tab::Samples);
     assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
+    // The row's caption says what the model predicted: it waits for the dev set's predictions,
+    // made off the UI thread (two frames were not always enough on a loaded machine).
+    wait_for(&mut h, "the dev set's predictions", |app| app.evaluation().is_some());
     h.get_by_label_contains(&format!("Dev row {row}: true {label}"));
 }
 

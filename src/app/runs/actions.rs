@@ -17,6 +17,9 @@ use crate::app::runs::{Parent, Position, RunRecord};
 use crate::app::tabs::Tab;
 use crate::app::tabs::samples::evaluation::{EvalKey, Evaluated, Urgency};
 
+/// The longest a training run waits for a timeline move's prediction.
+const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl App {
     /// A run started: its record (`parent`: the checkpoint it branches from).
     pub(crate) fn run_started(
@@ -79,6 +82,14 @@ impl App {
     /// screen (from the cache, else predicted off the UI thread), and while idle the timeline's
     /// other checkpoints are predicted ahead, nearest first.
     pub(crate) fn sync_timeline(&mut self, ctx: &egui::Context) {
+        // Never hold a run for long, whatever became of the prediction.
+        if self
+            .runs
+            .holding
+            .is_some_and(|(_, since)| since.elapsed() > HOLD_AT_MOST)
+        {
+            self.release_training();
+        }
         if let Some(record) = self.runs.timeline_record() {
             let id = record.id;
             let steps: Vec<usize> = record.checkpoints.iter().map(|k| k.step()).collect();
@@ -142,6 +153,14 @@ impl App {
         self.predict_ahead(split, dev);
     }
 
+    /// Lets a run held for a timeline move go on (see [`Self::ask_checkpoint`]).
+    pub(crate) fn release_training(&mut self) {
+        self.runs.holding = None;
+        if let Some(run) = &self.training.run {
+            run.control.release();
+        }
+    }
+
     /// Ahead of the user: the timeline's other checkpoints, one at a time, while nothing trains
     /// (live too, so that the first drag back after a run finds them ready).
     fn predict_ahead(&mut self, split: Arc<crate::data::Split>, dev: crate::app::version::Version) {
@@ -167,6 +186,14 @@ impl App {
         urgency: Urgency,
     ) {
         self.runs.asked.push(version);
+        // A run training takes every core: it waits at its next step until the views have the
+        // checkpoint (during `best`, such a move took 176-288 ms beside it).
+        if urgency == Urgency::Waited
+            && let Some(run) = &self.training.run
+        {
+            run.control.hold();
+            self.runs.holding = Some((version, std::time::Instant::now()));
+        }
         let key = EvalKey {
             predicted: version,
             base: self.session.eval_base(),
@@ -184,6 +211,9 @@ impl App {
         self.runs.asked.remove(i);
         if self.runs.ahead == Some(version) {
             self.runs.ahead = None;
+        }
+        if self.runs.holding.is_some_and(|(v, _)| v == version) {
+            self.release_training();
         }
         let dev = self.session.data.as_ref().map(|d| d.dev_version)?;
         if evaluated.key.base.1 == Some(dev) {

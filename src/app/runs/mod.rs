@@ -281,6 +281,8 @@ pub struct Runs {
     pub(crate) asked: Vec<Version>,
     /// The one of them predicted ahead of the user (a move does not wait for it).
     pub(crate) ahead: Option<Version>,
+    /// The one a training run is held for, and since when.
+    pub(crate) holding: Option<(Version, std::time::Instant)>,
     /// Which checkpoint's predictions the views were given last.
     pub(crate) given: Option<Version>,
     /// The predictions of the live or current model, kept while the timeline is back in time.
