@@ -2,10 +2,11 @@
 //! the training threads and freed by thinning in no particular order. glibc's malloc keeps such
 //! holes in its heaps (it returns only a heap's top to the system) and gives every thread that
 //! allocates a heap of its own (up to 8 per core), so the resident memory grew past what was
-//! kept. Measured, the app training `best` on the full data (dev 5,000) then a branch from step
-//! 129, 128 MB of checkpoints kept: peak RSS 402 MB after the run and 549 MB after the branch as
-//! it was; 376 and 417 MB returning freed memory; 364 and 372 MB with two heaps as well, the
-//! run as fast (35.6 s against 37.5 s).
+//! kept. Measured on the app training `best` on the full data (dev 5,000), then a branch from
+//! step 129 with alpha 0.009 (128 MB of checkpoints allowed then): peak RSS 402 MB after the run
+//! and 549 MB after the branch as it was; 376 and 417 MB returning freed memory; 364-379 MB and
+//! 371-402 MB with two heaps as well and checkpoints handed to the UI at once (the run as fast:
+//! 35.6-37.5 s). The budget is now 112 MB (`runs::CHECKPOINT_BUDGET`).
 //!
 //! Both are glibc calls; elsewhere there is nothing to do.
 
