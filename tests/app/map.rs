@@ -85,6 +85,17 @@ fn lonely_point_away_from(h: &AppHarness, among: usize, avoid: &[egui::Pos2]) ->
     (row, drawn)
 }
 
+/// A click on dev row `row`'s dot drawn `at` (press and release there) opens it in Samples.
+fn click_opens_in_samples(h: &mut AppHarness, row: usize, at: egui::Pos2) {
+    h.drag_at(at);
+    h.step();
+    h.drop_at(at);
+    h.step();
+    h.step();
+    assert_eq!(h.state().settings.tab, Tab::Samples);
+    assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
+}
+
 #[test]
 fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
     let mut h = map_shown();
@@ -99,14 +110,7 @@ fn hovering_a_dot_shows_its_digit_and_a_click_opens_it_in_samples() {
     assert!(text.contains(&label.to_string()), "{text}");
     h.get_by_label("Click to open it in Samples");
     h.get_by_label("Right-click (or Ctrl+click) to open it in Math");
-    // A click on the point: press and release where it is.
-    h.drag_at(drawn[row]);
-    h.step();
-    h.drop_at(drawn[row]);
-    h.step();
-    h.step();
-    assert_eq!(h.state().settings.tab, Tab::Samples);
-    assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
+    click_opens_in_samples(&mut h, row, drawn[row]);
     // The row's caption says what the model predicted: it waits for the dev set's predictions,
     // made off the UI thread (two frames were not always enough on a loaded machine).
     wait_for(&mut h, "the dev set's predictions", |app| app.evaluation().is_some());
@@ -333,11 +337,5 @@ fn dragging_an_axis_end_steers_the_view_and_the_dots_still_answer_the_pointer() 
     h.step();
     h.step();
     h.get_by_label_contains(&format!("dev row {row}:"));
-    h.drag_at(drawn[row]);
-    h.step();
-    h.drop_at(drawn[row]);
-    h.step();
-    h.step();
-    assert_eq!(h.state().settings.tab, Tab::Samples);
-    assert_eq!(h.state().tabs.samples.grid.selected(), Some(row));
+    click_opens_in_samples(&mut h, row, drawn[row]);
 }

@@ -223,7 +223,7 @@ mod tests {
             .map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt())
             .fold(0.0, f32::max);
         assert!(own_a.axes.reach >= farthest && own_a.axes.reach < farthest * 1.1);
-        // b on a's axes: the same projection, other points.        // b on a's axes: the same projection, other points.
+        // b on a's axes: the same projection, other points.
         let pinned = compute(&b, "b", &split, layer, 200, AxesFrom::Pinned(1, own_a.axes.clone())).unwrap();
         assert!(Arc::ptr_eq(&pinned.axes, &own_a.axes));
         assert_ne!(pinned.coords, own_a.coords);

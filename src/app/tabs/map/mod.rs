@@ -130,14 +130,14 @@ impl Shown {
         t * t * (3.0 - 2.0 * t)
     }
 
-    /// The points' coordinates at `now`.
-    fn coords_at(&self, now: f64) -> Vec<Coords> {
+    /// The points' coordinates at `now`, gliding from `from`.
+    fn coords_at(&self, now: f64) -> impl Iterator<Item = Coords> + '_ {
         let t = self.progress(now);
         let to = &self.points.coords;
-        if t >= 1.0 || self.from.len() != to.len() {
-            return to.clone();
-        }
-        self.from.iter().zip(to).map(|(a, b)| lerp_coords(a, b, t)).collect()
+        let gliding = t < 1.0 && self.from.len() == to.len();
+        to.iter()
+            .enumerate()
+            .map(move |(i, b)| if gliding { lerp_coords(&self.from[i], b, t) } else { *b })
     }
 
     /// The extent fitted to axes 1 and 2, and the reach over all axes, at `now`.
@@ -155,15 +155,8 @@ impl Shown {
     /// Each point's screen position at `now`, seen through `frame`, into `out` (reused: no
     /// allocation per frame).
     fn place(&self, now: f64, frame: &tour::Frame, to_screen: impl Fn([f32; 2]) -> Pos2, out: &mut Vec<Pos2>) {
-        let t = self.progress(now);
-        let to = &self.points.coords;
         out.clear();
-        if t >= 1.0 || self.from.len() != to.len() {
-            out.extend(to.iter().map(|c| to_screen(frame.project(c))));
-        } else {
-            let between = self.from.iter().zip(to).map(|(a, b)| lerp_coords(a, b, t));
-            out.extend(between.map(|c| to_screen(frame.project(&c))));
-        }
+        out.extend(self.coords_at(now).map(|c| to_screen(frame.project(&c))));
     }
 }
 
@@ -368,7 +361,9 @@ impl MapTab {
     fn start_glide(&mut self, key: JobKey, points: Arc<MapPoints>, now: f64) {
         // Points glide only between maps of the same dev rows.
         let ((from_bounds, from_reach), from) = match &self.shown {
-            Some(s) if (s.key.dev, s.key.points) == (key.dev, key.points) => (s.extent_at(now), s.coords_at(now)),
+            Some(s) if (s.key.dev, s.key.points) == (key.dev, key.points) => {
+                (s.extent_at(now), s.coords_at(now).collect())
+            }
             _ => ((points.axes.bounds, points.axes.reach), Vec::new()),
         };
         self.shown = Some(Shown {

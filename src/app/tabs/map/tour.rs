@@ -65,11 +65,6 @@ impl Frame {
         *self == Frame::DEFAULT
     }
 
-    /// `(2, TOUR_AXES)`.
-    pub fn rows(&self) -> &[[f32; TOUR_AXES]; 2] {
-        &self.rows
-    }
-
     /// Where axis `axis` points on screen: its column, `[x, y]` with y up.
     pub fn column(&self, axis: usize) -> [f32; 2] {
         [self.rows[0][axis], self.rows[1][axis]]
@@ -444,7 +439,7 @@ mod tests {
 
     /// The largest deviation of the rows' Gram matrix from the identity.
     fn orthonormality_error(frame: &Frame) -> f32 {
-        let [a, b] = frame.rows();
+        let [a, b] = &frame.rows;
         let d = |x: &[f32; TOUR_AXES], y: &[f32; TOUR_AXES]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
         [(d(a, a) - 1.0).abs(), (d(b, b) - 1.0).abs(), d(a, b).abs()]
             .into_iter()
@@ -495,7 +490,7 @@ mod tests {
         let mut frame = Frame::DEFAULT;
         // A sixtieth of a second moves the view by well under a hundredth of a turn.
         frame.rotate(TOUR_AXES, 1.0 / 60.0);
-        let moved = (frame.rows()[0][0] - 1.0).abs() + frame.rows()[1][0].abs();
+        let moved = (frame.rows[0][0] - 1.0).abs() + frame.rows[1][0].abs();
         assert!(moved > 0.0 && moved < 0.01, "{moved}");
         // Within half a minute every axis has shown itself on screen.
         let mut seen = [0.0f32; TOUR_AXES];
@@ -533,10 +528,10 @@ mod tests {
         frame.drag_axis(TOUR_AXES, 0, [0.2, -0.5]);
         assert!(
             frame
-                .rows()
+                .rows
                 .iter()
                 .flatten()
-                .zip(before.rows().iter().flatten())
+                .zip(before.rows.iter().flatten())
                 .all(|(a, b)| (a - b).abs() < 1e-6)
         );
         frame.drag_axis(TOUR_AXES, 5, [3.0, 4.0]);
@@ -584,7 +579,7 @@ mod tests {
         same.rows[1] = same.rows[0];
         same.orthonormalise(3);
         assert!(orthonormality_error(&same) < 1e-6);
-        assert_eq!(same.rows()[0], Frame::DEFAULT.rows()[0]);
+        assert_eq!(same.rows[0], Frame::DEFAULT.rows[0]);
         let mut one = Frame::DEFAULT;
         one.rotate(1, 5.0);
         assert_eq!(one, Frame::DEFAULT);
