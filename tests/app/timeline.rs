@@ -148,7 +148,8 @@ fn the_timeline_moves_every_view_and_live_snaps_back() {
 #[test]
 fn dragging_the_timeline_slider_goes_back_and_play_walks_forward() {
     let mut h = harness();
-    train(&mut h, tiny_config(30));
+    // A short run: Play shows each checkpoint for `PLAY_STEP` (350 ms), 11.5 s for 30 steps.
+    train(&mut h, tiny_config(8));
     let id = h.state().runs().records[0].id;
     // Drag the slider's handle to its far left: the first checkpoint, step 0.
     let slider = h.get_by_role_and_label(Role::Slider, "step").rect();
@@ -164,7 +165,7 @@ fn dragging_the_timeline_slider_goes_back_and_play_walks_forward() {
     // Play walks through the checkpoints to the end.
     h.get_by_label("Play").click();
     wait_for(&mut h, "Play to reach the end", |app| {
-        app.runs().position == Position::At { run: id, step: 30 } && !app.runs().timeline.playing
+        app.runs().position == Position::At { run: id, step: 8 } && !app.runs().timeline.playing
     });
 }
 
